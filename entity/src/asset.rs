@@ -1,0 +1,45 @@
+//! Assets: one balance per currency per account.
+use sea_orm::entity::prelude::*;
+
+/// One row of `assets`.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "assets")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub account_id: Uuid,
+    pub currency_id: Uuid,
+    /// ACTIVE or INACTIVE.
+    pub status: String,
+    pub available: crate::Amount,
+    pub on_hold: crate::Amount,
+    pub future: crate::Amount,
+    pub credit_limit: crate::Amount,
+    pub address: Option<String>,
+    pub external_id: Option<String>,
+    pub bank: Option<String>,
+    pub platform: Option<String>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+/// An asset is denominated in one currency.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::currency::Entity",
+        from = "Column::CurrencyId",
+        to = "super::currency::Column::Id"
+    )]
+    Currency,
+}
+
+impl Related<super::currency::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Currency.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

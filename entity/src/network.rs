@@ -1,0 +1,22 @@
+//! Crypto networks (ethereum, bitcoin, ...) configured per organization.
+use sea_orm::entity::prelude::*;
+
+/// One row of `networks`.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "networks")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub code: String,
+    pub name: String,
+    /// Optional regular expression an address on this network must match.
+    pub address_pattern: Option<String>,
+    pub created_at: DateTimeUtc,
+}
+
+/// No relations are navigated through SeaORM here; loaders query by key.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

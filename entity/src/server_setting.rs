@@ -1,0 +1,17 @@
+//! Server-wide settings and generated secrets, by name.
+use sea_orm::entity::prelude::*;
+
+/// One row of `server_settings`.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "server_settings")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub name: String,
+    pub value: String,
+}
+
+/// Not related to tenant rows.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

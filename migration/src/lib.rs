@@ -1,0 +1,19 @@
+//! SeaORM migrations of the accounts gateway.
+//!
+//! The same migrations run on SQLite (the embedded default) and PostgreSQL.
+//! Where the two differ (money columns), the migration asks the backend.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_create_tables;
+mod columns;
+
+/// Every migration, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_create_tables::Migration)]
+    }
+}

@@ -1,0 +1,90 @@
+//! Typed settings from flags and environment variables (clap).
+//!
+//! Every flag has an environment variable of the same meaning, so the same
+//! binary is configured by a developer's flags and by a container's env.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::time::Duration;
+
+/// The command line of the `accounts-gateway` binary.
+#[derive(Debug, Parser)]
+#[command(name = "accounts-gateway", version, about = "One GraphQL API over accounts and balances")]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings shared by every subcommand.
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the GraphQL API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load demo data into the database.
+    Seed(SeedArgs),
+    /// Print the GraphQL schema (SDL) to standard output.
+    Schema,
+}
+
+/// Options of `seed`.
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Also generate this many extra accounts (with clients, assets,
+    /// wallets and cards) for benchmarks.
+    #[arg(long, default_value_t = 0)]
+    pub accounts: usize,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Settings of the gateway.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long = "bind", env = "BIND_ADDR", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: String,
+    /// Database URL: `sqlite://FILE?mode=rwc` or `postgres://...`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://accounts.db?mode=rwc", global = true)]
+    pub database_url: String,
+    /// Redis URL for the shared quote cache and event fan-out (optional).
+    #[arg(long, env = "REDIS_URL", global = true)]
+    pub redis_url: Option<String>,
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// Do not load the demo data set into an empty database on `serve`.
+    #[arg(long, env = "NO_SEED", global = true)]
+    pub no_seed: bool,
+    /// How long a DataLoader waits to gather keys into one batch, in
+    /// microseconds. Each dependent wave of nested fields pays it once.
+    #[arg(long, env = "DATALOADER_DELAY_US", default_value_t = 500, global = true)]
+    pub dataloader_delay_us: u64,
+    /// Maximum database connections in the pool.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    pub database_max_connections: u32,
+    /// Serve GraphiQL at /graphiql.
+    #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub graphiql: bool,
+    /// Answer introspection queries.
+    #[arg(long, env = "INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub introspection: bool,
+}
+
+impl Settings {
+    /// The DataLoader batching delay.
+    pub fn dataloader_delay(&self) -> Duration {
+        Duration::from_micros(self.dataloader_delay_us)
+    }
+}

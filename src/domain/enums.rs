@@ -1,0 +1,76 @@
+//! The contract's enums. Stored as their SCREAMING_CASE names in string
+//! columns; `as_str` and `parse` are the only translation.
+
+use crate::error::AppError;
+
+/// Declares a contract enum with its storage spelling.
+macro_rules! contract_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            /// The stored and public spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Reads a stored value; anything else is a corrupt row.
+            pub fn parse(text: &str) -> Result<Self, AppError> {
+                match text {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(AppError::internal(format!(
+                        concat!("unknown ", stringify!($name), " value {:?} in the database"), other
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+contract_enum!(
+    /// What the caller may do.
+    Role { Admin => "ADMIN", Operator => "OPERATOR", Viewer => "VIEWER" }
+);
+contract_enum!(
+    /// Whose money an account holds.
+    AccountKind { Client => "CLIENT", System => "SYSTEM" }
+);
+contract_enum!(
+    /// The job of a system account.
+    SystemRole { Omnibus => "OMNIBUS", FeePayer => "FEE_PAYER", Reserve => "RESERVE", IssuingBalance => "ISSUING_BALANCE" }
+);
+contract_enum!(
+    /// Account life cycle; see the status machine in DESIGN.md.
+    AccountStatus {
+        Pending => "PENDING", Active => "ACTIVE", Inactive => "INACTIVE",
+        Blocked => "BLOCKED", Suspended => "SUSPENDED", Deleted => "DELETED",
+    }
+);
+contract_enum!(
+    /// Whether an asset can be used.
+    AssetStatus { Active => "ACTIVE", Inactive => "INACTIVE" }
+);
+contract_enum!(
+    /// Fiat or crypto.
+    CurrencyType { Fiat => "FIAT", Crypto => "CRYPTO" }
+);
+contract_enum!(
+    /// A person or a business.
+    ClientKind { Person => "PERSON", Business => "BUSINESS" }
+);
+contract_enum!(
+    /// Where a card stands against its expiration date.
+    CardExpirationStatus { Active => "ACTIVE", ExpiringSoon => "EXPIRING_SOON", Expired => "EXPIRED" }
+);
+contract_enum!(
+    /// The column an account list is sorted by (then by id).
+    AccountOrderField { CreatedAt => "CREATED_AT", Uid => "UID", Name => "NAME", UpdatedAt => "UPDATED_AT" }
+);
+contract_enum!(
+    /// Sort direction.
+    OrderDirection { Asc => "ASC", Desc => "DESC" }
+);

@@ -1,0 +1,10 @@
+//! Domain rules shared by every layer: the enums of the contract, paging
+//! and filter validation, and validated input types.
+
+pub mod enums;
+pub mod filter;
+pub mod paging;
+
+pub use enums::*;
+pub mod account_number;
+pub mod cards;

@@ -1,0 +1,152 @@
+//! Paging rules: page sizes, offsets and opaque keyset cursors.
+//!
+//! A cursor is the sort key of a row plus its id, so the next page starts
+//! exactly after the last row seen even while rows are inserted (keyset
+//! paging); `offset` is accepted as the simpler alternative.
+
+use crate::error::{AppError, AppResult};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Page size when the client gives none.
+pub const DEFAULT_PAGE: u64 = 50;
+/// The largest page a client may ask for.
+pub const MAX_PAGE: u64 = 500;
+
+/// A sort key value as carried in a cursor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SortValue {
+    /// A number (uid).
+    Int(i64),
+    /// A timestamp (created/updated).
+    Time(DateTime<Utc>),
+    /// A text (name).
+    Text(String),
+}
+
+/// Where a page starts or ends: the sort key and id of a row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// The sort field the cursor was made for.
+    #[serde(rename = "f")]
+    pub field: String,
+    /// The row's sort key.
+    #[serde(rename = "v")]
+    pub value: SortValue,
+    /// The row's id, the tie-breaker.
+    #[serde(rename = "i")]
+    pub id: Uuid,
+}
+
+impl Cursor {
+    /// The opaque text given to clients.
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    /// Reads a client's cursor; `arg` names the argument in the error.
+    pub fn decode(text: &str, arg: &str, field: &str) -> AppResult<Cursor> {
+        let bad = || AppError::invalid(arg, "not a cursor returned by this API for this ordering");
+        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
+        let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        let value_fits = matches!(
+            (&cursor.value, field),
+            (SortValue::Int(_), "UID") | (SortValue::Text(_), "NAME") | (SortValue::Time(_), "CREATED_AT" | "UPDATED_AT" | "AT")
+        );
+        if cursor.field != field || !value_fits {
+            return Err(bad());
+        }
+        Ok(cursor)
+    }
+}
+
+/// Paging arguments as the client gave them.
+#[derive(Clone, Debug, Default)]
+pub struct PageArgs {
+    /// Rows after `after`, at most this many.
+    pub first: Option<i32>,
+    /// Cursor to start after.
+    pub after: Option<String>,
+    /// Rows before `before`, at most this many (from the end).
+    pub last: Option<i32>,
+    /// Cursor to end before.
+    pub before: Option<String>,
+    /// Rows to skip, instead of a cursor.
+    pub offset: Option<i32>,
+}
+
+/// Validated paging.
+#[derive(Clone, Debug)]
+pub struct Page {
+    /// How many rows to return.
+    pub limit: u64,
+    /// True when paging from the end (`last`/`before`).
+    pub backward: bool,
+    /// Start after this row.
+    pub after: Option<Cursor>,
+    /// End before this row.
+    pub before: Option<Cursor>,
+    /// Rows to skip first.
+    pub offset: u64,
+}
+
+fn size(value: Option<i32>, arg: &str) -> AppResult<Option<u64>> {
+    match value {
+        None => Ok(None),
+        Some(n) if n < 0 => Err(AppError::invalid(arg, format!("`{arg}` must not be negative"))),
+        Some(n) if n as u64 > MAX_PAGE => {
+            Err(AppError::invalid(arg, format!("`{arg}` must be at most {MAX_PAGE}")))
+        }
+        Some(n) => Ok(Some(n as u64)),
+    }
+}
+
+impl PageArgs {
+    /// Checks the arguments against the rules; `field` is the sort field
+    /// the cursors must have been made for.
+    pub fn validate(&self, field: &str) -> AppResult<Page> {
+        let first = size(self.first, "first")?;
+        let last = size(self.last, "last")?;
+        if first.is_some() && last.is_some() {
+            return Err(AppError::invalid("last", "give either `first` or `last`, not both"));
+        }
+        let offset = match self.offset {
+            None => 0,
+            Some(n) if n < 0 => return Err(AppError::invalid("offset", "`offset` must not be negative")),
+            Some(n) => n as u64,
+        };
+        if offset > 0 && (self.after.is_some() || self.before.is_some() || last.is_some()) {
+            return Err(AppError::invalid("offset", "`offset` cannot be combined with cursors or `last`"));
+        }
+        let after = self.after.as_deref().map(|c| Cursor::decode(c, "after", field)).transpose()?;
+        let before = self.before.as_deref().map(|c| Cursor::decode(c, "before", field)).transpose()?;
+        let backward = last.is_some() || (before.is_some() && first.is_none());
+        Ok(Page { limit: first.or(last).unwrap_or(DEFAULT_PAGE), backward, after, before, offset })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_size_limits() {
+        let args = PageArgs { first: Some(501), ..Default::default() };
+        assert!(matches!(args.validate("UID"), Err(AppError::Validation { details, .. }) if details[0].field == "first"));
+        let args = PageArgs { offset: Some(-1), ..Default::default() };
+        assert!(args.validate("UID").is_err());
+        let page = PageArgs::default().validate("UID").ok();
+        assert_eq!(page.map(|p| p.limit), Some(DEFAULT_PAGE));
+    }
+
+    #[test]
+    fn cursor_round_trip_and_mismatch() {
+        let c = Cursor { field: "UID".into(), value: SortValue::Int(7), id: Uuid::nil() };
+        assert_eq!(Cursor::decode(&c.encode(), "after", "UID").ok(), Some(c.clone()));
+        assert!(Cursor::decode(&c.encode(), "after", "NAME").is_err());
+        assert!(Cursor::decode("garbage!", "after", "UID").is_err());
+    }
+}

@@ -1,0 +1,144 @@
+//! The one error type of the gateway and its public codes.
+//!
+//! Variants say what the client sees. Internal failures are logged where
+//! they are converted and reach the client only as `INTERNAL` with a fixed
+//! message: no SQL, no driver text. Conversion to a GraphQL error happens
+//! once, in [`AppError::to_graphql`].
+
+use async_graphql::ErrorExtensions;
+use sea_orm::DbErr;
+
+/// One input field that failed validation, as reported in `details`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldIssue {
+    /// The input field's name as the client spelled it (`first`, `input.alias`).
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// Every failure a request can meet.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum AppError {
+    /// Input that breaks a rule; `details` names the fields.
+    #[error("{message}")]
+    Validation { message: String, details: Vec<FieldIssue> },
+    /// No such object in the caller's organization.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A uniqueness or version conflict.
+    #[error("{message}")]
+    Conflict { message: String, details: Vec<FieldIssue> },
+    /// The caller's role does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// No valid credential.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A state change the rules do not allow.
+    #[error("{0}")]
+    NotAllowed(String),
+    /// A request over a configured limit.
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// A dependency is down.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Anything else; the text is for logs only.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl AppError {
+    /// A validation error on one field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let message = message.into();
+        AppError::Validation {
+            details: vec![FieldIssue { field: field.into(), message: message.clone() }],
+            message,
+        }
+    }
+
+    /// A conflict on one field (a duplicate value).
+    pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let message = message.into();
+        AppError::Conflict {
+            details: vec![FieldIssue { field: field.into(), message: message.clone() }],
+            message,
+        }
+    }
+
+    /// An internal error; logged here, hidden from the client.
+    pub fn internal(context: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %context, "internal error");
+        AppError::Internal(context.to_string())
+    }
+
+    /// The stable public code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Validation { .. } => "VALIDATION_FAILED",
+            AppError::NotFound(_) => "NOT_FOUND",
+            AppError::Conflict { .. } => "CONFLICT",
+            AppError::Forbidden(_) => "FORBIDDEN",
+            AppError::Unauthenticated(_) => "UNAUTHENTICATED",
+            AppError::NotAllowed(_) => "NOT_ALLOWED",
+            AppError::LimitExceeded(_) => "LIMIT_EXCEEDED",
+            AppError::Unavailable(_) => "UNAVAILABLE",
+            AppError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    fn details(&self) -> &[FieldIssue] {
+        match self {
+            AppError::Validation { details, .. } | AppError::Conflict { details, .. } => details,
+            _ => &[],
+        }
+    }
+
+    /// The GraphQL error with `extensions { code, details }`.
+    pub fn to_graphql(&self) -> async_graphql::Error {
+        let details: Vec<async_graphql::Value> = self
+            .details()
+            .iter()
+            .map(|d| {
+                let mut m = async_graphql::indexmap::IndexMap::new();
+                m.insert(async_graphql::Name::new("field"), async_graphql::Value::from(d.field.clone()));
+                m.insert(async_graphql::Name::new("message"), async_graphql::Value::from(d.message.clone()));
+                async_graphql::Value::Object(m)
+            })
+            .collect();
+        async_graphql::Error::new(self.to_string()).extend_with(|_, e| {
+            e.set("code", self.code());
+            e.set("details", async_graphql::Value::List(details.clone()));
+        })
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        match &err {
+            DbErr::RecordNotFound(what) => AppError::NotFound(what.clone()),
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+                tracing::error!(error = %err, "database unavailable");
+                AppError::Unavailable("the database is unavailable, try again".into())
+            }
+            _ => AppError::internal(err),
+        }
+    }
+}
+
+/// Turns a service result into a resolver result, with the public code.
+pub trait ToGql<T> {
+    /// Map the error once, at the GraphQL boundary.
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> ToGql<T> for Result<T, AppError> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(|e| e.to_graphql())
+    }
+}
+
+/// The result type of the service layer.
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,7 @@
+//! Accounts in the schema: the `Account` object and the account queries.
+
+mod object;
+mod query;
+
+pub use object::{Account, AccountOrder, BankAccount, StatusReason};
+pub use query::AccountQuery;

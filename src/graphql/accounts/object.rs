@@ -1,0 +1,231 @@
+//! The `Account` object. Every relation resolves through a loader.
+
+use crate::domain::filter::AccountFilter;
+use crate::domain::{AccountKind, AccountOrderField, AccountStatus, AssetStatus, OrderDirection, SystemRole};
+use crate::error::{AppError, ToGql};
+use crate::graphql::assets::{Asset, SmartCard};
+use crate::graphql::catalog::{AccountType, Project};
+use crate::graphql::clients::Client;
+use crate::graphql::connection::{connection, forward, wants_total, Conn};
+use crate::graphql::{load_err, req};
+use crate::service::accounts::{self, sort_key, sort_spec};
+use crate::service::paging::slice_page;
+use async_graphql::{Context, InputObject, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::account;
+use uuid::Uuid;
+
+/// An account: a container of balances (its assets) owned by a client, or
+/// a system account of the organization.
+pub struct Account(pub account::Model);
+
+/// How an account list is sorted.
+#[derive(InputObject, Clone, Copy, Debug)]
+pub struct AccountOrder {
+    /// The sort column (then the id).
+    pub field: AccountOrderField,
+    /// Ascending or descending.
+    pub direction: OrderDirection,
+}
+
+impl Default for AccountOrder {
+    fn default() -> Self {
+        AccountOrder { field: AccountOrderField::CreatedAt, direction: OrderDirection::Desc }
+    }
+}
+
+/// Why an account has its status.
+#[derive(SimpleObject)]
+pub struct StatusReason {
+    /// A short code such as `AML` or `other`.
+    pub code: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// When the status last changed.
+    pub changed_at: DateTime<Utc>,
+}
+
+/// The bank account that holds a custodied account's funds.
+#[derive(SimpleObject, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BankAccount {
+    /// The bank's account number.
+    pub account_number: String,
+    /// The bank.
+    pub bank: String,
+    /// Currency of the bank account.
+    pub currency: String,
+    /// Checking, savings, ...
+    pub type_account: Option<String>,
+    /// Country (ISO 3166).
+    pub country: Option<String>,
+}
+
+#[Object]
+impl Account {
+    /// Unique id (UUID v7).
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+    /// Auto-increment number, unique per organization.
+    async fn uid(&self) -> i64 {
+        self.0.uid
+    }
+    /// Generated internal reference with a check digit, unique per organization.
+    async fn account_number(&self) -> &str {
+        &self.0.account_number
+    }
+    /// Name, 1 to 100 characters.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Optional handle, unique per organization.
+    async fn alias(&self) -> Option<&str> {
+        self.0.alias.as_deref()
+    }
+    /// The account's type.
+    #[graphql(name = "type")]
+    async fn account_type(&self, ctx: &Context<'_>) -> Result<AccountType> {
+        let r = req(ctx)?;
+        let t = r.loaders.account_types.load_one(self.0.type_id).await.map_err(load_err)?;
+        t.map(AccountType).ok_or_else(|| AppError::internal("account without its type").to_graphql())
+    }
+    /// Client or system account.
+    async fn kind(&self) -> Result<AccountKind> {
+        AccountKind::parse(&self.0.kind).gql()
+    }
+    /// The system account's role; set only when kind = SYSTEM.
+    async fn system_role(&self) -> Result<Option<SystemRole>> {
+        self.0.system_role.as_deref().map(SystemRole::parse).transpose().gql()
+    }
+    /// Life-cycle status.
+    async fn status(&self) -> Result<AccountStatus> {
+        AccountStatus::parse(&self.0.status).gql()
+    }
+    /// Why the account has its status, when a reason was given.
+    async fn status_reason(&self) -> Option<StatusReason> {
+        let m = &self.0;
+        (m.status_reason_code.is_some() || m.status_reason_description.is_some()).then(|| StatusReason {
+            code: m.status_reason_code.clone(),
+            description: m.status_reason_description.clone(),
+            changed_at: m.status_changed_at,
+        })
+    }
+    /// The integrator's reference, unique per organization.
+    async fn external_id(&self) -> Option<&str> {
+        self.0.external_id.as_deref()
+    }
+    /// The project the account belongs to.
+    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
+        let Some(id) = self.0.project_id else { return Ok(None) };
+        Ok(req(ctx)?.loaders.projects.load_one(id).await.map_err(load_err)?.map(Project))
+    }
+    /// The owning client; null for system accounts. Never changes once set.
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<Client>> {
+        let Some(id) = self.0.owner_id else { return Ok(None) };
+        Ok(req(ctx)?.loaders.clients.load_one(id).await.map_err(load_err)?.map(Client))
+    }
+    /// The parent account of a sub-account.
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        let Some(id) = self.0.parent_id else { return Ok(None) };
+        Ok(req(ctx)?.loaders.accounts.load_one(id).await.map_err(load_err)?.map(Account))
+    }
+    /// Direct sub-accounts, newest first. Without a filter they come from
+    /// one batched load for the whole page of parents.
+    async fn sub_accounts(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AccountFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        offset: Option<i32>,
+    ) -> Result<Conn<Account>> {
+        let r = req(ctx)?;
+        let args = forward(first, after, offset);
+        let order = (AccountOrderField::CreatedAt, OrderDirection::Desc);
+        let page = match filter {
+            None => {
+                let page = args.validate(order.0.as_str()).gql()?;
+                let rows = r.loaders.children.load_one(self.0.id).await.map_err(load_err)?.unwrap_or_default();
+                slice_page(rows, &sort_spec(order.0, order.1), &page, |m| sort_key(order.0, m))
+            }
+            Some(mut f) => {
+                f.parent_id = Some(self.0.id);
+                accounts::list(r.db, r.principal.organization_id, &f, order, &args, wants_total(ctx)).await.gql()?
+            }
+        };
+        Ok(connection(page, Account))
+    }
+    /// Product reference.
+    async fn product_id(&self) -> Option<&str> {
+        self.0.product_id.as_deref()
+    }
+    /// Whether the account may send funds.
+    async fn allow_sending(&self) -> bool {
+        self.0.allow_sending
+    }
+    /// Whether the account may receive funds.
+    async fn allow_receiving(&self) -> bool {
+        self.0.allow_receiving
+    }
+    /// The owner's main account.
+    async fn main(&self) -> bool {
+        self.0.main
+    }
+    /// Used in accounting (true) or in circulation (false).
+    async fn accounting(&self) -> bool {
+        self.0.accounting
+    }
+    /// Custody type.
+    async fn custody(&self) -> Option<&str> {
+        self.0.custody.as_deref()
+    }
+    /// The bank account holding the funds, when custodied at a bank.
+    async fn custody_bank_account(&self) -> Option<BankAccount> {
+        self.0.custody_bank_account.clone().and_then(|v| serde_json::from_value(v).ok())
+    }
+    /// Free-form string/number/boolean values by key.
+    async fn metadata(&self) -> Json<serde_json::Value> {
+        Json(self.0.metadata.clone())
+    }
+    /// The account's assets (one per currency), optionally by status.
+    async fn assets(&self, ctx: &Context<'_>, status: Option<AssetStatus>) -> Result<Vec<Asset>> {
+        let rows = req(ctx)?.loaders.assets_by_account.load_one(self.0.id).await.map_err(load_err)?.unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .filter(|(a, _)| status.is_none_or(|s| a.status == s.as_str()))
+            .map(|(a, c)| Asset { model: a, currency: c })
+            .collect())
+    }
+    /// Every wallet address of every asset of this account.
+    async fn addresses(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        let l = req(ctx)?.loaders;
+        let assets = l.assets_by_account.load_one(self.0.id).await.map_err(load_err)?.unwrap_or_default();
+        let wallets = l.wallets_by_asset.load_many(assets.iter().map(|(a, _)| a.id)).await.map_err(load_err)?;
+        Ok(assets
+            .iter()
+            .flat_map(|(a, _)| wallets.get(&a.id).into_iter().flatten().map(|(w, _)| w.address.clone()))
+            .collect())
+    }
+    /// Smart cards issued on this account.
+    async fn smart_cards(&self, ctx: &Context<'_>) -> Result<Vec<SmartCard>> {
+        let rows = req(ctx)?.loaders.cards_by_account.load_one(self.0.id).await.map_err(load_err)?.unwrap_or_default();
+        Ok(rows.into_iter().map(SmartCard).collect())
+    }
+    /// Increments on every change; pass it as `expectedVersion` to update safely.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// Creation time.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Last change.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// When the account was soft-deleted.
+    async fn deleted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.deleted_at
+    }
+}

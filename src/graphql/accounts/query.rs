@@ -1,0 +1,73 @@
+//! Account queries: one account by each unique key, and the list.
+
+use super::{Account, AccountOrder};
+use crate::domain::filter::AccountFilter;
+use crate::domain::paging::PageArgs;
+use crate::error::ToGql;
+use crate::graphql::connection::{connection, wants_total, Conn};
+use crate::graphql::req;
+use crate::service::accounts::{self, Lookup};
+use async_graphql::{Context, Object, Result};
+use uuid::Uuid;
+
+/// Account queries.
+#[derive(Default)]
+pub struct AccountQuery;
+
+async fn lookup(ctx: &Context<'_>, key: Lookup) -> Result<Option<Account>> {
+    let r = req(ctx)?;
+    Ok(accounts::find(r.db, r.principal.organization_id, key).await.gql()?.map(Account))
+}
+
+#[Object]
+impl AccountQuery {
+    /// One account by id; null when it is not in your organization.
+    async fn account(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Account>> {
+        lookup(ctx, Lookup::Id(id)).await
+    }
+
+    /// One account by the integrator's external id.
+    async fn account_by_external_id(&self, ctx: &Context<'_>, external_id: String) -> Result<Option<Account>> {
+        lookup(ctx, Lookup::ExternalId(external_id)).await
+    }
+
+    /// One account by alias.
+    async fn account_by_alias(&self, ctx: &Context<'_>, alias: String) -> Result<Option<Account>> {
+        lookup(ctx, Lookup::Alias(alias)).await
+    }
+
+    /// One account by account number.
+    async fn account_by_number(&self, ctx: &Context<'_>, account_number: String) -> Result<Option<Account>> {
+        lookup(ctx, Lookup::Number(account_number)).await
+    }
+
+    /// Accounts matching `filter`, ordered, paged forwards (`first`/`after`),
+    /// backwards (`last`/`before`) or by `offset`. Default page 50, max 500.
+    #[allow(clippy::too_many_arguments)]
+    async fn accounts(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AccountFilter>,
+        #[graphql(default_with = "Some(AccountOrder::default())")] order_by: Option<AccountOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        offset: Option<i32>,
+    ) -> Result<Conn<Account>> {
+        let r = req(ctx)?;
+        let order = order_by.unwrap_or_default();
+        let args = PageArgs { first, after, last, before, offset };
+        let page = accounts::list(
+            r.db,
+            r.principal.organization_id,
+            &filter.unwrap_or_default(),
+            (order.field, order.direction),
+            &args,
+            wants_total(ctx),
+        )
+        .await
+        .gql()?;
+        Ok(connection(page, Account))
+    }
+}

@@ -1,0 +1,191 @@
+//! Assets (balances per currency), their wallets, and smart cards.
+
+use crate::domain::cards::{expiration_status, masked};
+use crate::domain::{AssetStatus, CardExpirationStatus};
+use crate::error::{AppError, ToGql};
+use crate::graphql::accounts::Account;
+use crate::graphql::catalog::{Currency, Network};
+use crate::graphql::{load_err, req};
+use async_graphql::{Context, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{asset, currency, network, smart_card, wallet};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+/// One currency's balance on an account.
+pub struct Asset {
+    /// The asset row.
+    pub model: asset::Model,
+    /// Its currency, loaded with it.
+    pub currency: currency::Model,
+}
+
+/// The balance fields of an asset, at the currency's scale.
+#[derive(SimpleObject)]
+pub struct AssetBalance {
+    /// available + onHold.
+    pub total: Decimal,
+    /// Spendable now.
+    pub available: Decimal,
+    /// Held.
+    pub on_hold: Decimal,
+    /// Incoming, not yet settled; not part of total.
+    pub future: Decimal,
+    /// Credit line; spendable is available + creditLimit.
+    pub credit_limit: Decimal,
+    /// The currency's decimals.
+    pub scale: i32,
+}
+
+/// Shows `d` with at least `scale` decimals ("10" -> "10.00"). A value with
+/// more decimals keeps them: rounding here would hide money.
+pub fn at_scale(d: Decimal, scale: i32) -> Decimal {
+    let scale = scale.clamp(0, 28) as u32;
+    let mut d = d.normalize();
+    if d.scale() < scale {
+        d.rescale(scale);
+    }
+    d
+}
+
+#[Object]
+impl Asset {
+    /// Unique id.
+    async fn id(&self) -> Uuid {
+        self.model.id
+    }
+    /// The account holding the asset.
+    async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
+        let a = req(ctx)?.loaders.accounts.load_one(self.model.account_id).await.map_err(load_err)?;
+        a.map(Account).ok_or_else(|| AppError::internal("asset without its account").to_graphql())
+    }
+    /// The asset's currency.
+    async fn currency(&self) -> Currency {
+        Currency(self.currency.clone())
+    }
+    /// INACTIVE when added; activated explicitly.
+    async fn status(&self) -> Result<AssetStatus> {
+        AssetStatus::parse(&self.model.status).gql()
+    }
+    /// Balance fields.
+    async fn balance(&self) -> AssetBalance {
+        let s = self.currency.decimals;
+        let m = &self.model;
+        AssetBalance {
+            total: at_scale(m.available.0 + m.on_hold.0, s),
+            available: at_scale(m.available.0, s),
+            on_hold: at_scale(m.on_hold.0, s),
+            future: at_scale(m.future.0, s),
+            credit_limit: at_scale(m.credit_limit.0, s),
+            scale: s,
+        }
+    }
+    /// IBAN for fiat without bank integration.
+    async fn address(&self) -> Option<&str> {
+        self.model.address.as_deref()
+    }
+    /// The integrator's reference.
+    async fn external_id(&self) -> Option<&str> {
+        self.model.external_id.as_deref()
+    }
+    /// Bank holding the funds.
+    async fn bank(&self) -> Option<&str> {
+        self.model.bank.as_deref()
+    }
+    /// Third-party platform.
+    async fn platform(&self) -> Option<&str> {
+        self.model.platform.as_deref()
+    }
+    /// On-chain wallets of this asset.
+    async fn wallets(&self, ctx: &Context<'_>) -> Result<Vec<Wallet>> {
+        let rows = req(ctx)?.loaders.wallets_by_asset.load_one(self.model.id).await.map_err(load_err)?.unwrap_or_default();
+        Ok(rows.into_iter().map(|(w, n)| Wallet { model: w, network: n }).collect())
+    }
+    /// Creation time.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+    /// Last change.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.model.updated_at
+    }
+}
+
+/// An on-chain address of an asset on one network.
+pub struct Wallet {
+    /// The wallet row.
+    pub model: wallet::Model,
+    /// Its network, loaded with it.
+    pub network: network::Model,
+}
+
+#[Object]
+impl Wallet {
+    /// Unique id.
+    async fn id(&self) -> Uuid {
+        self.model.id
+    }
+    /// The asset the wallet belongs to.
+    async fn asset(&self, ctx: &Context<'_>) -> Result<Asset> {
+        let rows = req(ctx)?.loaders.asset_by_id.load_one(self.model.asset_id).await.map_err(load_err)?;
+        let (model, currency) = rows
+            .and_then(|mut v| v.pop())
+            .ok_or_else(|| AppError::internal("wallet without its asset").to_graphql())?;
+        Ok(Asset { model, currency })
+    }
+    /// The network; never changes once set.
+    async fn network(&self) -> Network {
+        Network(self.network.clone())
+    }
+    /// The address.
+    async fn address(&self) -> &str {
+        &self.model.address
+    }
+    /// Whether the wallet is in use.
+    async fn active(&self) -> bool {
+        self.model.active
+    }
+    /// Creation time.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.model.created_at
+    }
+}
+
+/// A payment card linked to an account. The full number is never stored.
+pub struct SmartCard(pub smart_card::Model);
+
+#[Object]
+impl SmartCard {
+    /// Unique id.
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+    /// Name on the card.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Masked card number such as **** **** **** 4242. The full number is never stored or returned.
+    async fn masked_number(&self) -> String {
+        masked(&self.0.last4)
+    }
+    /// The last four digits.
+    async fn last4(&self) -> &str {
+        &self.0.last4
+    }
+    /// MM/YY.
+    async fn expiration_date(&self) -> &str {
+        &self.0.expiration_date
+    }
+    /// Computed now: EXPIRED after the month ends, EXPIRING_SOON within 30 days.
+    async fn expiration_status(&self) -> CardExpirationStatus {
+        expiration_status(&self.0.expiration_date, Utc::now())
+    }
+    /// Whether the card can be used.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    /// Issue time.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}

@@ -1,0 +1,91 @@
+//! Clients: the owners of accounts.
+
+use crate::domain::filter::{AccountFilter, ClientFilter};
+use crate::domain::paging::PageArgs;
+use crate::domain::ClientKind;
+use crate::error::ToGql;
+use crate::graphql::accounts::{Account, AccountOrder};
+use crate::graphql::connection::{connection, forward, wants_total, Conn};
+use crate::graphql::req;
+use crate::service::{accounts, clients};
+use async_graphql::{Context, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::client;
+use uuid::Uuid;
+
+/// A person or business that owns accounts.
+pub struct Client(pub client::Model);
+
+#[Object]
+impl Client {
+    /// Unique id.
+    async fn id(&self) -> Uuid {
+        self.0.id
+    }
+    /// The integrator's reference, unique per organization.
+    async fn external_id(&self) -> Option<&str> {
+        self.0.external_id.as_deref()
+    }
+    /// Full name or company name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Contact email.
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    /// Person or business.
+    async fn kind(&self) -> Result<ClientKind> {
+        ClientKind::parse(&self.0.kind).gql()
+    }
+    /// The client's accounts, newest first.
+    async fn accounts(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AccountFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        offset: Option<i32>,
+    ) -> Result<Conn<Account>> {
+        let r = req(ctx)?;
+        let mut f = filter.unwrap_or_default();
+        f.owner_id = Some(self.0.id);
+        let order = AccountOrder::default();
+        let args = forward(first, after, offset);
+        let page = accounts::list(r.db, r.principal.organization_id, &f, (order.field, order.direction), &args, wants_total(ctx))
+            .await
+            .gql()?;
+        Ok(connection(page, Account))
+    }
+    /// Creation time.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// Client queries.
+#[derive(Default)]
+pub struct ClientQuery;
+
+#[Object]
+impl ClientQuery {
+    /// One client by id; null when it is not in your organization.
+    async fn client(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Client>> {
+        let r = req(ctx)?;
+        Ok(clients::find(r.db, r.principal.organization_id, id).await.gql()?.map(Client))
+    }
+    /// Clients matching `filter`, newest first.
+    async fn clients(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ClientFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        offset: Option<i32>,
+    ) -> Result<Conn<Client>> {
+        let r = req(ctx)?;
+        let args: PageArgs = forward(first, after, offset);
+        let page = clients::list(r.db, r.principal.organization_id, &filter.unwrap_or_default(), &args, wants_total(ctx)).await.gql()?;
+        Ok(connection(page, Client))
+    }
+}

@@ -1,0 +1,218 @@
+//! GraphQL over HTTP, as the GraphQL-over-HTTP specification says:
+//! POST with JSON and GET for queries; mutations over GET are refused (405);
+//! `application/graphql-response+json` when the client accepts it, with 400
+//! for requests that never reached execution; `application/json` otherwise,
+//! with 200 for every well-formed request.
+
+use super::AppState;
+use crate::graphql::loaders::Loaders;
+use async_graphql::parser::types::OperationType;
+use async_graphql::{Request, Response, ServerError};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response as HttpResponse};
+use serde_json::{json, Value};
+use std::time::Instant;
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+/// The media type the client will get.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Media {
+    GraphqlResponse,
+    Json,
+}
+
+impl Media {
+    fn header(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Media::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+            Media::Json => "application/json; charset=utf-8",
+        })
+    }
+}
+
+/// Picks the response type from `Accept`; `None` when nothing acceptable.
+fn negotiate(headers: &HeaderMap) -> Option<Media> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(Media::Json);
+    };
+    let types: Vec<&str> = accept.split(',').map(|t| t.split(';').next().unwrap_or("").trim()).collect();
+    if types.contains(&GRAPHQL_RESPONSE) {
+        Some(Media::GraphqlResponse)
+    } else if types.iter().any(|t| matches!(*t, JSON | "application/*" | "*/*")) {
+        Some(Media::Json)
+    } else if types.iter().all(|t| t.is_empty()) {
+        Some(Media::Json)
+    } else {
+        None
+    }
+}
+
+fn reply(status: StatusCode, media: Media, body: Value) -> HttpResponse {
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, media.header());
+    resp
+}
+
+/// A request the server could not take as GraphQL (bad JSON, no query).
+fn bad_request(media: Media, message: &str) -> HttpResponse {
+    let body = json!({"errors": [{"message": message, "extensions": {"code": "VALIDATION_FAILED", "details": []}}]});
+    reply(StatusCode::BAD_REQUEST, media, body)
+}
+
+/// `POST /graphql` with a JSON body.
+pub async fn post_handler(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> HttpResponse {
+    let Some(media) = negotiate(&headers) else {
+        return StatusCode::NOT_ACCEPTABLE.into_response();
+    };
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if content_type.split(';').next().map(str::trim) != Some(JSON) {
+        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "send application/json").into_response();
+    }
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => return bad_request(media, "the body is not valid JSON"),
+    };
+    match to_request(value) {
+        Ok(req) => execute(s, req, media, false).await,
+        Err(msg) => bad_request(media, &msg),
+    }
+}
+
+/// `GET /graphql?query=...`: queries only.
+pub async fn get_handler(State(s): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> HttpResponse {
+    let Some(media) = negotiate(&headers) else {
+        return StatusCode::NOT_ACCEPTABLE.into_response();
+    };
+    let pairs: Vec<(String, String)> = match serde_urlencoded::from_str(raw.as_deref().unwrap_or("")) {
+        Ok(p) => p,
+        Err(_) => return bad_request(media, "malformed query string"),
+    };
+    let mut obj = serde_json::Map::new();
+    for (k, v) in pairs {
+        let value = match k.as_str() {
+            "variables" | "extensions" => match serde_json::from_str::<Value>(&v) {
+                Ok(parsed) => parsed,
+                Err(_) => return bad_request(media, &format!("`{k}` is not valid JSON")),
+            },
+            _ => Value::String(v),
+        };
+        obj.insert(k, value);
+    }
+    match to_request(Value::Object(obj)) {
+        Ok(req) => execute(s, req, media, true).await,
+        Err(msg) => bad_request(media, &msg),
+    }
+}
+
+/// Checks the request's shape the way the spec asks, then builds it.
+fn to_request(value: Value) -> Result<Request, String> {
+    let Value::Object(obj) = &value else {
+        return Err("the request must be a JSON object".into());
+    };
+    match obj.get("query") {
+        Some(Value::String(_)) => {}
+        _ => return Err("`query` must be a string".into()),
+    }
+    if !matches!(obj.get("operationName"), None | Some(Value::Null | Value::String(_))) {
+        return Err("`operationName` must be a string".into());
+    }
+    for key in ["variables", "extensions"] {
+        if !matches!(obj.get(key), None | Some(Value::Null | Value::Object(_))) {
+            return Err(format!("`{key}` must be an object"));
+        }
+    }
+    serde_json::from_value(value).map_err(|e| format!("malformed request: {e}"))
+}
+
+/// The operation the request will run, once parsed.
+fn operation_type(req: &mut Request) -> Result<Option<OperationType>, ServerError> {
+    let name = req.operation_name.clone();
+    let doc = req.parsed_query()?;
+    let op = match name {
+        Some(n) => doc.operations.iter().find(|(k, _)| k.map(|k| k.as_str()) == Some(n.as_str())).map(|(_, o)| o),
+        None => doc.operations.iter().next().map(|(_, o)| o),
+    };
+    Ok(op.map(|o| o.node.ty))
+}
+
+async fn execute(s: AppState, mut req: Request, media: Media, is_get: bool) -> HttpResponse {
+    let started = Instant::now();
+    let op_name = req.operation_name.clone();
+    match operation_type(&mut req) {
+        Err(e) => return request_error(media, vec![e]),
+        Ok(Some(OperationType::Mutation | OperationType::Subscription)) if is_get => {
+            let mut resp = (StatusCode::METHOD_NOT_ALLOWED, "mutations must use POST").into_response();
+            resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return resp;
+        }
+        Ok(_) => {}
+    }
+    let loaders = Loaders::new(s.db.clone(), s.principal.organization_id, s.loader_delay);
+    let resp: Response = s.schema.execute(req.data(s.principal.clone()).data(loaders)).await;
+    s.metrics.request(!resp.errors.is_empty());
+    tracing::info!(
+        operation = op_name.as_deref().unwrap_or("-"),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        errors = resp.errors.len(),
+        "graphql request"
+    );
+    // Errors with no path never reached a resolver: the document or its
+    // variables were refused (a request error in the spec's terms).
+    let rejected = resp.data == async_graphql::Value::Null && !resp.errors.is_empty() && resp.errors.iter().all(|e| e.path.is_empty());
+    if rejected {
+        return request_error(media, resp.errors);
+    }
+    let errors: Vec<ServerError> = resp.errors.into_iter().map(with_code).collect();
+    let mut body = json!({ "data": resp.data });
+    if !errors.is_empty() {
+        body["errors"] = serde_json::to_value(&errors).unwrap_or(Value::Null);
+    }
+    if !resp.extensions.is_empty() {
+        body["extensions"] = serde_json::to_value(&resp.extensions).unwrap_or(Value::Null);
+    }
+    reply(StatusCode::OK, media, body)
+}
+
+fn request_error(media: Media, errors: Vec<ServerError>) -> HttpResponse {
+    let errors: Vec<ServerError> = errors.into_iter().map(with_code).collect();
+    let status = if media == Media::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    reply(status, media, json!({ "errors": errors }))
+}
+
+/// Gives errors raised by the GraphQL engine itself (syntax, unknown field,
+/// bad argument value) the contract's shape: `VALIDATION_FAILED` with the
+/// argument named in `details` where the message names one.
+fn with_code(mut e: ServerError) -> ServerError {
+    let has_code = e.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
+    if has_code {
+        return e;
+    }
+    let field = quoted_after(&e.message, "argument \"").or_else(|| quoted_after(&e.message, "variable \"$"));
+    let mut ext = e.extensions.take().unwrap_or_default();
+    ext.set("code", "VALIDATION_FAILED");
+    let details = match field {
+        Some(f) => async_graphql::Value::List(vec![async_graphql::value!({"field": f, "message": e.message.clone()})]),
+        None => async_graphql::Value::List(vec![]),
+    };
+    ext.set("details", details);
+    e.extensions = Some(ext);
+    e
+}
+
+fn quoted_after(text: &str, marker: &str) -> Option<String> {
+    let start = text.find(marker)? + marker.len();
+    let end = text[start..].find('"')?;
+    Some(text[start..start + end].to_owned())
+}
+
+/// GraphiQL, pointed at this server (queries and subscriptions).
+pub async fn graphiql(State(s): State<AppState>) -> HttpResponse {
+    if !s.graphiql {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    Html(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish()).into_response()
+}

@@ -1,0 +1,59 @@
+//! Process counters, rendered in the Prometheus text format at `/metrics`.
+//!
+//! A handful of monotonic counters is all the gateway needs so far; they are
+//! plain atomics so that the SQL statement callback (called for every
+//! statement) costs one relaxed add.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// The gateway's counters. Cheap to clone (shared).
+#[derive(Clone, Default)]
+pub struct Metrics(Arc<Counters>);
+
+#[derive(Default)]
+struct Counters {
+    db_statements: AtomicU64,
+    db_statement_errors: AtomicU64,
+    graphql_requests: AtomicU64,
+    graphql_errors: AtomicU64,
+}
+
+impl Metrics {
+    /// Counts one SQL statement sent to the database.
+    pub fn statement(&self, failed: bool) {
+        self.0.db_statements.fetch_add(1, Ordering::Relaxed);
+        if failed {
+            self.0.db_statement_errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts one GraphQL request and whether it answered with errors.
+    pub fn request(&self, had_errors: bool) {
+        self.0.graphql_requests.fetch_add(1, Ordering::Relaxed);
+        if had_errors {
+            self.0.graphql_errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// SQL statements sent since start.
+    pub fn statements(&self) -> u64 {
+        self.0.db_statements.load(Ordering::Relaxed)
+    }
+
+    /// The Prometheus exposition text.
+    pub fn render(&self) -> String {
+        let c = &self.0;
+        let mut out = String::new();
+        for (name, help, value) in [
+            ("gateway_db_statements_total", "SQL statements sent", &c.db_statements),
+            ("gateway_db_statement_errors_total", "SQL statements that failed", &c.db_statement_errors),
+            ("gateway_graphql_requests_total", "GraphQL requests executed", &c.graphql_requests),
+            ("gateway_graphql_errors_total", "GraphQL requests answered with errors", &c.graphql_errors),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
+        }
+        out
+    }
+}

@@ -1,0 +1,54 @@
+//! Reading clients.
+
+use crate::domain::filter::ClientFilter;
+use crate::domain::paging::{PageArgs, SortValue};
+use crate::error::AppResult;
+use crate::service::paging::{fetch_page, PageResult, SortSpec};
+use entity::client;
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+/// The client `id` of `org`.
+pub async fn find<C: ConnectionTrait>(db: &C, org: Uuid, id: Uuid) -> AppResult<Option<client::Model>> {
+    Ok(client::Entity::find_by_id(id).filter(client::Column::OrganizationId.eq(org)).one(db).await?)
+}
+
+fn prefix(col: client::Column, text: &str) -> Expr {
+    let escaped: String = text.to_lowercase().chars().flat_map(|c| {
+        let esc = matches!(c, '%' | '_' | '\\').then_some('\\');
+        esc.into_iter().chain(std::iter::once(c))
+    }).collect();
+    Expr::expr(Func::lower(Expr::col((client::Entity, col)))).like(LikeExpr::new(format!("{escaped}%")).escape('\\'))
+}
+
+/// One page of the clients of `org`, newest first.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    org: Uuid,
+    f: &ClientFilter,
+    args: &PageArgs,
+    with_total: bool,
+) -> AppResult<PageResult<client::Model>> {
+    use client::Column as K;
+    let page = args.validate("CREATED_AT")?;
+    let mut c = Condition::all().add(K::OrganizationId.eq(org));
+    if let Some(text) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let mut any = Condition::any().add(prefix(K::Name, text)).add(prefix(K::Email, text)).add(prefix(K::ExternalId, text));
+        if let Ok(id) = Uuid::parse_str(text) {
+            any = any.add(K::Id.eq(id));
+        }
+        c = c.add(any);
+    }
+    if let Some(email) = &f.email {
+        c = c.add(Expr::expr(Func::lower(Expr::col((client::Entity, K::Email)))).eq(email.trim().to_lowercase()));
+    }
+    if let Some(ext) = &f.external_id {
+        c = c.add(K::ExternalId.eq(ext.clone()));
+    }
+    if let Some(kind) = f.kind {
+        c = c.add(K::Kind.eq(kind.as_str()));
+    }
+    let spec = SortSpec { field: "CREATED_AT", column: K::CreatedAt, id: K::Id, desc: true };
+    fetch_page(db, client::Entity::find().filter(c), &spec, &page, |m| (SortValue::Time(m.created_at), m.id), with_total).await
+}

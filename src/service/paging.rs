@@ -1,0 +1,135 @@
+//! Keyset paging over any SeaORM select: one statement for the page, one
+//! more only when the total was asked for.
+
+use crate::domain::paging::{Cursor, Page, SortValue};
+use crate::error::AppResult;
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Value};
+
+/// How a list is sorted: a column, then the id as tie-breaker.
+pub struct SortSpec<C> {
+    /// The cursor field name (`CREATED_AT`, `UID`, ...).
+    pub field: &'static str,
+    /// The sort column.
+    pub column: C,
+    /// The id column.
+    pub id: C,
+    /// Descending order.
+    pub desc: bool,
+}
+
+/// One page of rows with their cursors.
+pub struct PageResult<M> {
+    /// Rows in order, each with its cursor.
+    pub rows: Vec<(String, M)>,
+    /// Whether rows exist before this page.
+    pub has_previous: bool,
+    /// Whether rows exist after this page.
+    pub has_next: bool,
+    /// The number of rows matching the filter, when asked for.
+    pub total: Option<u64>,
+}
+
+fn to_value(v: &SortValue) -> Value {
+    match v {
+        SortValue::Int(i) => Value::BigInt(Some(*i)),
+        SortValue::Time(t) => Value::ChronoDateTimeUtc(Some(*t)),
+        SortValue::Text(s) => Value::String(Some(s.clone())),
+    }
+}
+
+/// `(col, id) > (v, cid)` or `<`, spelled out for both backends.
+fn keyset<C: ColumnTrait>(sort: &SortSpec<C>, cursor: &Cursor, greater: bool) -> Condition {
+    let v = to_value(&cursor.value);
+    let (beyond, id_beyond) = if greater {
+        (sort.column.gt(v.clone()), sort.id.gt(cursor.id))
+    } else {
+        (sort.column.lt(v.clone()), sort.id.lt(cursor.id))
+    };
+    Condition::any().add(beyond).add(Condition::all().add(sort.column.eq(v)).add(id_beyond))
+}
+
+/// Fetches one page of `query` sorted by `sort`; `key` reads a row's sort value.
+pub async fn fetch_page<E, C, F>(
+    db: &C,
+    query: Select<E>,
+    sort: &SortSpec<E::Column>,
+    page: &Page,
+    key: F,
+    with_total: bool,
+) -> AppResult<PageResult<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ConnectionTrait,
+    F: Fn(&E::Model) -> (SortValue, uuid::Uuid),
+{
+    let total = if with_total { Some(query.clone().count(db).await?) } else { None };
+    let mut q = query;
+    if let Some(c) = &page.after {
+        q = q.filter(keyset(sort, c, !sort.desc));
+    }
+    if let Some(c) = &page.before {
+        q = q.filter(keyset(sort, c, sort.desc));
+    }
+    let order = if sort.desc != page.backward { Order::Desc } else { Order::Asc };
+    let mut rows = q
+        .order_by(sort.column, order.clone())
+        .order_by(sort.id, order)
+        .offset(page.offset)
+        .limit(page.limit + 1)
+        .all(db)
+        .await?;
+    let more = rows.len() as u64 > page.limit;
+    rows.truncate(page.limit as usize);
+    if page.backward {
+        rows.reverse();
+    }
+    let rows = rows
+        .into_iter()
+        .map(|m| {
+            let (value, id) = key(&m);
+            (Cursor { field: sort.field.to_owned(), value, id }.encode(), m)
+        })
+        .collect();
+    let (has_previous, has_next) = if page.backward {
+        (more, page.before.is_some())
+    } else {
+        (page.after.is_some() || page.offset > 0, more)
+    };
+    Ok(PageResult { rows, has_previous, has_next, total })
+}
+
+fn compare(a: &(SortValue, uuid::Uuid), b: &(SortValue, uuid::Uuid)) -> std::cmp::Ordering {
+    let by_value = match (&a.0, &b.0) {
+        (SortValue::Int(x), SortValue::Int(y)) => x.cmp(y),
+        (SortValue::Time(x), SortValue::Time(y)) => x.cmp(y),
+        (SortValue::Text(x), SortValue::Text(y)) => x.cmp(y),
+        _ => std::cmp::Ordering::Equal,
+    };
+    by_value.then(a.1.cmp(&b.1))
+}
+
+/// Pages rows already loaded and sorted by `sort` (a loader's children),
+/// with the same cursors and rules as [`fetch_page`].
+pub fn slice_page<M, C, F>(rows: Vec<M>, sort: &SortSpec<C>, page: &Page, key: F) -> PageResult<M>
+where
+    F: Fn(&M) -> (SortValue, uuid::Uuid),
+{
+    let total = rows.len() as u64;
+    let beyond = |k: &(SortValue, uuid::Uuid), c: &Cursor| {
+        let ord = compare(k, &(c.value.clone(), c.id));
+        if sort.desc { ord.is_lt() } else { ord.is_gt() }
+    };
+    let mut kept: Vec<(String, M)> = rows
+        .into_iter()
+        .filter_map(|m| {
+            let k = key(&m);
+            let after_ok = page.after.as_ref().is_none_or(|c| beyond(&k, c));
+            after_ok.then(|| (Cursor { field: sort.field.to_owned(), value: k.0, id: k.1 }.encode(), m))
+        })
+        .skip(page.offset as usize)
+        .collect();
+    let more = kept.len() as u64 > page.limit;
+    kept.truncate(page.limit as usize);
+    PageResult { rows: kept, has_previous: page.after.is_some() || page.offset > 0, has_next: more, total: Some(total) }
+}
