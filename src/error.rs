@@ -53,19 +53,13 @@ impl AppError {
     /// A validation error on one field.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         let message = message.into();
-        AppError::Validation {
-            details: vec![FieldIssue { field: field.into(), message: message.clone() }],
-            message,
-        }
+        AppError::Validation { details: vec![FieldIssue { field: field.into(), message: message.clone() }], message }
     }
 
     /// A conflict on one field (a duplicate value).
     pub fn conflict(field: impl Into<String>, message: impl Into<String>) -> Self {
         let message = message.into();
-        AppError::Conflict {
-            details: vec![FieldIssue { field: field.into(), message: message.clone() }],
-            message,
-        }
+        AppError::Conflict { details: vec![FieldIssue { field: field.into(), message: message.clone() }], message }
     }
 
     /// An internal error; logged here, hidden from the client.

@@ -25,8 +25,15 @@ async fn main() -> anyhow::Result<()> {
             db::migrate(&conn).await?;
             let started = std::time::Instant::now();
             let key = secrets::card_key(&conn, None).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            let report = seed::seed(&conn, organizations::DEMO, args.accounts, &key).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            tracing::info!(accounts = report.accounts, assets = report.assets, seconds = started.elapsed().as_secs_f64(), "seeded");
+            let report = seed::seed(&conn, organizations::DEMO, args.accounts, &key)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            tracing::info!(
+                accounts = report.accounts,
+                assets = report.assets,
+                seconds = started.elapsed().as_secs_f64(),
+                "seeded"
+            );
         }
     }
     Ok(())

@@ -52,7 +52,8 @@ impl Metrics {
             ("gateway_graphql_requests_total", "GraphQL requests executed", &c.graphql_requests),
             ("gateway_graphql_errors_total", "GraphQL requests answered with errors", &c.graphql_errors),
         ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
+            let _ =
+                writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
         }
         out
     }

@@ -34,14 +34,11 @@ impl TryGetable for Amount {
         // SQLite: the text we wrote. PostgreSQL: NUMERIC refuses to decode
         // as a string, so fall through to the exact decimal decoder.
         match String::try_get_by(res, idx) {
-            Ok(text) => Decimal::from_str(&text)
-                .or_else(|_| Decimal::from_scientific(&text))
-                .map(Amount)
-                .map_err(|e| {
-                    TryGetError::DbErr(sea_orm::DbErr::Type(format!(
-                        "money column holds a non-decimal value: {e}"
-                    )))
-                }),
+            Ok(text) => {
+                Decimal::from_str(&text).or_else(|_| Decimal::from_scientific(&text)).map(Amount).map_err(|e| {
+                    TryGetError::DbErr(sea_orm::DbErr::Type(format!("money column holds a non-decimal value: {e}")))
+                })
+            }
             Err(_) => Decimal::try_get_by(res, idx).map(Amount),
         }
     }

@@ -28,11 +28,7 @@ pub struct Model {
 /// An asset is denominated in one currency.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::currency::Entity",
-        from = "Column::CurrencyId",
-        to = "super::currency::Column::Id"
-    )]
+    #[sea_orm(belongs_to = "super::currency::Entity", from = "Column::CurrencyId", to = "super::currency::Column::Id")]
     Currency,
 }
 

@@ -15,17 +15,9 @@ pub struct Model {
 /// The network side is joined when listing a currency's networks.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::network::Entity",
-        from = "Column::NetworkId",
-        to = "super::network::Column::Id"
-    )]
+    #[sea_orm(belongs_to = "super::network::Entity", from = "Column::NetworkId", to = "super::network::Column::Id")]
     Network,
-    #[sea_orm(
-        belongs_to = "super::currency::Entity",
-        from = "Column::CurrencyId",
-        to = "super::currency::Column::Id"
-    )]
+    #[sea_orm(belongs_to = "super::currency::Entity", from = "Column::CurrencyId", to = "super::currency::Column::Id")]
     Currency,
 }
 

@@ -18,11 +18,7 @@ pub struct Model {
 /// A wallet lives on one network, forever.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::network::Entity",
-        from = "Column::NetworkId",
-        to = "super::network::Column::Id"
-    )]
+    #[sea_orm(belongs_to = "super::network::Entity", from = "Column::NetworkId", to = "super::network::Column::Id")]
     Network,
 }
 

@@ -44,8 +44,7 @@ impl MigrationTrait for Migration {
         )
         .await?;
 
-        m.create_table(tenant_table("projects").col(string(a("name"))).col(ts(a("created_at"))).to_owned())
-            .await?;
+        m.create_table(tenant_table("projects").col(string(a("name"))).col(ts(a("created_at"))).to_owned()).await?;
 
         m.create_table(
             tenant_table("clients")

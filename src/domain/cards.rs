@@ -17,7 +17,11 @@ fn luhn_sum(digits: &str) -> Option<u32> {
         }
         let d = u32::from(b - b'0');
         let v = if i % 2 == 1 {
-            if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
+            if d * 2 > 9 {
+                d * 2 - 9
+            } else {
+                d * 2
+            }
         } else {
             d
         };
@@ -25,14 +29,19 @@ fn luhn_sum(digits: &str) -> Option<u32> {
     })
 }
 
-/// True when `digits` is a 12 to 19 digit number passing the Luhn check.
+/// True when `digits` is all digits and passes the Luhn check.
+pub fn luhn_ok(digits: &str) -> bool {
+    !digits.is_empty() && luhn_sum(digits).is_some_and(|s| s % 10 == 0)
+}
+
+/// True when `digits` is a 12 to 19 digit card number passing the Luhn check.
 pub fn luhn_valid(digits: &str) -> bool {
-    (12..=19).contains(&digits.len()) && luhn_sum(digits).is_some_and(|s| s % 10 == 0)
+    (12..=19).contains(&digits.len()) && luhn_ok(digits)
 }
 
 /// The Luhn check digit that completes `payload` (digits only).
 pub fn luhn_check_digit(payload: &str) -> u32 {
-    (0..10).find(|d| luhn_sum(&format!("{payload}{d}")).is_some_and(|s| s % 10 == 0)).unwrap_or(0)
+    (0..10).find(|d| luhn_ok(&format!("{payload}{d}"))).unwrap_or(0)
 }
 
 /// HMAC-SHA256 of the number under the server key, hex encoded.

@@ -126,7 +126,11 @@ pub fn metadata_pairs(meta: &serde_json::Value) -> Result<Vec<(String, MetaValue
                 serde_json::Value::String(s) if s.len() <= 2000 => MetaValue::Text(s.clone()),
                 serde_json::Value::Number(n) => MetaValue::Number(n.clone()),
                 serde_json::Value::Bool(b) => MetaValue::Bool(*b),
-                _ => return Err(format!("metadata value of `{k}` must be a string (up to 2000 characters), number or boolean")),
+                _ => {
+                    return Err(format!(
+                        "metadata value of `{k}` must be a string (up to 2000 characters), number or boolean"
+                    ))
+                }
             };
             Ok((k.clone(), value))
         })

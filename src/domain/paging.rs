@@ -54,7 +54,9 @@ impl Cursor {
         let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
         let value_fits = matches!(
             (&cursor.value, field),
-            (SortValue::Int(_), "UID") | (SortValue::Text(_), "NAME") | (SortValue::Time(_), "CREATED_AT" | "UPDATED_AT" | "AT")
+            (SortValue::Int(_), "UID")
+                | (SortValue::Text(_), "NAME")
+                | (SortValue::Time(_), "CREATED_AT" | "UPDATED_AT" | "AT")
         );
         if cursor.field != field || !value_fits {
             return Err(bad());
@@ -97,9 +99,7 @@ fn size(value: Option<i32>, arg: &str) -> AppResult<Option<u64>> {
     match value {
         None => Ok(None),
         Some(n) if n < 0 => Err(AppError::invalid(arg, format!("`{arg}` must not be negative"))),
-        Some(n) if n as u64 > MAX_PAGE => {
-            Err(AppError::invalid(arg, format!("`{arg}` must be at most {MAX_PAGE}")))
-        }
+        Some(n) if n as u64 > MAX_PAGE => Err(AppError::invalid(arg, format!("`{arg}` must be at most {MAX_PAGE}"))),
         Some(n) => Ok(Some(n as u64)),
     }
 }
@@ -135,7 +135,9 @@ mod tests {
     #[test]
     fn page_size_limits() {
         let args = PageArgs { first: Some(501), ..Default::default() };
-        assert!(matches!(args.validate("UID"), Err(AppError::Validation { details, .. }) if details[0].field == "first"));
+        assert!(
+            matches!(args.validate("UID"), Err(AppError::Validation { details, .. }) if details[0].field == "first")
+        );
         let args = PageArgs { offset: Some(-1), ..Default::default() };
         assert!(args.validate("UID").is_err());
         let page = PageArgs::default().validate("UID").ok();

@@ -98,7 +98,8 @@ impl Asset {
     }
     /// On-chain wallets of this asset.
     async fn wallets(&self, ctx: &Context<'_>) -> Result<Vec<Wallet>> {
-        let rows = req(ctx)?.loaders.wallets_by_asset.load_one(self.model.id).await.map_err(load_err)?.unwrap_or_default();
+        let rows =
+            req(ctx)?.loaders.wallets_by_asset.load_one(self.model.id).await.map_err(load_err)?.unwrap_or_default();
         Ok(rows.into_iter().map(|(w, n)| Wallet { model: w, network: n }).collect())
     }
     /// Creation time.

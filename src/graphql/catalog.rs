@@ -61,7 +61,8 @@ impl Currency {
     }
     /// Crypto networks this currency lives on.
     async fn networks(&self, ctx: &Context<'_>) -> Result<Vec<Network>> {
-        let rows = req(ctx)?.loaders.networks_by_currency.load_one(self.0.id).await.map_err(load_err)?.unwrap_or_default();
+        let rows =
+            req(ctx)?.loaders.networks_by_currency.load_one(self.0.id).await.map_err(load_err)?.unwrap_or_default();
         let mut out: Vec<Network> = rows.into_iter().map(|(_, n)| Network(n)).collect();
         out.sort_by(|a, b| a.0.code.cmp(&b.0.code));
         Ok(out)
@@ -87,7 +88,8 @@ impl Network {
     }
     /// Currencies living on this network.
     async fn currencies(&self, ctx: &Context<'_>) -> Result<Vec<Currency>> {
-        let rows = req(ctx)?.loaders.currencies_by_network.load_one(self.0.id).await.map_err(load_err)?.unwrap_or_default();
+        let rows =
+            req(ctx)?.loaders.currencies_by_network.load_one(self.0.id).await.map_err(load_err)?.unwrap_or_default();
         let mut out: Vec<Currency> = rows.into_iter().map(|(_, c)| Currency(c)).collect();
         out.sort_by(|a, b| a.0.code.cmp(&b.0.code));
         Ok(out)
@@ -122,7 +124,12 @@ impl CatalogQuery {
     /// The organization's account types.
     async fn account_types(&self, ctx: &Context<'_>) -> Result<Vec<AccountType>> {
         let r = req(ctx)?;
-        Ok(catalog::account_types(r.db, r.principal.organization_id).await.gql()?.into_iter().map(AccountType).collect())
+        Ok(catalog::account_types(r.db, r.principal.organization_id)
+            .await
+            .gql()?
+            .into_iter()
+            .map(AccountType)
+            .collect())
     }
     /// The organization's currencies.
     async fn currencies(&self, ctx: &Context<'_>) -> Result<Vec<Currency>> {

@@ -52,9 +52,17 @@ impl Client {
         f.owner_id = Some(self.0.id);
         let order = AccountOrder::default();
         let args = forward(first, after, offset);
-        let page = accounts::list(r.db, r.principal.organization_id, &f, (order.field, order.direction), &args, wants_total(ctx))
-            .await
-            .gql()?;
+        let page = accounts::list(
+            r.db,
+            r.principal.organization_id,
+            &f,
+            (order.field, order.direction),
+            &args,
+            wants_total(ctx),
+        )
+        .await
+        .gql()?;
+        crate::graphql::accounts::prefetch(ctx, &page).await?;
         Ok(connection(page, Account))
     }
     /// Creation time.
@@ -85,7 +93,10 @@ impl ClientQuery {
     ) -> Result<Conn<Client>> {
         let r = req(ctx)?;
         let args: PageArgs = forward(first, after, offset);
-        let page = clients::list(r.db, r.principal.organization_id, &filter.unwrap_or_default(), &args, wants_total(ctx)).await.gql()?;
+        let page =
+            clients::list(r.db, r.principal.organization_id, &filter.unwrap_or_default(), &args, wants_total(ctx))
+                .await
+                .gql()?;
         Ok(connection(page, Client))
     }
 }

@@ -27,7 +27,8 @@ where
     F: Fn(M) -> N,
 {
     let total = page.total.map_or(0, |t| t as i64);
-    let mut conn = Connection::with_additional_fields(page.has_previous, page.has_next, TotalCount { total_count: total });
+    let mut conn =
+        Connection::with_additional_fields(page.has_previous, page.has_next, TotalCount { total_count: total });
     conn.edges.extend(page.rows.into_iter().map(|(cursor, m)| Edge::new(cursor, wrap(m))));
     conn
 }

@@ -8,9 +8,11 @@
 //! whole wave of loading.
 
 use crate::error::AppError;
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{account, account_type, asset, client, currency, currency_network, network, project, smart_card, wallet};
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, ModelTrait, Order, QueryFilter, QueryOrder, Related, Value};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, ModelTrait, Order, QueryFilter, QueryOrder, Related, Value,
+};
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::str::FromStr;
@@ -36,9 +38,19 @@ fn uuid_of<M: ModelTrait>(m: &M, c: <M::Entity as EntityTrait>::Column) -> Optio
 }
 
 fn tenant<E: EntityTrait>(scope: &Scope, key: E::Column, keys: &[Uuid]) -> Result<Condition, AppError> {
-    Ok(Condition::all()
-        .add(col::<E>("organization_id")?.eq(scope.org))
-        .add(key.is_in(keys.iter().copied())))
+    Ok(Condition::all().add(col::<E>("organization_id")?.eq(scope.org)).add(key.is_in(keys.iter().copied())))
+}
+
+/// Applies `order`, then the id (in the last direction) so that rows with
+/// equal timestamps keep one stable order.
+fn ordered<E: EntityTrait>(mut q: sea_orm::Select<E>, order: &[(E::Column, Order)]) -> sea_orm::Select<E> {
+    for (c, o) in order {
+        q = q.order_by(*c, o.clone());
+    }
+    match (col::<E>("id"), order.last()) {
+        (Ok(id), Some((_, o))) => q.order_by(id, o.clone()),
+        _ => q,
+    }
 }
 
 /// A row by its id.
@@ -79,11 +91,13 @@ where
     type Error = AppError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<E::Model>>, AppError> {
-        let mut q = E::find().filter(tenant::<E>(&self.scope, self.key, keys)?).filter(self.extra.clone());
-        for (c, o) in &self.order {
-            q = q.order_by(*c, o.clone());
-        }
-        let mut out: HashMap<Uuid, Vec<E::Model>> = HashMap::new();
+        let q = ordered(
+            E::find().filter(tenant::<E>(&self.scope, self.key, keys)?).filter(self.extra.clone()),
+            &self.order,
+        );
+        // Every key gets an entry, empty ones too, so the cache remembers
+        // "none" and a later lookup costs no statement.
+        let mut out: HashMap<Uuid, Vec<E::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
         for m in q.all(&self.scope.db).await? {
             if let Some(k) = uuid_of(&m, self.key) {
                 out.entry(k).or_default().push(m);
@@ -112,11 +126,8 @@ where
     type Error = AppError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, AppError> {
-        let mut q = E::find().filter(tenant::<E>(&self.scope, self.key, keys)?);
-        for (c, o) in &self.order {
-            q = q.order_by(*c, o.clone());
-        }
-        let mut out: HashMap<Uuid, Self::Value> = HashMap::new();
+        let q = ordered(E::find().filter(tenant::<E>(&self.scope, self.key, keys)?), &self.order);
+        let mut out: HashMap<Uuid, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
         for (m, related) in q.find_also_related(R::default()).all(&self.scope.db).await? {
             if let (Some(k), Some(r)) = (uuid_of(&m, self.key), related) {
                 out.entry(k).or_default().push((m, r));
@@ -126,37 +137,40 @@ where
     }
 }
 
+/// A loader that caches what it loaded for the rest of the request.
+pub type Cached<L> = DataLoader<L, HashMapCache>;
+
 /// Every loader of one request.
 pub struct Loaders {
     /// Accounts by id (parents, the account of an asset).
-    pub accounts: DataLoader<ById<account::Entity>>,
+    pub accounts: Cached<ById<account::Entity>>,
     /// Clients by id (owners).
-    pub clients: DataLoader<ById<client::Entity>>,
+    pub clients: Cached<ById<client::Entity>>,
     /// Account types by id.
-    pub account_types: DataLoader<ById<account_type::Entity>>,
+    pub account_types: Cached<ById<account_type::Entity>>,
     /// Projects by id.
-    pub projects: DataLoader<ById<project::Entity>>,
+    pub projects: Cached<ById<project::Entity>>,
     /// Assets (with currency) by account id.
-    pub assets_by_account: DataLoader<GroupedWith<asset::Entity, currency::Entity>>,
+    pub assets_by_account: Cached<GroupedWith<asset::Entity, currency::Entity>>,
     /// An asset (with currency) by its own id.
-    pub asset_by_id: DataLoader<GroupedWith<asset::Entity, currency::Entity>>,
+    pub asset_by_id: Cached<GroupedWith<asset::Entity, currency::Entity>>,
     /// Wallets (with network) by asset id.
-    pub wallets_by_asset: DataLoader<GroupedWith<wallet::Entity, network::Entity>>,
+    pub wallets_by_asset: Cached<GroupedWith<wallet::Entity, network::Entity>>,
     /// Smart cards by account id.
-    pub cards_by_account: DataLoader<Grouped<smart_card::Entity>>,
+    pub cards_by_account: Cached<Grouped<smart_card::Entity>>,
     /// Live sub-accounts by parent id, newest first.
-    pub children: DataLoader<Grouped<account::Entity>>,
+    pub children: Cached<Grouped<account::Entity>>,
     /// Networks a currency lives on, by currency id.
-    pub networks_by_currency: DataLoader<GroupedWith<currency_network::Entity, network::Entity>>,
+    pub networks_by_currency: Cached<GroupedWith<currency_network::Entity, network::Entity>>,
     /// Currencies living on a network, by network id.
-    pub currencies_by_network: DataLoader<GroupedWith<currency_network::Entity, currency::Entity>>,
+    pub currencies_by_network: Cached<GroupedWith<currency_network::Entity, currency::Entity>>,
 }
 
 /// A loader that gathers keys for `delay`. A page of 500 accounts with 3
 /// assets each is 1,500 keys: the batch bound keeps that one statement, so
 /// the statement count does not grow with the page.
-fn batched<L: Loader<Uuid>>(loader: L, delay: Duration) -> DataLoader<L> {
-    DataLoader::new(loader, tokio::spawn).delay(delay).max_batch_size(10_000)
+fn batched<L: Loader<Uuid>>(loader: L, delay: Duration) -> DataLoader<L, HashMapCache> {
+    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default()).delay(delay).max_batch_size(10_000)
 }
 
 fn newest_last<C>(c: C) -> Vec<(C, Order)> {
@@ -176,11 +190,21 @@ impl Loaders {
             assets_by_account: batched(with(asset::Column::AccountId, newest_last(asset::Column::CreatedAt)), delay),
             asset_by_id: batched(with(asset::Column::Id, vec![]), delay),
             wallets_by_asset: batched(
-                GroupedWith { scope: scope.clone(), key: wallet::Column::AssetId, order: newest_last(wallet::Column::CreatedAt), _related: PhantomData },
+                GroupedWith {
+                    scope: scope.clone(),
+                    key: wallet::Column::AssetId,
+                    order: newest_last(wallet::Column::CreatedAt),
+                    _related: PhantomData,
+                },
                 delay,
             ),
             cards_by_account: batched(
-                Grouped { scope: scope.clone(), key: smart_card::Column::AccountId, extra: Condition::all(), order: newest_last(smart_card::Column::CreatedAt) },
+                Grouped {
+                    scope: scope.clone(),
+                    key: smart_card::Column::AccountId,
+                    extra: Condition::all(),
+                    order: newest_last(smart_card::Column::CreatedAt),
+                },
                 delay,
             ),
             children: batched(
@@ -188,16 +212,26 @@ impl Loaders {
                     scope: scope.clone(),
                     key: account::Column::ParentId,
                     extra: Condition::all().add(account::Column::DeletedAt.is_null()),
-                    order: vec![(account::Column::CreatedAt, Order::Desc), (account::Column::Id, Order::Desc)],
+                    order: vec![(account::Column::CreatedAt, Order::Desc)],
                 },
                 delay,
             ),
             networks_by_currency: batched(
-                GroupedWith { scope: scope.clone(), key: currency_network::Column::CurrencyId, order: vec![], _related: PhantomData },
+                GroupedWith {
+                    scope: scope.clone(),
+                    key: currency_network::Column::CurrencyId,
+                    order: vec![],
+                    _related: PhantomData,
+                },
                 delay,
             ),
             currencies_by_network: batched(
-                GroupedWith { scope: scope.clone(), key: currency_network::Column::NetworkId, order: vec![], _related: PhantomData },
+                GroupedWith {
+                    scope: scope.clone(),
+                    key: currency_network::Column::NetworkId,
+                    order: vec![],
+                    _related: PhantomData,
+                },
                 delay,
             ),
         }

@@ -25,7 +25,9 @@ impl Viewer {
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
         let r = req(ctx)?;
         let org = organizations::find(r.db, r.principal.organization_id).await.gql()?;
-        let org = org.ok_or_else(|| AppError::Unauthenticated("the credential's organization no longer exists".into()).to_graphql())?;
+        let org = org.ok_or_else(|| {
+            AppError::Unauthenticated("the credential's organization no longer exists".into()).to_graphql()
+        })?;
         Ok(Organization { id: org.id, name: org.name })
     }
     /// The caller's role.

@@ -42,9 +42,7 @@ fn negotiate(headers: &HeaderMap) -> Option<Media> {
     let types: Vec<&str> = accept.split(',').map(|t| t.split(';').next().unwrap_or("").trim()).collect();
     if types.contains(&GRAPHQL_RESPONSE) {
         Some(Media::GraphqlResponse)
-    } else if types.iter().any(|t| matches!(*t, JSON | "application/*" | "*/*")) {
-        Some(Media::Json)
-    } else if types.iter().all(|t| t.is_empty()) {
+    } else if types.iter().any(|t| matches!(*t, JSON | "application/*" | "*/*" | "")) {
         Some(Media::Json)
     } else {
         None
@@ -143,7 +141,7 @@ async fn execute(s: AppState, mut req: Request, media: Media, is_get: bool) -> H
     let started = Instant::now();
     let op_name = req.operation_name.clone();
     match operation_type(&mut req) {
-        Err(e) => return request_error(media, vec![e]),
+        Err(e) => return request_error(media, vec![e], &req.query),
         Ok(Some(OperationType::Mutation | OperationType::Subscription)) if is_get => {
             let mut resp = (StatusCode::METHOD_NOT_ALLOWED, "mutations must use POST").into_response();
             resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
@@ -151,6 +149,7 @@ async fn execute(s: AppState, mut req: Request, media: Media, is_get: bool) -> H
         }
         Ok(_) => {}
     }
+    let query = req.query.clone();
     let loaders = Loaders::new(s.db.clone(), s.principal.organization_id, s.loader_delay);
     let resp: Response = s.schema.execute(req.data(s.principal.clone()).data(loaders)).await;
     s.metrics.request(!resp.errors.is_empty());
@@ -162,11 +161,13 @@ async fn execute(s: AppState, mut req: Request, media: Media, is_get: bool) -> H
     );
     // Errors with no path never reached a resolver: the document or its
     // variables were refused (a request error in the spec's terms).
-    let rejected = resp.data == async_graphql::Value::Null && !resp.errors.is_empty() && resp.errors.iter().all(|e| e.path.is_empty());
+    let rejected = resp.data == async_graphql::Value::Null
+        && !resp.errors.is_empty()
+        && resp.errors.iter().all(|e| e.path.is_empty());
     if rejected {
-        return request_error(media, resp.errors);
+        return request_error(media, resp.errors, &query);
     }
-    let errors: Vec<ServerError> = resp.errors.into_iter().map(with_code).collect();
+    let errors: Vec<ServerError> = resp.errors.into_iter().map(|e| with_code(e, &query)).collect();
     let mut body = json!({ "data": resp.data });
     if !errors.is_empty() {
         body["errors"] = serde_json::to_value(&errors).unwrap_or(Value::Null);
@@ -177,8 +178,8 @@ async fn execute(s: AppState, mut req: Request, media: Media, is_get: bool) -> H
     reply(StatusCode::OK, media, body)
 }
 
-fn request_error(media: Media, errors: Vec<ServerError>) -> HttpResponse {
-    let errors: Vec<ServerError> = errors.into_iter().map(with_code).collect();
+fn request_error(media: Media, errors: Vec<ServerError>, query: &str) -> HttpResponse {
+    let errors: Vec<ServerError> = errors.into_iter().map(|e| with_code(e, query)).collect();
     let status = if media == Media::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     reply(status, media, json!({ "errors": errors }))
 }
@@ -186,12 +187,14 @@ fn request_error(media: Media, errors: Vec<ServerError>) -> HttpResponse {
 /// Gives errors raised by the GraphQL engine itself (syntax, unknown field,
 /// bad argument value) the contract's shape: `VALIDATION_FAILED` with the
 /// argument named in `details` where the message names one.
-fn with_code(mut e: ServerError) -> ServerError {
+fn with_code(mut e: ServerError, query: &str) -> ServerError {
     let has_code = e.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
     if has_code {
         return e;
     }
-    let field = quoted_after(&e.message, "argument \"").or_else(|| quoted_after(&e.message, "variable \"$"));
+    let field = quoted_after(&e.message, "argument \"")
+        .or_else(|| quoted_after(&e.message, "variable \"$"))
+        .or_else(|| e.locations.first().and_then(|p| argument_at(query, p.line, p.column)));
     let mut ext = e.extensions.take().unwrap_or_default();
     ext.set("code", "VALIDATION_FAILED");
     let details = match field {
@@ -201,6 +204,16 @@ fn with_code(mut e: ServerError) -> ServerError {
     ext.set("details", details);
     e.extensions = Some(ext);
     e
+}
+
+/// The argument whose value starts at `line:column` of `query` (`id` in
+/// `account(id: $id)`), for engine errors that only give a position.
+fn argument_at(query: &str, line: usize, column: usize) -> Option<String> {
+    let text = query.lines().nth(line.checked_sub(1)?)?;
+    let before: String = text.chars().take(column.checked_sub(1)?).collect();
+    let before = before.trim_end().strip_suffix(':')?.trim_end();
+    let name: String = before.chars().rev().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+    (!name.is_empty()).then(|| name.chars().rev().collect())
 }
 
 fn quoted_after(text: &str, marker: &str) -> Option<String> {
@@ -214,5 +227,6 @@ pub async fn graphiql(State(s): State<AppState>) -> HttpResponse {
     if !s.graphiql {
         return StatusCode::NOT_FOUND.into_response();
     }
-    Html(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish()).into_response()
+    Html(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish())
+        .into_response()
 }

@@ -57,16 +57,22 @@ fn metadata_condition(backend: DbBackend, meta: &serde_json::Value) -> AppResult
     }
     for (key, value) in pairs {
         let path = format!("$.\"{key}\"");
-        let extract = |f: &str| Func::cust(f.to_owned()).arg(Expr::col((account::Entity, account::Column::Metadata))).arg(path.clone());
+        let extract = |f: &str| {
+            Func::cust(f.to_owned()).arg(Expr::col((account::Entity, account::Column::Metadata))).arg(path.clone())
+        };
         cond = cond.add(match value {
-            MetaValue::Text(s) => Expr::expr(extract("json_type")).eq("text").and(Expr::expr(extract("json_extract")).eq(s)),
+            MetaValue::Text(s) => {
+                Expr::expr(extract("json_type")).eq("text").and(Expr::expr(extract("json_extract")).eq(s))
+            }
             MetaValue::Bool(b) => Expr::expr(extract("json_type")).eq(if b { "true" } else { "false" }),
             MetaValue::Number(n) => {
                 let v: Value = match n.as_i64() {
                     Some(i) => i.into(),
                     None => n.as_f64().unwrap_or(f64::NAN).into(),
                 };
-                Expr::expr(extract("json_type")).is_in(["integer", "real"]).and(Expr::expr(extract("json_extract")).eq(v))
+                Expr::expr(extract("json_type"))
+                    .is_in(["integer", "real"])
+                    .and(Expr::expr(extract("json_extract")).eq(v))
             }
         });
     }
@@ -129,7 +135,8 @@ pub fn condition(org: Uuid, f: &AccountFilter, backend: DbBackend) -> AppResult<
         c = c.add(A::OwnerId.eq(owner));
     }
     if let Some(email) = &f.owner_email {
-        let cond = Expr::expr(Func::lower(Expr::col((client::Entity, client::Column::Email)))).eq(email.trim().to_lowercase());
+        let cond =
+            Expr::expr(Func::lower(Expr::col((client::Entity, client::Column::Email)))).eq(email.trim().to_lowercase());
         c = c.add(A::OwnerId.in_subquery(clients_where(org, cond)));
     }
     if let Some(ext) = &f.owner_external_id {

@@ -15,10 +15,14 @@ pub async fn find<C: ConnectionTrait>(db: &C, org: Uuid, id: Uuid) -> AppResult<
 }
 
 fn prefix(col: client::Column, text: &str) -> Expr {
-    let escaped: String = text.to_lowercase().chars().flat_map(|c| {
-        let esc = matches!(c, '%' | '_' | '\\').then_some('\\');
-        esc.into_iter().chain(std::iter::once(c))
-    }).collect();
+    let escaped: String = text
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| {
+            let esc = matches!(c, '%' | '_' | '\\').then_some('\\');
+            esc.into_iter().chain(std::iter::once(c))
+        })
+        .collect();
     Expr::expr(Func::lower(Expr::col((client::Entity, col)))).like(LikeExpr::new(format!("{escaped}%")).escape('\\'))
 }
 
@@ -34,7 +38,8 @@ pub async fn list<C: ConnectionTrait>(
     let page = args.validate("CREATED_AT")?;
     let mut c = Condition::all().add(K::OrganizationId.eq(org));
     if let Some(text) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let mut any = Condition::any().add(prefix(K::Name, text)).add(prefix(K::Email, text)).add(prefix(K::ExternalId, text));
+        let mut any =
+            Condition::any().add(prefix(K::Name, text)).add(prefix(K::Email, text)).add(prefix(K::ExternalId, text));
         if let Ok(id) = Uuid::parse_str(text) {
             any = any.add(K::Id.eq(id));
         }
@@ -50,5 +55,13 @@ pub async fn list<C: ConnectionTrait>(
         c = c.add(K::Kind.eq(kind.as_str()));
     }
     let spec = SortSpec { field: "CREATED_AT", column: K::CreatedAt, id: K::Id, desc: true };
-    fetch_page(db, client::Entity::find().filter(c), &spec, &page, |m| (SortValue::Time(m.created_at), m.id), with_total).await
+    fetch_page(
+        db,
+        client::Entity::find().filter(c),
+        &spec,
+        &page,
+        |m| (SortValue::Time(m.created_at), m.id),
+        with_total,
+    )
+    .await
 }

@@ -34,7 +34,9 @@ pub async fn reserve_uids<C: ConnectionTrait>(db: &C, org: Uuid, count: i64) -> 
     use sea_orm::{DbBackend, Statement};
     let backend = db.get_database_backend();
     let sql = match backend {
-        DbBackend::Postgres => "UPDATE organizations SET account_seq = account_seq + $1 WHERE id = $2 RETURNING account_seq",
+        DbBackend::Postgres => {
+            "UPDATE organizations SET account_seq = account_seq + $1 WHERE id = $2 RETURNING account_seq"
+        }
         _ => "UPDATE organizations SET account_seq = account_seq + ? WHERE id = ? RETURNING account_seq",
     };
     let row = db

@@ -3,7 +3,10 @@
 
 use crate::domain::paging::{Cursor, Page, SortValue};
 use crate::error::AppResult;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Value};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select, Value,
+};
 
 /// How a list is sorted: a column, then the id as tie-breaker.
 pub struct SortSpec<C> {
@@ -91,11 +94,8 @@ where
             (Cursor { field: sort.field.to_owned(), value, id }.encode(), m)
         })
         .collect();
-    let (has_previous, has_next) = if page.backward {
-        (more, page.before.is_some())
-    } else {
-        (page.after.is_some() || page.offset > 0, more)
-    };
+    let (has_previous, has_next) =
+        if page.backward { (more, page.before.is_some()) } else { (page.after.is_some() || page.offset > 0, more) };
     Ok(PageResult { rows, has_previous, has_next, total })
 }
 
@@ -118,7 +118,11 @@ where
     let total = rows.len() as u64;
     let beyond = |k: &(SortValue, uuid::Uuid), c: &Cursor| {
         let ord = compare(k, &(c.value.clone(), c.id));
-        if sort.desc { ord.is_lt() } else { ord.is_gt() }
+        if sort.desc {
+            ord.is_lt()
+        } else {
+            ord.is_gt()
+        }
     };
     let mut kept: Vec<(String, M)> = rows
         .into_iter()

@@ -7,9 +7,14 @@ use crate::domain::cards::{fingerprint, luhn_check_digit, mm_yy_after};
 use crate::error::AppResult;
 use crate::service::{now, organizations};
 use chrono::{DateTime, Duration, Utc};
-use entity::{account, account_type, asset, client, currency, currency_network, network, project, smart_card, wallet, Amount};
+use entity::{
+    account, account_type, asset, client, currency, currency_network, network, project, smart_card, wallet, Amount,
+};
 use rust_decimal::Decimal;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, Insert, PaginatorTrait, ColumnTrait, QueryFilter, TransactionTrait, TransactionSession, ActiveModelTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Insert, PaginatorTrait, QueryFilter,
+    TransactionSession, TransactionTrait,
+};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -213,7 +218,15 @@ impl Seeder<'_> {
         (id, depth)
     }
 
-    fn asset(&mut self, account: Uuid, code: &str, available: &str, on_hold: &str, address: Option<&str>, at: DateTime<Utc>) -> Uuid {
+    fn asset(
+        &mut self,
+        account: Uuid,
+        code: &str,
+        available: &str,
+        on_hold: &str,
+        address: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Uuid {
         let id = Uuid::now_v7();
         self.batch.assets.push(asset::ActiveModel {
             id: Set(id),
@@ -273,7 +286,8 @@ impl Seeder<'_> {
 /// and returns the ids by code.
 async fn ensure_catalog<C: ConnectionTrait>(db: &C, org: Uuid) -> AppResult<Catalog> {
     let at = now();
-    let mut catalog = Catalog { types: HashMap::new(), currencies: HashMap::new(), networks: HashMap::new(), projects: Vec::new() };
+    let mut catalog =
+        Catalog { types: HashMap::new(), currencies: HashMap::new(), networks: HashMap::new(), projects: Vec::new() };
     let existing = account_type::Entity::find().filter(account_type::Column::OrganizationId.eq(org)).all(db).await?;
     for (code, name, category) in TYPES {
         let id = match existing.iter().find(|t| t.code == *code) {
@@ -345,7 +359,12 @@ async fn ensure_catalog<C: ConnectionTrait>(db: &C, org: Uuid) -> AppResult<Cata
         let id = match existing.iter().find(|p| p.name == name) {
             Some(p) => p.id,
             None => {
-                let m = project::ActiveModel { id: Set(Uuid::now_v7()), organization_id: Set(org), name: Set(name.to_owned()), created_at: Set(at) };
+                let m = project::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    organization_id: Set(org),
+                    name: Set(name.to_owned()),
+                    created_at: Set(at),
+                };
                 m.insert(db).await?.id
             }
         };
@@ -440,7 +459,11 @@ impl Seeder<'_> {
         let usdc = self.asset(river_s.0, "USDC", "98000.000000", "1200.000000", None, at(50));
         self.wallet(usdc, "polygon", Seeder::evm_address("river-polygon"), at(50));
 
-        for (i, (role, cur, ty)) in [("OMNIBUS", "USD", "USD"), ("FEE_PAYER", "ETH", "ETH"), ("RESERVE", "USDC", "USDC")].into_iter().enumerate() {
+        for (i, (role, cur, ty)) in
+            [("OMNIBUS", "USD", "USD"), ("FEE_PAYER", "ETH", "ETH"), ("RESERVE", "USDC", "USDC")]
+                .into_iter()
+                .enumerate()
+        {
             let mut spec = AccountSpec::new(format!("{role} {cur}"), "SYSTEM", None, at(60 + i as i64));
             spec.system_role = Some((role, cur));
             let sys = self.account(spec);
@@ -462,7 +485,13 @@ impl Seeder<'_> {
             let tag = base + i as i64;
             if i % 2 == 0 {
                 let kind = if i % 10 == 0 { "BUSINESS" } else { "PERSON" };
-                owner = self.client(&format!("Client {tag}"), &format!("client{tag}@example.com"), &format!("gen-cli-{tag}"), kind, at);
+                owner = self.client(
+                    &format!("Client {tag}"),
+                    &format!("client{tag}@example.com"),
+                    &format!("gen-cli-{tag}"),
+                    kind,
+                    at,
+                );
             }
             let mut spec = AccountSpec::new(format!("Account {tag}"), types[i % types.len()], Some(owner), at);
             spec.external_id = Some(format!("gen-acc-{tag}"));
@@ -481,7 +510,9 @@ impl Seeder<'_> {
                 let amount = format!("{}.{:02}", (i * 37 + k * 11) % 100_000, i % 100);
                 let asset = self.asset(id.0, code, &amount, "0", None, at);
                 match code {
-                    "BTC" => self.wallet(asset, "bitcoin", format!("bc1q{}", &hash_hex(&format!("b{tag}{k}"))[..38]), at),
+                    "BTC" => {
+                        self.wallet(asset, "bitcoin", format!("bc1q{}", &hash_hex(&format!("b{tag}{k}"))[..38]), at)
+                    }
                     "ETH" | "USDC" => self.wallet(asset, "ethereum", Seeder::evm_address(&format!("e{tag}{k}")), at),
                     _ => {}
                 }
@@ -495,7 +526,12 @@ impl Seeder<'_> {
 
 /// Loads the demo set (unless the organization has it already) and `extra`
 /// generated accounts into `org_name`'s organization, in one transaction.
-pub async fn seed<C: TransactionTrait + ConnectionTrait>(db: &C, org_name: &str, extra: usize, card_key: &[u8]) -> AppResult<SeedReport> {
+pub async fn seed<C: TransactionTrait + ConnectionTrait>(
+    db: &C,
+    org_name: &str,
+    extra: usize,
+    card_key: &[u8],
+) -> AppResult<SeedReport> {
     let tx = db.begin().await?;
     let org = organizations::ensure(&tx, org_name).await?;
     let catalog = ensure_catalog(&tx, org.id).await?;
@@ -506,18 +542,20 @@ pub async fn seed<C: TransactionTrait + ConnectionTrait>(db: &C, org_name: &str,
         .await?
         > 0;
     let mut seeder = Seeder { org: org.id, next_uid: 0, card_key, catalog, batch: Batch::default() };
-    // Count first, reserve uids once: the builder hands them out in order.
     if !has_demo {
         seeder.demo();
     }
-    seeder.generate(extra);
-    let count = seeder.batch.accounts.len() as i64;
-    let first = organizations::reserve_uids(&tx, org.id, count).await?;
+    // Reserve every uid in one statement, then number the demo rows and
+    // let the generator continue from there.
+    let demo_count = seeder.batch.accounts.len() as i64;
+    let first = organizations::reserve_uids(&tx, org.id, demo_count + extra as i64).await?;
     for (offset, row) in seeder.batch.accounts.iter_mut().enumerate() {
         let uid = first + offset as i64;
         row.uid = Set(uid);
         row.account_number = Set(account_number(uid));
     }
+    seeder.next_uid = first + demo_count;
+    seeder.generate(extra);
     let report = seeder.batch.flush(&tx).await?;
     tx.commit().await?;
     Ok(report)

@@ -1,7 +1,9 @@
 //! Accounts in the schema: the `Account` object and the account queries.
 
 mod object;
+mod prefetch;
 mod query;
 
 pub use object::{Account, AccountOrder, BankAccount, StatusReason};
+pub use prefetch::prefetch;
 pub use query::AccountQuery;

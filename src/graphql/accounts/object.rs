@@ -154,6 +154,7 @@ impl Account {
                 accounts::list(r.db, r.principal.organization_id, &f, order, &args, wants_total(ctx)).await.gql()?
             }
         };
+        super::prefetch(ctx, &page).await?;
         Ok(connection(page, Account))
     }
     /// Product reference.

@@ -1,6 +1,6 @@
 //! Account queries: one account by each unique key, and the list.
 
-use super::{Account, AccountOrder};
+use super::{prefetch, Account, AccountOrder};
 use crate::domain::filter::AccountFilter;
 use crate::domain::paging::PageArgs;
 use crate::error::ToGql;
@@ -68,6 +68,7 @@ impl AccountQuery {
         )
         .await
         .gql()?;
+        prefetch(ctx, &page).await?;
         Ok(connection(page, Account))
     }
 }

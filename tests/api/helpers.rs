@@ -1,0 +1,145 @@
+//! `TestApp`: the real server on port 0 over a fresh database.
+
+use accounts_gateway::app::Application;
+use accounts_gateway::config::Cli;
+use clap::Parser;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+fn require_services() -> bool {
+    std::env::var("REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+/// A fresh, empty database URL for one test, or `None` to skip.
+async fn fresh_database(backend: Backend) -> Option<String> {
+    match backend {
+        Backend::Sqlite => {
+            let path = std::env::temp_dir().join(format!("ag-test-{}.db", Uuid::new_v4().simple()));
+            Some(format!("sqlite://{}?mode=rwc", path.display()))
+        }
+        Backend::Postgres => {
+            let Ok(base) = std::env::var("DATABASE_URL") else {
+                assert!(!require_services(), "REQUIRE_SERVICES=1 but DATABASE_URL is not set");
+                eprintln!("skipped: DATABASE_URL not set");
+                return None;
+            };
+            let admin = match Database::connect(base.clone()).await {
+                Ok(db) => db,
+                Err(e) => {
+                    assert!(!require_services(), "PostgreSQL at DATABASE_URL unreachable: {e}");
+                    eprintln!("skipped: PostgreSQL unreachable: {e}");
+                    return None;
+                }
+            };
+            let name = format!("ag_test_{}", Uuid::new_v4().simple());
+            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+            let (prefix, _) = base.rsplit_once('/').expect("DATABASE_URL has a database path");
+            Some(format!("{prefix}/{name}"))
+        }
+    }
+}
+
+/// A running gateway and a client for it.
+pub struct TestApp {
+    pub base: String,
+    pub db: DatabaseConnection,
+    pub http: reqwest::Client,
+}
+
+impl TestApp {
+    /// Starts the gateway with the demo data set, or `None` when the
+    /// backend is not available (and not required).
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, &[]).await
+    }
+
+    /// Like `spawn`, with extra command-line flags.
+    pub async fn spawn_with(backend: Backend, flags: &[&str]) -> Option<TestApp> {
+        let url = fresh_database(backend).await?;
+        let mut args = vec![
+            "accounts-gateway",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            &url,
+            "--database-max-connections",
+            "8",
+        ];
+        args.extend_from_slice(flags);
+        let cli = Cli::parse_from(args);
+        let app = Application::build(&cli.settings).await.expect("gateway starts");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let db = app.db().clone();
+        tokio::spawn(app.run_until_stopped());
+        Some(TestApp { base, db, http: reqwest::Client::new() })
+    }
+
+    /// POSTs a GraphQL request and returns the JSON body.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        let resp = self
+            .http
+            .post(format!("{}/graphql", self.base))
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+            .await
+            .expect("request sent");
+        resp.json().await.expect("JSON body")
+    }
+
+    /// Like `gql`, asserting there are no errors, and returns `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let body = self.gql(query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// SQL statements the server has sent so far, from `/metrics`.
+    pub async fn statements(&self) -> u64 {
+        let text =
+            self.http.get(format!("{}/metrics", self.base)).send().await.expect("metrics").text().await.expect("text");
+        text.lines()
+            .find_map(|l| l.strip_prefix("gateway_db_statements_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("statement counter")
+    }
+}
+
+/// The error code of the first error of a response.
+pub fn first_code(body: &Value) -> String {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Runs each listed `async fn(TestApp)` on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),+ $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if let Some(app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await {
+                        super::$name(app).await;
+                    }
+                }
+            )+
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    if let Some(app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await {
+                        super::$name(app).await;
+                    }
+                }
+            )+
+        }
+    };
+}

@@ -1,0 +1,15 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Integration tests: each boots the real server on an ephemeral port and
+//! speaks HTTP to it. Every test runs on SQLite, and again on PostgreSQL
+//! when `DATABASE_URL` is set (see `helpers::backend_tests!`).
+
+mod helpers;
+
+mod accounts_filter;
+mod accounts_nested;
+mod accounts_paging;
+mod errors;
+mod http_spec;
+mod ops;
+mod statements;
+mod tenancy;
