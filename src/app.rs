@@ -5,9 +5,11 @@
 use crate::auth::Principal;
 use crate::config::Settings;
 use crate::domain::Role;
+use crate::events::EventBus;
 use crate::graphql::{self, SchemaOptions};
 use crate::http::{router, AppState};
 use crate::metrics::Metrics;
+use crate::service::store::{Policy, Store};
 use crate::service::{organizations, secrets, seed};
 use anyhow::Context;
 use entity::organization;
@@ -32,16 +34,23 @@ impl Application {
         crate::db::migrate(&db).await.context("migrating the database")?;
         let empty = organization::Entity::find().count(&db).await? == 0;
         if empty && !settings.no_seed {
-            let key = secrets::card_key(&db, None).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let key = secrets::card_key(&db, settings.card_hash_key.as_deref())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             let report = seed::seed(&db, organizations::DEMO, 0, &key).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
             tracing::info!(accounts = report.accounts, "new database: loaded the demo data set");
         }
         let demo = organizations::ensure(&db, organizations::DEMO).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let principal = Principal { organization_id: demo.id, role: Role::Admin, subject: "demo".into() };
-        let schema = graphql::build(db.clone(), SchemaOptions { introspection: settings.introspection });
+        let card_key =
+            secrets::card_key(&db, settings.card_hash_key.as_deref()).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let policy = Policy { forbid_account_deletion: settings.forbid_account_deletion };
+        let store = Store::new(db.clone(), EventBus::default(), card_key, policy);
+        let schema = graphql::build(store.clone(), SchemaOptions { introspection: settings.introspection });
         let listener = TcpListener::bind(&settings.bind).await.with_context(|| format!("binding {}", settings.bind))?;
         let state = AppState {
             schema,
+            store,
             db,
             metrics,
             principal,
@@ -59,6 +68,11 @@ impl Application {
     /// The bound port.
     pub fn port(&self) -> u16 {
         self.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The write side (events, policy), for tests that watch events.
+    pub fn store(&self) -> &Store {
+        &self.state.store
     }
 
     /// The database pool, for tools and tests that prepare data.

@@ -77,6 +77,13 @@ pub struct Settings {
     /// Serve GraphiQL at /graphiql.
     #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub graphiql: bool,
+    /// Refuse `deleteAccount` (accounts can still be closed by status).
+    #[arg(long, env = "FORBID_ACCOUNT_DELETION", global = true)]
+    pub forbid_account_deletion: bool,
+    /// Key of card-number fingerprints (HMAC-SHA256). When unset, a random
+    /// key is generated on first start and kept in the database.
+    #[arg(long, env = "CARD_HASH_KEY", global = true, hide_env_values = true)]
+    pub card_hash_key: Option<String>,
     /// Answer introspection queries.
     #[arg(long, env = "INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub introspection: bool,

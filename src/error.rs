@@ -24,8 +24,8 @@ pub enum AppError {
     #[error("{message}")]
     Validation { message: String, details: Vec<FieldIssue> },
     /// No such object in the caller's organization.
-    #[error("{0} not found")]
-    NotFound(String),
+    #[error("{message}")]
+    NotFound { message: String, details: Vec<FieldIssue> },
     /// A uniqueness or version conflict.
     #[error("{message}")]
     Conflict { message: String, details: Vec<FieldIssue> },
@@ -62,6 +62,37 @@ impl AppError {
         AppError::Conflict { details: vec![FieldIssue { field: field.into(), message: message.clone() }], message }
     }
 
+    /// Nothing named by input `field` exists in the caller's organization.
+    pub fn missing(field: impl Into<String>, what: &str) -> Self {
+        let message = format!("{what} not found");
+        AppError::NotFound { details: vec![FieldIssue { field: field.into(), message: message.clone() }], message }
+    }
+
+    /// A state change the rules refuse.
+    pub fn not_allowed(message: impl Into<String>) -> Self {
+        AppError::NotAllowed(message.into())
+    }
+
+    /// Maps a unique-constraint violation to a CONFLICT on the input field
+    /// whose column the constraint names; other errors convert as usual.
+    /// `columns` pairs a column name with the input field it comes from.
+    pub fn from_unique(err: DbErr, columns: &[(&str, &str)]) -> Self {
+        if let Some(sea_orm::SqlErr::UniqueConstraintViolation(msg)) = err.sql_err() {
+            // PostgreSQL names the index (ux_accounts_organization_id_alias),
+            // SQLite the columns (accounts.organization_id, accounts.alias).
+            for (column, field) in columns {
+                if msg.ends_with(&format!("_{column}\""))
+                    || msg.ends_with(&format!("_{column}"))
+                    || msg.ends_with(&format!(".{column}"))
+                {
+                    return AppError::conflict(*field, format!("`{field}` is already in use"));
+                }
+            }
+            return AppError::Conflict { message: "the change conflicts with an existing row".into(), details: vec![] };
+        }
+        err.into()
+    }
+
     /// An internal error; logged here, hidden from the client.
     pub fn internal(context: impl std::fmt::Display) -> Self {
         tracing::error!(error = %context, "internal error");
@@ -72,7 +103,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             AppError::Validation { .. } => "VALIDATION_FAILED",
-            AppError::NotFound(_) => "NOT_FOUND",
+            AppError::NotFound { .. } => "NOT_FOUND",
             AppError::Conflict { .. } => "CONFLICT",
             AppError::Forbidden(_) => "FORBIDDEN",
             AppError::Unauthenticated(_) => "UNAUTHENTICATED",
@@ -85,7 +116,9 @@ impl AppError {
 
     fn details(&self) -> &[FieldIssue] {
         match self {
-            AppError::Validation { details, .. } | AppError::Conflict { details, .. } => details,
+            AppError::Validation { details, .. }
+            | AppError::Conflict { details, .. }
+            | AppError::NotFound { details, .. } => details,
             _ => &[],
         }
     }
@@ -112,7 +145,7 @@ impl AppError {
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
         match &err {
-            DbErr::RecordNotFound(what) => AppError::NotFound(what.clone()),
+            DbErr::RecordNotFound(what) => AppError::NotFound { message: format!("{what} not found"), details: vec![] },
             DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
                 tracing::error!(error = %err, "database unavailable");
                 AppError::Unavailable("the database is unavailable, try again".into())

@@ -13,6 +13,7 @@ pub mod config; // flags and environment (clap)
 pub mod db; // connect, migrate, count statements
 pub mod domain; // enums, paging and filter rules, validated inputs
 pub mod error; // AppError and its GraphQL codes
+pub mod events; // domain events, published after commit
 pub mod graphql; // schema, objects, loaders
 pub mod http; // GraphQL over HTTP, GraphiQL, health, metrics
 pub mod metrics; // process counters rendered for Prometheus

@@ -29,6 +29,13 @@ impl From<Decimal> for Amount {
     }
 }
 
+impl serde::Serialize for Amount {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Money is a string on every wire, never a float.
+        s.serialize_str(&self.0.to_string())
+    }
+}
+
 impl TryGetable for Amount {
     fn try_get_by<I: ColIdx>(res: &QueryResult, idx: I) -> Result<Self, TryGetError> {
         // SQLite: the text we wrote. PostgreSQL: NUMERIC refuses to decode

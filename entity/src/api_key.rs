@@ -2,7 +2,8 @@
 use sea_orm::entity::prelude::*;
 
 /// One row of `api_keys`.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[sea_orm(table_name = "api_keys")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -13,6 +14,7 @@ pub struct Model {
     /// The visible start of the key, for listing and secret scanners.
     pub prefix: String,
     #[sea_orm(unique)]
+    #[serde(skip_serializing)]
     pub key_hash: String,
     pub created_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,

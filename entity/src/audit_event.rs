@@ -2,7 +2,8 @@
 use sea_orm::entity::prelude::*;
 
 /// One row of `audit_events`.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[sea_orm(table_name = "audit_events")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -13,6 +14,9 @@ pub struct Model {
     pub action: String,
     pub entity_type: String,
     pub entity_id: Uuid,
+    /// The account the change concerns (itself, or the owner of the asset,
+    /// wallet or card), so an account's trail includes its parts.
+    pub account_id: Option<Uuid>,
     pub before: Option<Json>,
     pub after: Option<Json>,
 }

@@ -2,7 +2,8 @@
 use sea_orm::entity::prelude::*;
 
 /// One row of `idempotency_records`.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[sea_orm(table_name = "idempotency_records")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -2,11 +2,13 @@
 use sea_orm::entity::prelude::*;
 
 /// One row of `server_settings`.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[sea_orm(table_name = "server_settings")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub name: String,
+    #[serde(skip_serializing)]
     pub value: String,
 }
 

@@ -2,7 +2,8 @@
 use sea_orm::entity::prelude::*;
 
 /// One row of `smart_cards`.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 #[sea_orm(table_name = "smart_cards")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -12,6 +13,7 @@ pub struct Model {
     pub name: String,
     pub last4: String,
     /// HMAC-SHA256 of the full number under the server key, hex.
+    #[serde(skip_serializing)]
     pub fingerprint: String,
     /// MM/YY as issued.
     pub expiration_date: String,

@@ -200,6 +200,7 @@ impl MigrationTrait for Migration {
                 .col(string(a("action")))
                 .col(string(a("entity_type")))
                 .col(uuid(a("entity_id")))
+                .col(uuid_null(a("account_id")))
                 .col(json(a("before"), b, true))
                 .col(json(a("after"), b, true))
                 .to_owned(),
@@ -272,6 +273,7 @@ impl MigrationTrait for Migration {
             index("smart_cards", &["organization_id", "fingerprint"], true),
             index("audit_events", &["organization_id", "entity_id", "at"], false),
             index("audit_events", &["organization_id", "at"], false),
+            index("audit_events", &["organization_id", "account_id", "at"], false),
             index("api_keys", &["organization_id", "name"], false),
             index("idempotency_records", &["organization_id", "key"], true),
         ];

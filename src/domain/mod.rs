@@ -3,8 +3,12 @@
 
 pub mod enums;
 pub mod filter;
+pub mod inputs;
 pub mod paging;
 
 pub use enums::*;
 pub mod account_number;
+pub mod address;
 pub mod cards;
+pub mod status;
+pub mod validate;

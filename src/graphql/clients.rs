@@ -1,13 +1,14 @@
 //! Clients: the owners of accounts.
 
 use crate::domain::filter::{AccountFilter, ClientFilter};
+use crate::domain::inputs::{CreateClientInput, UpdateClientInput};
 use crate::domain::paging::PageArgs;
 use crate::domain::ClientKind;
 use crate::error::ToGql;
 use crate::graphql::accounts::{Account, AccountOrder};
 use crate::graphql::connection::{connection, forward, wants_total, Conn};
 use crate::graphql::req;
-use crate::service::{accounts, clients};
+use crate::service::{accounts, client_write, clients};
 use async_graphql::{Context, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::client;
@@ -98,5 +99,23 @@ impl ClientQuery {
                 .await
                 .gql()?;
         Ok(connection(page, Client))
+    }
+}
+
+/// Client mutations.
+#[derive(Default)]
+pub struct ClientMutation;
+
+#[Object]
+impl ClientMutation {
+    /// Adds a client.
+    async fn create_client(&self, ctx: &Context<'_>, input: CreateClientInput) -> Result<Client> {
+        let r = req(ctx)?;
+        Ok(Client(client_write::create(r.store, r.principal, &input).await.gql()?))
+    }
+    /// Changes a client.
+    async fn update_client(&self, ctx: &Context<'_>, id: Uuid, input: UpdateClientInput) -> Result<Client> {
+        let r = req(ctx)?;
+        Ok(Client(client_write::update(r.store, r.principal, id, &input).await.gql()?))
     }
 }

@@ -4,8 +4,11 @@
 //! rename cannot change the API). Nested fields go through [`loaders`].
 
 pub mod accounts;
+pub mod asset_mutation;
 pub mod assets;
+pub mod audit;
 pub mod catalog;
+pub mod catalog_mutation;
 pub mod clients;
 pub mod connection;
 pub mod loaders;
@@ -13,17 +16,34 @@ pub mod viewer;
 
 use crate::auth::Principal;
 use crate::error::AppError;
-use async_graphql::{Context, EmptyMutation, EmptySubscription, MergedObject, Schema};
+use crate::service::store::Store;
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 use loaders::Loaders;
 use sea_orm::DatabaseConnection;
 
 /// The root query, merged from each feature's queries.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(viewer::ViewerQuery, accounts::AccountQuery, clients::ClientQuery, catalog::CatalogQuery);
+pub struct Query(
+    viewer::ViewerQuery,
+    accounts::AccountQuery,
+    clients::ClientQuery,
+    catalog::CatalogQuery,
+    audit::AuditQuery,
+);
+
+/// The root mutation, merged from each feature's mutations.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct Mutation(
+    accounts::AccountMutation,
+    asset_mutation::AssetMutation,
+    clients::ClientMutation,
+    catalog_mutation::CatalogMutation,
+);
 
 /// The executable schema.
-pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Options that shape the schema itself.
 #[derive(Clone, Copy, Debug)]
@@ -32,9 +52,10 @@ pub struct SchemaOptions {
     pub introspection: bool,
 }
 
-/// Builds the schema over `db`.
-pub fn build(db: DatabaseConnection, options: SchemaOptions) -> AppSchema {
-    let mut builder = Schema::build(Query::default(), EmptyMutation, EmptySubscription).data(db);
+/// Builds the schema over `store`.
+pub fn build(store: Store, options: SchemaOptions) -> AppSchema {
+    let mut builder =
+        Schema::build(Query::default(), Mutation::default(), EmptySubscription).data(store.db.clone()).data(store);
     if !options.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }
@@ -43,12 +64,13 @@ pub fn build(db: DatabaseConnection, options: SchemaOptions) -> AppSchema {
 
 /// The SDL of the schema, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription).finish().sdl()
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription).finish().sdl()
 }
 
 /// What every resolver needs: the caller, the loaders, the database.
 pub(crate) struct Req<'a> {
     pub principal: &'a Principal,
+    pub store: &'a Store,
     pub loaders: &'a Loaders,
     pub db: &'a DatabaseConnection,
 }
@@ -58,6 +80,7 @@ pub(crate) fn req<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<Req<'a>> {
     let missing = |what: &str| AppError::internal(format!("request context lacks {what}")).to_graphql();
     Ok(Req {
         principal: ctx.data::<Principal>().map_err(|_| missing("principal"))?,
+        store: ctx.data::<Store>().map_err(|_| missing("store"))?,
         loaders: ctx.data::<Loaders>().map_err(|_| missing("loaders"))?,
         db: ctx.data::<DatabaseConnection>().map_err(|_| missing("database"))?,
     })

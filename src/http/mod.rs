@@ -6,6 +6,7 @@ pub mod health;
 use crate::auth::Principal;
 use crate::graphql::AppSchema;
 use crate::metrics::Metrics;
+use crate::service::store::Store;
 use axum::routing::get;
 use axum::Router;
 use sea_orm::DatabaseConnection;
@@ -20,6 +21,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct AppState {
     /// The executable schema.
     pub schema: AppSchema,
+    /// The write side: pool, events, policy.
+    pub store: Store,
     /// The database pool.
     pub db: DatabaseConnection,
     /// Process counters.

@@ -2,13 +2,21 @@
 //! organization and never reads another's rows; tests call these directly.
 
 pub mod account_filter;
+pub mod account_write;
 pub mod accounts;
+pub mod asset_write;
+pub mod audit;
 pub mod catalog;
+pub mod catalog_write;
+pub mod client_write;
 pub mod clients;
+pub mod import;
 pub mod organizations;
 pub mod paging;
 pub mod secrets;
 pub mod seed;
+pub mod store;
+pub mod wallet_card_write;
 
 /// The current time at the precision both databases keep (microseconds),
 /// so a timestamp read back equals the one written and cursors stay exact.

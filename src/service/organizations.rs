@@ -42,7 +42,7 @@ pub async fn reserve_uids<C: ConnectionTrait>(db: &C, org: Uuid, count: i64) -> 
     let row = db
         .query_one_raw(Statement::from_sql_and_values(backend, sql, [count.into(), org.into()]))
         .await?
-        .ok_or_else(|| crate::error::AppError::NotFound("organization".into()))?;
+        .ok_or_else(|| crate::error::AppError::missing("organization", "organization"))?;
     let last: i64 = row.try_get_by_index(0)?;
     Ok(last - count + 1)
 }

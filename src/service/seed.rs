@@ -3,6 +3,7 @@
 //! inside one transaction, which is what makes 100,000 accounts take seconds.
 
 use crate::domain::account_number::account_number;
+use crate::domain::address::demo_address;
 use crate::domain::cards::{fingerprint, luhn_check_digit, mm_yy_after};
 use crate::error::AppResult;
 use crate::service::{now, organizations};
@@ -15,7 +16,6 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Insert, PaginatorTrait, QueryFilter,
     TransactionSession, TransactionTrait,
 };
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::str::FromStr;
 use uuid::Uuid;
@@ -148,10 +148,6 @@ struct Seeder<'k> {
     batch: Batch,
 }
 
-fn hash_hex(seed: &str) -> String {
-    hex::encode(Sha256::digest(seed.as_bytes()))
-}
-
 fn dec(text: &str) -> Amount {
     Amount(Decimal::from_str(text).unwrap_or_default())
 }
@@ -278,7 +274,7 @@ impl Seeder<'_> {
     }
 
     fn evm_address(seed: &str) -> String {
-        format!("0x{}", &hash_hex(seed)[..40])
+        demo_address("ethereum", seed.as_bytes())
     }
 }
 
@@ -427,7 +423,7 @@ impl Seeder<'_> {
         let mei_w = self.account(spec);
         let usdc = self.asset(mei_w.0, "USDC", "250.000000", "0.000000", None, at(30));
         self.wallet(usdc, "ethereum", Seeder::evm_address("mei-eth"), at(30));
-        self.wallet(usdc, "tron", "TLa2f6VPqDgRE67v1736s7bJ8Ray5wYjU7".into(), at(30));
+        self.wallet(usdc, "tron", demo_address("tron", b"mei-tron"), at(30));
 
         let mut spec = AccountSpec::new("Acme operating", "BUSINESS", Some(acme), at(40));
         spec.alias = Some("acme-ops".into());
@@ -511,7 +507,7 @@ impl Seeder<'_> {
                 let asset = self.asset(id.0, code, &amount, "0", None, at);
                 match code {
                     "BTC" => {
-                        self.wallet(asset, "bitcoin", format!("bc1q{}", &hash_hex(&format!("b{tag}{k}"))[..38]), at)
+                        self.wallet(asset, "bitcoin", demo_address("bitcoin", format!("b{tag}{k}").as_bytes()), at)
                     }
                     "ETH" | "USDC" => self.wallet(asset, "ethereum", Seeder::evm_address(&format!("e{tag}{k}")), at),
                     _ => {}

@@ -4,6 +4,7 @@ use crate::domain::filter::AccountFilter;
 use crate::domain::{AccountKind, AccountOrderField, AccountStatus, AssetStatus, OrderDirection, SystemRole};
 use crate::error::{AppError, ToGql};
 use crate::graphql::assets::{Asset, SmartCard};
+use crate::graphql::audit::AuditEvent;
 use crate::graphql::catalog::{AccountType, Project};
 use crate::graphql::clients::Client;
 use crate::graphql::connection::{connection, forward, wants_total, Conn};
@@ -212,6 +213,15 @@ impl Account {
     async fn smart_cards(&self, ctx: &Context<'_>) -> Result<Vec<SmartCard>> {
         let rows = req(ctx)?.loaders.cards_by_account.load_one(self.0.id).await.map_err(load_err)?.unwrap_or_default();
         Ok(rows.into_iter().map(SmartCard).collect())
+    }
+    /// Changes to this account and its assets, wallets and cards, newest first.
+    async fn audit_trail(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Conn<AuditEvent>> {
+        crate::graphql::audit::events(ctx, &Default::default(), Some(self.0.id), first, after).await
     }
     /// Increments on every change; pass it as `expectedVersion` to update safely.
     async fn version(&self) -> i32 {

@@ -1,0 +1,209 @@
+//! The contract's mutation inputs, as the schema receives them. Services
+//! check every field (see [`crate::domain::validate`]) before writing.
+
+use crate::domain::{AccountStatus, ClientKind, CurrencyType};
+use async_graphql::{InputObject, Json, MaybeUndefined};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+/// A new account.
+#[derive(InputObject, Clone, Debug)]
+pub struct CreateAccountInput {
+    /// 1 to 100 characters.
+    pub name: String,
+    /// An account type code of the organization.
+    #[graphql(name = "type")]
+    pub account_type: String,
+    /// The owning client (or `ownerExternalId`); required for CLIENT accounts.
+    pub owner_id: Option<Uuid>,
+    /// The owning client's external id.
+    pub owner_external_id: Option<String>,
+    /// Optional handle, unique per organization.
+    pub alias: Option<String>,
+    /// The integrator's reference, unique per organization.
+    pub external_id: Option<String>,
+    /// Makes this a sub-account; the parent must share the owner.
+    pub parent_id: Option<Uuid>,
+    /// Project.
+    pub project_id: Option<Uuid>,
+    /// Product reference.
+    pub product_id: Option<String>,
+    /// New accounts are not active unless asked.
+    #[graphql(default_with = "Some(AccountStatus::Pending)")]
+    pub status: Option<AccountStatus>,
+    /// Whether the account may send.
+    #[graphql(default_with = "Some(true)")]
+    pub allow_sending: Option<bool>,
+    /// Whether the account may receive.
+    #[graphql(default_with = "Some(true)")]
+    pub allow_receiving: Option<bool>,
+    /// The owner's main account.
+    #[graphql(default_with = "Some(false)")]
+    pub main: Option<bool>,
+    /// Used in accounting (true) or circulation (false).
+    #[graphql(default_with = "Some(false)")]
+    pub accounting: Option<bool>,
+    /// Custody type.
+    pub custody: Option<String>,
+    /// String/number/boolean values by key.
+    pub metadata: Option<Json<serde_json::Value>>,
+    /// Optional assets created with the account, in the same transaction.
+    pub assets: Option<Vec<AddAssetInput>>,
+}
+
+/// Changes to an account; absent fields stay, `null` clears optional ones.
+#[derive(InputObject, Clone, Debug, Default)]
+pub struct UpdateAccountInput {
+    /// New name.
+    pub name: Option<String>,
+    /// New alias; null clears it.
+    pub alias: MaybeUndefined<String>,
+    /// New type code.
+    #[graphql(name = "type")]
+    pub account_type: Option<String>,
+    /// New external id; null clears it.
+    pub external_id: MaybeUndefined<String>,
+    /// New product; null clears it.
+    pub product_id: MaybeUndefined<String>,
+    /// Whether the account may send.
+    pub allow_sending: Option<bool>,
+    /// Whether the account may receive.
+    pub allow_receiving: Option<bool>,
+    /// The owner's main account.
+    pub main: Option<bool>,
+    /// Replaces the whole metadata object.
+    pub metadata: Option<Json<serde_json::Value>>,
+}
+
+/// Why a status is set.
+#[derive(InputObject, Clone, Debug, Default)]
+pub struct StatusReasonInput {
+    /// Short code such as AML or other.
+    pub code: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+}
+
+/// A new asset of an account.
+#[derive(InputObject, Clone, Debug)]
+pub struct AddAssetInput {
+    /// Currency code.
+    pub currency: String,
+    /// Lands in `available`.
+    #[graphql(default_with = "Some(Decimal::ZERO)")]
+    pub initial_balance: Option<Decimal>,
+    /// Credit line.
+    #[graphql(default_with = "Some(Decimal::ZERO)")]
+    pub credit_limit: Option<Decimal>,
+    /// IBAN for fiat (validated), or blank with a bank integration.
+    pub address: Option<String>,
+    /// The integrator's reference.
+    pub external_id: Option<String>,
+    /// Bank.
+    pub bank: Option<String>,
+    /// Third-party platform.
+    pub platform: Option<String>,
+}
+
+/// Balance deltas, applied exactly once per idempotency key.
+#[derive(InputObject, Clone, Debug)]
+pub struct BalanceAdjustmentInput {
+    /// Replays with the same key return the first result.
+    pub idempotency_key: String,
+    /// Delta of available.
+    #[graphql(default_with = "Some(Decimal::ZERO)")]
+    pub available: Option<Decimal>,
+    /// Delta of on hold.
+    #[graphql(default_with = "Some(Decimal::ZERO)")]
+    pub on_hold: Option<Decimal>,
+    /// Delta of future.
+    #[graphql(default_with = "Some(Decimal::ZERO)")]
+    pub future: Option<Decimal>,
+    /// Why, for the audit trail.
+    pub reason: Option<String>,
+}
+
+/// A new wallet.
+#[derive(InputObject, Clone, Debug)]
+pub struct AddWalletInput {
+    /// Network code.
+    pub network: String,
+    /// Address on that network.
+    pub address: String,
+}
+
+/// A card to issue.
+#[derive(InputObject, Clone, Debug)]
+pub struct IssueSmartCardInput {
+    /// Name on the card.
+    pub name: String,
+    /// Validated (Luhn), then only last4 and a keyed fingerprint are kept.
+    pub card_number: String,
+    /// MM/YY.
+    pub expiration_date: String,
+}
+
+/// A new client.
+#[derive(InputObject, Clone, Debug)]
+pub struct CreateClientInput {
+    /// Full or company name.
+    pub name: String,
+    /// Contact email.
+    pub email: Option<String>,
+    /// The integrator's reference, unique per organization.
+    pub external_id: Option<String>,
+    /// Person or business.
+    #[graphql(default_with = "Some(ClientKind::Person)")]
+    pub kind: Option<ClientKind>,
+}
+
+/// Changes to a client; null clears optional fields.
+#[derive(InputObject, Clone, Debug, Default)]
+pub struct UpdateClientInput {
+    /// New name.
+    pub name: Option<String>,
+    /// New email; null clears it.
+    pub email: MaybeUndefined<String>,
+    /// New external id; null clears it.
+    pub external_id: MaybeUndefined<String>,
+}
+
+/// A new account type.
+#[derive(InputObject, Clone, Debug)]
+pub struct AccountTypeInput {
+    /// Code such as SAVINGS.
+    pub code: String,
+    /// Display name.
+    pub name: String,
+    /// FIAT or CRYPTO where the type is bound to one.
+    pub category: Option<CurrencyType>,
+}
+
+/// A new currency.
+#[derive(InputObject, Clone, Debug)]
+pub struct CurrencyInput {
+    /// ISO 4217 code or ticker.
+    pub code: String,
+    /// Display name.
+    pub name: String,
+    /// Symbol.
+    pub symbol: String,
+    /// FIAT or CRYPTO.
+    #[graphql(name = "type")]
+    pub currency_type: CurrencyType,
+    /// Decimal places, 0 to 18.
+    pub decimals: i32,
+    /// Codes of networks it lives on.
+    pub networks: Option<Vec<String>>,
+}
+
+/// A new network.
+#[derive(InputObject, Clone, Debug)]
+pub struct NetworkInput {
+    /// Code such as ethereum.
+    pub code: String,
+    /// Display name.
+    pub name: String,
+    /// Regular expression addresses must match (for networks of no known family).
+    pub address_pattern: Option<String>,
+}

@@ -1,0 +1,118 @@
+//! Account mutations. Each parses its input in the service and returns the
+//! account as committed.
+
+use super::Account;
+use crate::domain::inputs::{CreateAccountInput, StatusReasonInput, UpdateAccountInput};
+use crate::domain::{AccountStatus, SystemRole};
+use crate::error::ToGql;
+use crate::graphql::req;
+use crate::service::{account_write, import};
+use async_graphql::{Context, Object, Result, SimpleObject};
+use uuid::Uuid;
+
+/// Account mutations.
+#[derive(Default)]
+pub struct AccountMutation;
+
+/// One refused import row.
+#[derive(SimpleObject)]
+pub struct ImportRowError {
+    /// The row's position in `rows`.
+    pub index: i32,
+    /// The error code.
+    pub code: String,
+    /// What is wrong.
+    pub message: String,
+    /// The input field at fault (`rows.3.alias`).
+    pub field: Option<String>,
+}
+
+/// What `importAccounts` did.
+#[derive(SimpleObject)]
+pub struct ImportResult {
+    /// Accounts created.
+    pub created: i32,
+    /// Rows refused.
+    pub failed: i32,
+    /// The created accounts.
+    pub accounts: Vec<Account>,
+    /// Why each refused row was refused.
+    pub errors: Vec<ImportRowError>,
+}
+
+#[Object]
+impl AccountMutation {
+    /// Creates a client account (PENDING unless asked), with optional assets.
+    async fn create_account(&self, ctx: &Context<'_>, input: CreateAccountInput) -> Result<Account> {
+        let r = req(ctx)?;
+        Ok(Account(account_write::create(r.store, r.principal, &input).await.gql()?))
+    }
+
+    /// Changes the editable fields; the owner never changes. A mismatching
+    /// `expectedVersion` is CONFLICT.
+    async fn update_account(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: UpdateAccountInput,
+        expected_version: Option<i32>,
+    ) -> Result<Account> {
+        let r = req(ctx)?;
+        Ok(Account(account_write::update(r.store, r.principal, id, &input, expected_version).await.gql()?))
+    }
+
+    /// Moves the account through its status machine; a refused transition
+    /// is NOT_ALLOWED naming both states.
+    async fn set_account_status(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        status: AccountStatus,
+        reason: Option<StatusReasonInput>,
+        expected_version: Option<i32>,
+    ) -> Result<Account> {
+        let r = req(ctx)?;
+        let m = account_write::set_status(r.store, r.principal, id, status, reason.as_ref(), expected_version)
+            .await
+            .gql()?;
+        Ok(Account(m))
+    }
+
+    /// Soft delete: status DELETED and deletedAt set; rows are kept. NOT_ALLOWED where policy forbids deletion or the account holds a non-zero balance.
+    async fn delete_account(&self, ctx: &Context<'_>, id: Uuid) -> Result<Account> {
+        let r = req(ctx)?;
+        Ok(Account(account_write::delete(r.store, r.principal, id).await.gql()?))
+    }
+
+    /// Get or create the organization's system account of this role (and currency, where given). Idempotent under concurrency.
+    async fn system_account(&self, ctx: &Context<'_>, role: SystemRole, currency: Option<String>) -> Result<Account> {
+        let r = req(ctx)?;
+        Ok(Account(account_write::system_account(r.store, r.principal, role, currency.as_deref()).await.gql()?))
+    }
+
+    /// Bulk onboarding: every row is validated; valid rows are created, and each invalid row is reported by index with its errors.
+    async fn import_accounts(
+        &self,
+        ctx: &Context<'_>,
+        rows: Vec<CreateAccountInput>,
+        #[graphql(default_with = "Some(false)")] atomic: Option<bool>,
+    ) -> Result<ImportResult> {
+        let r = req(ctx)?;
+        let report = import::import(r.store, r.principal, &rows, atomic.unwrap_or(false)).await.gql()?;
+        Ok(ImportResult {
+            created: report.created.len() as i32,
+            failed: report.errors.len() as i32,
+            accounts: report.created.into_iter().map(Account).collect(),
+            errors: report
+                .errors
+                .into_iter()
+                .map(|e| ImportRowError {
+                    index: e.index as i32,
+                    code: e.code.to_owned(),
+                    message: e.message,
+                    field: e.field,
+                })
+                .collect(),
+        })
+    }
+}

@@ -1,0 +1,120 @@
+//! The write side's handle: the pool, the event bus, server secrets and
+//! policy, and transactions that publish their events only after commit.
+
+use crate::auth::Principal;
+use crate::domain::Role;
+use crate::error::{AppError, AppResult};
+use crate::events::{DomainEvent, EventBus};
+use sea_orm::{AccessMode, DatabaseConnection, DatabaseTransaction, DbBackend, IsolationLevel, TransactionTrait};
+use std::ops::Deref;
+use std::sync::Arc;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// Rules an operator can configure.
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    /// Refuse `deleteAccount` altogether (as one of the seed APIs does).
+    pub forbid_account_deletion: bool,
+}
+
+/// Everything a write needs.
+#[derive(Clone)]
+pub struct Store {
+    /// The pool.
+    pub db: DatabaseConnection,
+    /// Where committed events go.
+    pub events: EventBus,
+    /// Key of card fingerprints.
+    pub card_key: Arc<Vec<u8>>,
+    /// Configured rules.
+    pub policy: Policy,
+    /// SQLite has one writer: serialising writers here turns lock
+    /// upgrades that SQLite would refuse (SQLITE_BUSY) into a short wait.
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+/// An open write transaction; events wait in it until commit.
+pub struct WriteTx {
+    tx: DatabaseTransaction,
+    events: Vec<DomainEvent>,
+    bus: EventBus,
+    _writer: Option<OwnedMutexGuard<()>>,
+}
+
+impl Deref for WriteTx {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.tx
+    }
+}
+
+impl WriteTx {
+    /// Queues an event for after commit.
+    pub fn emit(&mut self, event: DomainEvent) {
+        self.events.push(event);
+    }
+
+    /// A savepoint inside this transaction; release it into this one or
+    /// drop it (or `rollback`) to undo only what it did.
+    pub async fn savepoint(&self) -> AppResult<WriteTx> {
+        Ok(WriteTx { tx: self.tx.begin().await?, events: Vec::new(), bus: self.bus.clone(), _writer: None })
+    }
+
+    /// Keeps a savepoint's work (and its events) in `parent`.
+    pub async fn release(self, parent: &mut WriteTx) -> AppResult<()> {
+        self.tx.commit().await?;
+        parent.events.extend(self.events);
+        Ok(())
+    }
+
+    /// Undoes the transaction (or savepoint) now.
+    pub async fn rollback(self) -> AppResult<()> {
+        Ok(self.tx.rollback().await?)
+    }
+
+    /// Commits, then publishes the queued events. Dropping a `WriteTx`
+    /// without commit rolls back and publishes nothing.
+    pub async fn commit(self) -> AppResult<()> {
+        self.tx.commit().await?;
+        self.bus.publish(self.events);
+        Ok(())
+    }
+}
+
+impl Store {
+    /// A store over `db`.
+    pub fn new(db: DatabaseConnection, events: EventBus, card_key: Vec<u8>, policy: Policy) -> Self {
+        Store { db, events, card_key: Arc::new(card_key), policy, sqlite_writer: Arc::new(Mutex::new(())) }
+    }
+
+    /// Begins a write transaction (READ COMMITTED plus row locks on PostgreSQL).
+    pub async fn begin(&self) -> AppResult<WriteTx> {
+        let writer = match self.db.get_database_backend() {
+            DbBackend::Sqlite => Some(self.sqlite_writer.clone().lock_owned().await),
+            _ => None,
+        };
+        let tx = match self.db.get_database_backend() {
+            DbBackend::Postgres => {
+                self.db.begin_with_config(Some(IsolationLevel::ReadCommitted), Some(AccessMode::ReadWrite)).await?
+            }
+            _ => self.db.begin().await?,
+        };
+        Ok(WriteTx { tx, events: Vec::new(), bus: self.events.clone(), _writer: writer })
+    }
+}
+
+impl Principal {
+    /// Refuses callers below `role` (VIEWER < OPERATOR < ADMIN).
+    pub fn require(&self, role: Role) -> AppResult<()> {
+        let rank = |r: Role| match r {
+            Role::Viewer => 0,
+            Role::Operator => 1,
+            Role::Admin => 2,
+        };
+        if rank(self.role) >= rank(role) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!("this needs the {} role", role.as_str())))
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Wallets (addresses of an asset on a network) and smart cards.
+
+use crate::auth::Principal;
+use crate::domain::cards::{expires_at, fingerprint};
+use crate::domain::inputs::{AddWalletInput, IssueSmartCardInput};
+use crate::domain::{address, validate, Role};
+use crate::error::{AppError, AppResult};
+use crate::service::audit::{self, Change};
+use crate::service::store::Store;
+use crate::service::{account_write, asset_write, now};
+use chrono::Duration;
+use entity::{currency_network, network, smart_card, wallet};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set,
+};
+use uuid::Uuid;
+
+/// `addWallet`: the network must carry the asset's currency and the address
+/// must be valid for it; one address per network in the organization.
+pub async fn add_wallet(
+    store: &Store,
+    who: &Principal,
+    asset_id: Uuid,
+    input: &AddWalletInput,
+) -> AppResult<(wallet::Model, network::Model)> {
+    who.require(Role::Operator)?;
+    let org = who.organization_id;
+    let tx = store.begin().await?;
+    let (asset, cur) = asset_write::lock(&*tx, org, asset_id, "assetId").await?;
+    let code = input.network.trim().to_lowercase();
+    let net = network::Entity::find()
+        .filter(network::Column::OrganizationId.eq(org))
+        .filter(network::Column::Code.eq(code))
+        .one(&*tx)
+        .await?
+        .ok_or_else(|| AppError::invalid("input.network", "no network with this code"))?;
+    let carries = currency_network::Entity::find_by_id((cur.id, net.id)).one(&*tx).await?;
+    if carries.is_none() {
+        return Err(AppError::invalid("input.network", format!("{} does not live on {}", cur.code, net.code)));
+    }
+    let addr = input.address.trim();
+    address::check(&net.code, net.address_pattern.as_deref(), addr)
+        .map_err(|m| AppError::invalid("input.address", m))?;
+    let dup = wallet::Entity::find()
+        .filter(wallet::Column::OrganizationId.eq(org))
+        .filter(wallet::Column::NetworkId.eq(net.id))
+        .filter(wallet::Column::Address.eq(addr))
+        .one(&*tx)
+        .await?;
+    if dup.is_some() {
+        return Err(AppError::conflict("input.address", "this address is already registered on this network"));
+    }
+    let created = wallet::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org),
+        asset_id: Set(asset.id),
+        network_id: Set(net.id),
+        address: Set(addr.to_owned()),
+        active: Set(true),
+        created_at: Set(now()),
+    }
+    .insert(&*tx)
+    .await
+    .map_err(|e| AppError::from_unique(e, &[("address", "input.address")]))?;
+    let change = Change {
+        action: "wallet.added",
+        entity_type: "WALLET",
+        entity_id: created.id,
+        account_id: Some(asset.account_id),
+        before: None,
+        after: Some(&created),
+    };
+    audit::record(&*tx, who, change).await?;
+    tx.commit().await?;
+    Ok((created, net))
+}
+
+/// `setWalletActive`.
+pub async fn set_wallet_active(
+    store: &Store,
+    who: &Principal,
+    id: Uuid,
+    active: bool,
+) -> AppResult<(wallet::Model, network::Model)> {
+    who.require(Role::Operator)?;
+    let org = who.organization_id;
+    let tx = store.begin().await?;
+    let before = wallet::Entity::find_by_id(id)
+        .filter(wallet::Column::OrganizationId.eq(org))
+        .lock_exclusive()
+        .one(&*tx)
+        .await?
+        .ok_or_else(|| AppError::missing("id", "wallet"))?;
+    let mut m = before.clone().into_active_model();
+    m.active = Set(active);
+    let after = m.update(&*tx).await?;
+    let net = network::Entity::find_by_id(after.network_id)
+        .one(&*tx)
+        .await?
+        .ok_or_else(|| AppError::internal("wallet without network"))?;
+    let (asset, _) = asset_write::lock(&*tx, org, after.asset_id, "id").await?;
+    let change = Change {
+        action: if active { "wallet.activated" } else { "wallet.deactivated" },
+        entity_type: "WALLET",
+        entity_id: id,
+        account_id: Some(asset.account_id),
+        before: Some(&before),
+        after: Some(&after),
+    };
+    audit::record(&*tx, who, change).await?;
+    tx.commit().await?;
+    Ok((after, net))
+}
+
+/// `issueSmartCard`: Luhn-checked; only last4 and a keyed fingerprint stay.
+pub async fn issue_card(
+    store: &Store,
+    who: &Principal,
+    account_id: Uuid,
+    input: &IssueSmartCardInput,
+) -> AppResult<smart_card::Model> {
+    who.require(Role::Operator)?;
+    let org = who.organization_id;
+    let name = validate::text("input.name", &input.name, 100)?;
+    let number: String = input.card_number.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    if !crate::domain::cards::luhn_valid(&number) {
+        return Err(AppError::invalid("input.cardNumber", "is not a valid card number"));
+    }
+    let expiry = input.expiration_date.trim();
+    let ends = expires_at(expiry).ok_or_else(|| AppError::invalid("input.expirationDate", "must be MM/YY"))?;
+    let today = now();
+    if ends <= today {
+        return Err(AppError::invalid("input.expirationDate", "the card has expired"));
+    }
+    if ends > today + Duration::days(366 * 20) {
+        return Err(AppError::invalid("input.expirationDate", "is more than 20 years ahead"));
+    }
+    let print = fingerprint(&store.card_key, &number);
+    let tx = store.begin().await?;
+    let acc = account_write::lock(&*tx, org, account_id, "accountId").await?;
+    if acc.deleted_at.is_some() {
+        return Err(AppError::not_allowed("a deleted account cannot get cards"));
+    }
+    let dup = smart_card::Entity::find()
+        .filter(smart_card::Column::OrganizationId.eq(org))
+        .filter(smart_card::Column::Fingerprint.eq(print.clone()))
+        .one(&*tx)
+        .await?;
+    if dup.is_some() {
+        return Err(AppError::conflict("input.cardNumber", "this card is already issued"));
+    }
+    let created = smart_card::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org),
+        account_id: Set(acc.id),
+        name: Set(name),
+        last4: Set(number[number.len() - 4..].to_owned()),
+        fingerprint: Set(print),
+        expiration_date: Set(expiry.to_owned()),
+        active: Set(true),
+        created_at: Set(today),
+    }
+    .insert(&*tx)
+    .await
+    .map_err(|e| AppError::from_unique(e, &[("fingerprint", "input.cardNumber")]))?;
+    let change = Change {
+        action: "smart_card.issued",
+        entity_type: "SMART_CARD",
+        entity_id: created.id,
+        account_id: Some(acc.id),
+        before: None,
+        after: Some(&created),
+    };
+    audit::record(&*tx, who, change).await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// `setSmartCardActive`.
+pub async fn set_card_active(store: &Store, who: &Principal, id: Uuid, active: bool) -> AppResult<smart_card::Model> {
+    who.require(Role::Operator)?;
+    let tx = store.begin().await?;
+    let before = card(&*tx, who.organization_id, id).await?;
+    let mut m = before.clone().into_active_model();
+    m.active = Set(active);
+    let after = m.update(&*tx).await?;
+    let change = Change {
+        action: if active { "smart_card.activated" } else { "smart_card.deactivated" },
+        entity_type: "SMART_CARD",
+        entity_id: id,
+        account_id: Some(after.account_id),
+        before: Some(&before),
+        after: Some(&after),
+    };
+    audit::record(&*tx, who, change).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+async fn card<C: ConnectionTrait>(db: &C, org: Uuid, id: Uuid) -> AppResult<smart_card::Model> {
+    smart_card::Entity::find_by_id(id)
+        .filter(smart_card::Column::OrganizationId.eq(org))
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::missing("id", "smart card"))
+}
