@@ -1,9 +1,9 @@
 //! The contract's mutation inputs, as the schema receives them. Services
 //! check every field (see [`crate::domain::validate`]) before writing.
 
+use crate::domain::money::Dec;
 use crate::domain::{AccountStatus, ClientKind, CurrencyType};
 use async_graphql::{InputObject, Json, MaybeUndefined};
-use rust_decimal::Decimal;
 use uuid::Uuid;
 
 /// A new account.
@@ -90,11 +90,11 @@ pub struct AddAssetInput {
     /// Currency code.
     pub currency: String,
     /// Lands in `available`.
-    #[graphql(default_with = "Some(Decimal::ZERO)")]
-    pub initial_balance: Option<Decimal>,
+    #[graphql(default_with = "Some(Dec::default())")]
+    pub initial_balance: Option<Dec>,
     /// Credit line.
-    #[graphql(default_with = "Some(Decimal::ZERO)")]
-    pub credit_limit: Option<Decimal>,
+    #[graphql(default_with = "Some(Dec::default())")]
+    pub credit_limit: Option<Dec>,
     /// IBAN for fiat (validated), or blank with a bank integration.
     pub address: Option<String>,
     /// The integrator's reference.
@@ -111,14 +111,14 @@ pub struct BalanceAdjustmentInput {
     /// Replays with the same key return the first result.
     pub idempotency_key: String,
     /// Delta of available.
-    #[graphql(default_with = "Some(Decimal::ZERO)")]
-    pub available: Option<Decimal>,
+    #[graphql(default_with = "Some(Dec::default())")]
+    pub available: Option<Dec>,
     /// Delta of on hold.
-    #[graphql(default_with = "Some(Decimal::ZERO)")]
-    pub on_hold: Option<Decimal>,
+    #[graphql(default_with = "Some(Dec::default())")]
+    pub on_hold: Option<Dec>,
     /// Delta of future.
-    #[graphql(default_with = "Some(Decimal::ZERO)")]
-    pub future: Option<Decimal>,
+    #[graphql(default_with = "Some(Dec::default())")]
+    pub future: Option<Dec>,
     /// Why, for the audit trail.
     pub reason: Option<String>,
 }

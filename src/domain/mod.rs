@@ -4,6 +4,7 @@
 pub mod enums;
 pub mod filter;
 pub mod inputs;
+pub mod money;
 pub mod paging;
 
 pub use enums::*;

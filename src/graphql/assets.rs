@@ -1,6 +1,7 @@
 //! Assets (balances per currency), their wallets, and smart cards.
 
 use crate::domain::cards::{expiration_status, masked};
+use crate::domain::money::Dec;
 use crate::domain::{AssetStatus, CardExpirationStatus};
 use crate::error::{AppError, ToGql};
 use crate::graphql::accounts::Account;
@@ -24,28 +25,28 @@ pub struct Asset {
 #[derive(SimpleObject)]
 pub struct AssetBalance {
     /// available + onHold.
-    pub total: Decimal,
+    pub total: Dec,
     /// Spendable now.
-    pub available: Decimal,
+    pub available: Dec,
     /// Held.
-    pub on_hold: Decimal,
+    pub on_hold: Dec,
     /// Incoming, not yet settled; not part of total.
-    pub future: Decimal,
+    pub future: Dec,
     /// Credit line; spendable is available + creditLimit.
-    pub credit_limit: Decimal,
+    pub credit_limit: Dec,
     /// The currency's decimals.
     pub scale: i32,
 }
 
 /// Shows `d` with at least `scale` decimals ("10" -> "10.00"). A value with
 /// more decimals keeps them: rounding here would hide money.
-pub fn at_scale(d: Decimal, scale: i32) -> Decimal {
+pub fn at_scale(d: Decimal, scale: i32) -> Dec {
     let scale = scale.clamp(0, 28) as u32;
     let mut d = d.normalize();
     if d.scale() < scale {
         d.rescale(scale);
     }
-    d
+    Dec(d)
 }
 
 #[Object]

@@ -108,8 +108,8 @@ pub async fn add_in(
     }
     let cur = currency_by_code(&**tx, org, &input.currency, &f("currency")).await?;
     let initial =
-        validate::amount(&f("initialBalance"), input.initial_balance.unwrap_or_default(), cur.decimals, false)?;
-    let credit = validate::amount(&f("creditLimit"), input.credit_limit.unwrap_or_default(), cur.decimals, false)?;
+        validate::amount(&f("initialBalance"), input.initial_balance.unwrap_or_default().0, cur.decimals, false)?;
+    let credit = validate::amount(&f("creditLimit"), input.credit_limit.unwrap_or_default().0, cur.decimals, false)?;
     let address = match input.address.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
         Some(a) if cur.currency_type == CurrencyType::Fiat.as_str() => Some(validate::iban(&f("address"), a)?),
         Some(a) => Some(validate::text(&f("address"), a, 128)?),
@@ -228,9 +228,9 @@ pub async fn adjust(
     // and the later one finds the first one's record.
     let (before, cur) = lock(&*tx, org, id, "assetId").await?;
     let deltas = [
-        validate::amount("input.available", input.available.unwrap_or_default(), cur.decimals, true)?,
-        validate::amount("input.onHold", input.on_hold.unwrap_or_default(), cur.decimals, true)?,
-        validate::amount("input.future", input.future.unwrap_or_default(), cur.decimals, true)?,
+        validate::amount("input.available", input.available.unwrap_or_default().0, cur.decimals, true)?,
+        validate::amount("input.onHold", input.on_hold.unwrap_or_default().0, cur.decimals, true)?,
+        validate::amount("input.future", input.future.unwrap_or_default().0, cur.decimals, true)?,
     ];
     let hash = request_hash(id, deltas, reason.as_deref());
     let prior = idempotency_record::Entity::find()

@@ -2,6 +2,7 @@
 
 use accounts_gateway::app::Application;
 use accounts_gateway::config::Cli;
+use accounts_gateway::service::store::Store;
 use clap::Parser;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{json, Value};
@@ -51,6 +52,7 @@ async fn fresh_database(backend: Backend) -> Option<String> {
 pub struct TestApp {
     pub base: String,
     pub db: DatabaseConnection,
+    pub store: Store,
     pub http: reqwest::Client,
 }
 
@@ -78,8 +80,9 @@ impl TestApp {
         let app = Application::build(&cli.settings).await.expect("gateway starts");
         let base = format!("http://127.0.0.1:{}", app.port());
         let db = app.db().clone();
+        let store = app.store().clone();
         tokio::spawn(app.run_until_stopped());
-        Some(TestApp { base, db, http: reqwest::Client::new() })
+        Some(TestApp { base, db, store, http: reqwest::Client::new() })
     }
 
     /// POSTs a GraphQL request and returns the JSON body.
@@ -112,6 +115,32 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Runs a query that must fail; returns (code, first detail field).
+    pub async fn error(&self, query: &str, variables: Value) -> (String, String) {
+        let body = self.gql(query, variables).await;
+        assert!(body.get("errors").is_some(), "expected an error: {body:#}");
+        let field = body["errors"][0]["extensions"]["details"][0]["field"].as_str().unwrap_or_default().to_owned();
+        (first_code(&body), field)
+    }
+
+    /// The id of the account with this external id.
+    pub async fn account_id(&self, external_id: &str) -> Value {
+        let d = self
+            .data("query($e: String!) { accountByExternalId(externalId: $e) { id } }", json!({"e": external_id}))
+            .await;
+        d["accountByExternalId"]["id"].clone()
+    }
+
+    /// The id of the client with this external id (via its accounts).
+    pub async fn client_id(&self, external_id: &str) -> Value {
+        let d = self
+            .data("query($e: String) { clients(filter: {externalId: $e}) { nodes { id } } }", json!({"e": external_id}))
+            .await;
+        d["clients"]["nodes"][0]["id"].clone()
+    }
+}
+
 /// The error code of the first error of a response.
 pub fn first_code(body: &Value) -> String {
     body["errors"][0]["extensions"]["code"].as_str().unwrap_or_default().to_owned()
@@ -123,7 +152,7 @@ macro_rules! backend_tests {
     ($($name:ident),+ $(,)?) => {
         mod on_sqlite {
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     if let Some(app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await {
                         super::$name(app).await;
@@ -133,7 +162,7 @@ macro_rules! backend_tests {
         }
         mod on_postgres {
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     if let Some(app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await {
                         super::$name(app).await;

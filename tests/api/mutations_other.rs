@@ -1,0 +1,155 @@
+//! Clients, configuration, import, audit queries, roles and events.
+
+use crate::helpers::TestApp;
+use accounts_gateway::auth::Principal;
+use accounts_gateway::domain::Role;
+use accounts_gateway::events::DomainEvent;
+use accounts_gateway::service::client_write;
+use serde_json::{json, Value};
+
+async fn clients_and_configuration(app: TestApp) {
+    let q = "mutation($i: CreateClientInput!) { createClient(input: $i) { id name email kind externalId } }";
+    let c = app
+        .data(q, json!({"i": {"name": "Zoe", "email": "Zoe@Example.com", "externalId": "cli-zoe", "kind": "BUSINESS"}}))
+        .await;
+    assert_eq!(c["createClient"]["email"], "zoe@example.com");
+    assert_eq!(c["createClient"]["kind"], "BUSINESS");
+    let (code, field) = app.error(q, json!({"i": {"name": "Dup", "externalId": "cli-zoe"}})).await;
+    assert_eq!((code.as_str(), field.as_str()), ("CONFLICT", "input.externalId"));
+    let (code, field) = app.error(q, json!({"i": {"name": "Bad", "email": "not-an-email"}})).await;
+    assert_eq!((code.as_str(), field.as_str()), ("VALIDATION_FAILED", "input.email"));
+    let u =
+        "mutation($id: UUID!, $i: UpdateClientInput!) { updateClient(id: $id, input: $i) { name email externalId } }";
+    let up = app.data(u, json!({"id": c["createClient"]["id"], "i": {"name": "Zoe Ltd", "email": null}})).await;
+    assert_eq!(up["updateClient"], json!({"name": "Zoe Ltd", "email": null, "externalId": "cli-zoe"}));
+
+    let t = app.data(r#"mutation { createAccountType(input: {code: "loans", name: "Loans", category: FIAT}) { code name category } }"#, json!({})).await;
+    assert_eq!(t["createAccountType"], json!({"code": "LOANS", "name": "Loans", "category": "FIAT"}));
+    let (code, field) =
+        app.error(r#"mutation { createAccountType(input: {code: "LOANS", name: "Again"}) { code } }"#, json!({})).await;
+    assert_eq!((code.as_str(), field.as_str()), ("CONFLICT", "input.code"));
+    let n = app.data(r#"mutation { createNetwork(input: {code: "solana", name: "Solana", addressPattern: "^[1-9A-HJ-NP-Za-km-z]{32,44}$"}) { code addressPattern } }"#, json!({})).await;
+    assert_eq!(n["createNetwork"]["code"], "solana");
+    let (code, field) = app
+        .error(r#"mutation { createNetwork(input: {code: "x", name: "X", addressPattern: "(["}) { code } }"#, json!({}))
+        .await;
+    assert_eq!((code.as_str(), field.as_str()), ("VALIDATION_FAILED", "input.addressPattern"));
+    let cur = app.data(r#"mutation { createCurrency(input: {code: "sol", name: "Solana", symbol: "SOL", type: CRYPTO, decimals: 9, networks: ["solana"]}) { code decimals networks { code } } }"#, json!({})).await;
+    assert_eq!(cur["createCurrency"], json!({"code": "SOL", "decimals": 9, "networks": [{"code": "solana"}]}));
+    let (code, field) = app.error(r#"mutation { createCurrency(input: {code: "ABC", name: "A", symbol: "A", type: FIAT, decimals: 19}) { code } }"#, json!({})).await;
+    assert_eq!((code.as_str(), field.as_str()), ("VALIDATION_FAILED", "input.decimals"));
+    let (code, field) = app.error(r#"mutation { createCurrency(input: {code: "ABC", name: "A", symbol: "A", type: CRYPTO, decimals: 2, networks: ["nope"]}) { code } }"#, json!({})).await;
+    assert_eq!((code.as_str(), field.as_str()), ("VALIDATION_FAILED", "input.networks.0"));
+    let none = app.data("{ currencies { code } }", json!({})).await;
+    assert!(
+        !none["currencies"].as_array().unwrap().contains(&json!({"code": "ABC"})),
+        "a failed create leaves nothing"
+    );
+    let p = app.data(r#"mutation { createProject(name: "Payments") { name } }"#, json!({})).await;
+    assert_eq!(p["createProject"]["name"], "Payments");
+    let (code, _) = app.error(r#"mutation { createProject(name: "Payments") { name } }"#, json!({})).await;
+    assert_eq!(code, "CONFLICT");
+    let audit =
+        app.data(r#"{ auditEvents(filter: {entityType: "client"}) { totalCount nodes { action } } }"#, json!({})).await;
+    assert_eq!(audit["auditEvents"]["totalCount"], 2);
+}
+
+const IMPORT: &str = "mutation($rows: [CreateAccountInput!]!, $atomic: Boolean) { importAccounts(rows: $rows, atomic: $atomic) { created failed accounts { name } errors { index code field message } } }";
+
+async fn import_rows(app: TestApp) {
+    let rows = json!([
+        {"name": "Imported 1", "type": "PERSONAL", "ownerExternalId": "cli-mei", "externalId": "imp-1"},
+        {"name": "Imported 2", "type": "NOPE", "ownerExternalId": "cli-mei"},
+        {"name": "Imported 3", "type": "PERSONAL", "ownerExternalId": "cli-mei", "externalId": "imp-1"},
+        {"name": "Imported 4", "type": "PERSONAL", "ownerExternalId": "cli-mei", "assets": [{"currency": "USD", "initialBalance": "5"}]},
+    ]);
+    let atomic = app.data(IMPORT, json!({"rows": rows, "atomic": true})).await["importAccounts"].clone();
+    assert_eq!(atomic["created"], 0);
+    assert_eq!(atomic["failed"], 2);
+    assert_eq!(
+        atomic["errors"][0],
+        json!({"index": 1, "code": "VALIDATION_FAILED", "field": "rows.1.type", "message": "no account type with this code"})
+    );
+    assert_eq!(atomic["errors"][1]["field"], "rows.2.externalId");
+    let none = app.data(r#"{ accounts(filter: {search: "Imported"}) { totalCount } }"#, json!({})).await;
+    assert_eq!(none["accounts"]["totalCount"], 0, "atomic: all or nothing");
+    let partial = app.data(IMPORT, json!({"rows": rows})).await["importAccounts"].clone();
+    assert_eq!(partial["created"], 2);
+    assert_eq!(partial["failed"], 2);
+    assert_eq!(partial["accounts"], json!([{"name": "Imported 1"}, {"name": "Imported 4"}]));
+    let some = app.data(r#"{ accounts(filter: {search: "Imported"}) { totalCount } }"#, json!({})).await;
+    assert_eq!(some["accounts"]["totalCount"], 2);
+}
+
+async fn ten_thousand_row_import(app: TestApp) {
+    let rows: Vec<Value> = (0..10_000)
+        .map(|i| json!({"name": format!("Bulk {i}"), "type": "PERSONAL", "ownerExternalId": "cli-john", "externalId": format!("bulk-{i}")}))
+        .collect();
+    let started = std::time::Instant::now();
+    let r = app
+        .data(
+            "mutation($rows: [CreateAccountInput!]!) { importAccounts(rows: $rows) { created failed } }",
+            json!({"rows": rows}),
+        )
+        .await;
+    assert_eq!(r["importAccounts"], json!({"created": 10000, "failed": 0}));
+    eprintln!("10,000-row import: {:?}", started.elapsed());
+    let total = app.data(r#"{ accounts(filter: {search: "Bulk "}) { totalCount } }"#, json!({})).await;
+    assert_eq!(total["accounts"]["totalCount"], 10000);
+}
+
+async fn viewers_cannot_write(app: TestApp) {
+    let org = accounts_gateway::service::organizations::ensure(&app.db, "demo").await.unwrap().id;
+    let viewer = Principal { organization_id: org, role: Role::Viewer, subject: "v".into() };
+    let operator = Principal { role: Role::Operator, ..viewer.clone() };
+    let input: accounts_gateway::domain::inputs::CreateClientInput =
+        accounts_gateway::domain::inputs::CreateClientInput {
+            name: "V".into(),
+            email: None,
+            external_id: None,
+            kind: None,
+        };
+    let err = client_write::create(&app.store, &viewer, &input).await.unwrap_err();
+    assert_eq!(err.code(), "FORBIDDEN");
+    let err = accounts_gateway::service::catalog_write::create_project(&app.store, &operator, "P").await.unwrap_err();
+    assert_eq!(err.code(), "FORBIDDEN", "configuration is ADMIN's");
+    assert!(client_write::create(&app.store, &operator, &input).await.is_ok());
+}
+
+async fn events_follow_commits_only(app: TestApp) {
+    let mut rx = app.store.events.subscribe();
+    let mei = app.account_id("acc-mei-usdc").await;
+    let q = "mutation($id: UUID!, $s: AccountStatus!) { setAccountStatus(id: $id, status: $s) { status } }";
+    app.data(q, json!({"id": mei, "s": "ACTIVE"})).await;
+    let e = rx.try_recv().expect("an event after commit");
+    match &*e {
+        DomainEvent::AccountStatusChanged { account_id, previous, status, actor, .. } => {
+            assert_eq!(account_id.to_string(), mei.as_str().unwrap());
+            assert_eq!((previous.as_str(), status.as_str()), ("PENDING", "ACTIVE"));
+            assert_eq!(actor, "demo");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // A refused change and a rolled-back one publish nothing.
+    app.error(q, json!({"id": mei, "s": "PENDING"})).await;
+    let ana = app.account_id("acc-ana-main").await;
+    app.error("mutation($id: UUID!) { deleteAccount(id: $id) { id } }", json!({"id": ana})).await;
+    assert!(rx.try_recv().is_err(), "no event without a commit");
+    let asset = crate::mutations_assets::active_asset(&app, "acc-mei-usdc", "USD", "0").await;
+    app.data(crate::mutations_assets::ADJUST, json!({"a": asset, "i": {"idempotencyKey": "ev", "available": "3"}}))
+        .await;
+    app.data(crate::mutations_assets::ADJUST, json!({"a": asset, "i": {"idempotencyKey": "ev", "available": "3"}}))
+        .await;
+    let balance_events: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok())
+        .filter(|e| matches!(**e, DomainEvent::BalanceChanged { .. }))
+        .collect();
+    assert_eq!(balance_events.len(), 1, "a replay publishes nothing");
+}
+
+crate::backend_tests!(
+    clients_and_configuration,
+    import_rows,
+    ten_thousand_row_import,
+    viewers_cannot_write,
+    events_follow_commits_only
+);
