@@ -48,8 +48,10 @@ impl Application {
         let store = Store::new(db.clone(), EventBus::default(), card_key, policy);
         let schema = graphql::build(store.clone(), SchemaOptions { introspection: settings.introspection });
         let listener = TcpListener::bind(&settings.bind).await.with_context(|| format!("binding {}", settings.bind))?;
+        let quotes = crate::pricing::setup::from_settings(settings, &metrics)?;
         let state = AppState {
             schema,
+            quotes,
             store,
             db,
             metrics,

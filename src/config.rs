@@ -49,6 +49,15 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where quotes come from.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum QuoteSourceKind {
+    /// A JSON file of rates.
+    File,
+    /// An HTTP quote API.
+    Http,
+}
+
 /// Settings of the gateway.
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
@@ -84,6 +93,46 @@ pub struct Settings {
     /// key is generated on first start and kept in the database.
     #[arg(long, env = "CARD_HASH_KEY", global = true, hide_env_values = true)]
     pub card_hash_key: Option<String>,
+    /// Where USD quotes come from.
+    #[arg(long, env = "QUOTE_SOURCE", value_enum, default_value_t = QuoteSourceKind::File, global = true)]
+    pub quote_source: QuoteSourceKind,
+    /// Quotes file (JSON object of code to USD rate) for `--quote-source file`;
+    /// the demo rates shipped in `quotes/demo-rates.json` when unset.
+    #[arg(long, env = "QUOTES_FILE", global = true)]
+    pub quotes_file: Option<std::path::PathBuf>,
+    /// Base URL of the quote API for `--quote-source http`.
+    #[arg(long, env = "QUOTE_API_URL", global = true)]
+    pub quote_api_url: Option<String>,
+    /// Response shape of the quote API.
+    #[arg(long, env = "QUOTE_API_FORMAT", value_enum, default_value_t = crate::pricing::source::ApiFormat::Plain, global = true)]
+    pub quote_api_format: crate::pricing::source::ApiFormat,
+    /// API key sent to the quote API.
+    #[arg(long, env = "QUOTE_API_KEY", global = true, hide_env_values = true)]
+    pub quote_api_key: Option<String>,
+    /// Header that carries the API key.
+    #[arg(long, env = "QUOTE_API_KEY_HEADER", default_value = "x-cg-pro-api-key", global = true)]
+    pub quote_api_key_header: String,
+    /// Extra code=id pairs for CoinGecko (`BTC=bitcoin,SOL=solana`).
+    #[arg(long, env = "QUOTE_IDS", default_value = "", global = true)]
+    pub quote_ids: String,
+    /// Seconds a quote stays fresh.
+    #[arg(long, env = "QUOTE_FRESH_SECS", default_value_t = 60, global = true)]
+    pub quote_fresh_secs: u64,
+    /// Seconds the last good quote is kept to serve (as stale) in an outage.
+    #[arg(long, env = "QUOTE_KEEP_SECS", default_value_t = 86_400, global = true)]
+    pub quote_keep_secs: u64,
+    /// Timeout of one quote API call, in milliseconds.
+    #[arg(long, env = "QUOTE_TIMEOUT_MS", default_value_t = 2_000, global = true)]
+    pub quote_timeout_ms: u64,
+    /// Retries of a failed quote API call (with doubling backoff from 100 ms).
+    #[arg(long, env = "QUOTE_RETRIES", default_value_t = 2, global = true)]
+    pub quote_retries: u32,
+    /// Timeout of one Redis call, in milliseconds; slower means a miss.
+    #[arg(long, env = "REDIS_TIMEOUT_MS", default_value_t = 50, global = true)]
+    pub redis_timeout_ms: u64,
+    /// Prefix of every Redis key and channel of this deployment.
+    #[arg(long, env = "REDIS_PREFIX", default_value = "ag:", global = true)]
+    pub redis_prefix: String,
     /// Answer introspection queries.
     #[arg(long, env = "INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub introspection: bool,

@@ -17,5 +17,6 @@ pub mod events; // domain events, published after commit
 pub mod graphql; // schema, objects, loaders
 pub mod http; // GraphQL over HTTP, GraphiQL, health, metrics
 pub mod metrics; // process counters rendered for Prometheus
+pub mod pricing; // USD quotes: sources, Redis and in-process cache
 pub mod service; // the operations behind the schema, callable without HTTP
 pub mod telemetry; // tracing set-up

@@ -18,6 +18,12 @@ struct Counters {
     db_statement_errors: AtomicU64,
     graphql_requests: AtomicU64,
     graphql_errors: AtomicU64,
+    quote_local_hits: AtomicU64,
+    quote_redis_batches: AtomicU64,
+    quote_redis_errors: AtomicU64,
+    quote_source_calls: AtomicU64,
+    quote_source_errors: AtomicU64,
+    quote_stale_served: AtomicU64,
 }
 
 impl Metrics {
@@ -37,6 +43,36 @@ impl Metrics {
         }
     }
 
+    /// A quote served from the in-process layer.
+    pub fn quote_local_hit(&self) {
+        self.0.quote_local_hits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One Redis MGET for a batch of quotes.
+    pub fn redis_batch(&self) {
+        self.0.quote_redis_batches.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Redis failed or was too slow.
+    pub fn redis_error(&self) {
+        self.0.quote_redis_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One call to the price source.
+    pub fn quote_source_call(&self) {
+        self.0.quote_source_calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The price source failed.
+    pub fn quote_source_error(&self) {
+        self.0.quote_source_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A quote past its freshness was served.
+    pub fn quote_stale(&self) {
+        self.0.quote_stale_served.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// SQL statements sent since start.
     pub fn statements(&self) -> u64 {
         self.0.db_statements.load(Ordering::Relaxed)
@@ -51,6 +87,12 @@ impl Metrics {
             ("gateway_db_statement_errors_total", "SQL statements that failed", &c.db_statement_errors),
             ("gateway_graphql_requests_total", "GraphQL requests executed", &c.graphql_requests),
             ("gateway_graphql_errors_total", "GraphQL requests answered with errors", &c.graphql_errors),
+            ("gateway_quote_local_hits_total", "quotes served from the in-process cache", &c.quote_local_hits),
+            ("gateway_quote_redis_batches_total", "Redis MGET batches for quotes", &c.quote_redis_batches),
+            ("gateway_quote_redis_errors_total", "Redis failures or timeouts", &c.quote_redis_errors),
+            ("gateway_quote_source_calls_total", "calls to the price source", &c.quote_source_calls),
+            ("gateway_quote_source_errors_total", "failed calls to the price source", &c.quote_source_errors),
+            ("gateway_quote_stale_served_total", "quotes served past their freshness", &c.quote_stale_served),
         ] {
             let _ =
                 writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));

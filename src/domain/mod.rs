@@ -13,3 +13,4 @@ pub mod address;
 pub mod cards;
 pub mod status;
 pub mod validate;
+pub mod valuation;

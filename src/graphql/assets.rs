@@ -14,6 +14,7 @@ use rust_decimal::Decimal;
 use uuid::Uuid;
 
 /// One currency's balance on an account.
+#[derive(Clone)]
 pub struct Asset {
     /// The asset row.
     pub model: asset::Model,
@@ -96,6 +97,10 @@ impl Asset {
     /// Third-party platform.
     async fn platform(&self) -> Option<&str> {
         self.model.platform.as_deref()
+    }
+    /// The asset's balance valued in USD.
+    async fn valuation(&self, ctx: &Context<'_>) -> Result<crate::graphql::valuation::AssetValuation> {
+        crate::graphql::valuation::value_asset(ctx, self.clone()).await
     }
     /// On-chain wallets of this asset.
     async fn wallets(&self, ctx: &Context<'_>) -> Result<Vec<Wallet>> {

@@ -8,6 +8,8 @@
 //! whole wave of loading.
 
 use crate::error::AppError;
+use crate::pricing::{QuoteView, Quotes};
+use crate::service::subtree::{self, SubtreeRow};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{account, account_type, asset, client, currency, currency_network, network, project, smart_card, wallet};
 use sea_orm::{
@@ -137,6 +139,35 @@ where
     }
 }
 
+/// USD quotes by currency code, through the quote cache: one batch per
+/// request wave, whatever the number of assets.
+pub struct QuoteLoader {
+    quotes: Quotes,
+}
+
+impl Loader<String> for QuoteLoader {
+    type Value = QuoteView;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, QuoteView>, AppError> {
+        Ok(self.quotes.get_many(keys).await)
+    }
+}
+
+/// Descendant accounts and their assets, by root account.
+pub struct SubtreeLoader {
+    scope: Arc<Scope>,
+}
+
+impl Loader<Uuid> for SubtreeLoader {
+    type Value = Vec<SubtreeRow>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<SubtreeRow>>, AppError> {
+        subtree::rows(&self.scope.db, self.scope.org, keys).await
+    }
+}
+
 /// A loader that caches what it loaded for the rest of the request.
 pub type Cached<L> = DataLoader<L, HashMapCache>;
 
@@ -162,6 +193,12 @@ pub struct Loaders {
     pub children: Cached<Grouped<account::Entity>>,
     /// Networks a currency lives on, by currency id.
     pub networks_by_currency: Cached<GroupedWith<currency_network::Entity, network::Entity>>,
+    /// Currencies by id.
+    pub currencies: Cached<ById<currency::Entity>>,
+    /// USD quotes by currency code.
+    pub quotes: DataLoader<QuoteLoader, HashMapCache>,
+    /// Descendants' balances by root account.
+    pub subtree: Cached<SubtreeLoader>,
     /// Currencies living on a network, by network id.
     pub currencies_by_network: Cached<GroupedWith<currency_network::Entity, currency::Entity>>,
 }
@@ -169,7 +206,11 @@ pub struct Loaders {
 /// A loader that gathers keys for `delay`. A page of 500 accounts with 3
 /// assets each is 1,500 keys: the batch bound keeps that one statement, so
 /// the statement count does not grow with the page.
-fn batched<L: Loader<Uuid>>(loader: L, delay: Duration) -> DataLoader<L, HashMapCache> {
+fn batched<K, L>(loader: L, delay: Duration) -> DataLoader<L, HashMapCache>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    L: Loader<K>,
+{
     DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default()).delay(delay).max_batch_size(10_000)
 }
 
@@ -179,7 +220,7 @@ fn newest_last<C>(c: C) -> Vec<(C, Order)> {
 
 impl Loaders {
     /// Loaders for `org`, batching for `delay`.
-    pub fn new(db: DatabaseConnection, org: Uuid, delay: Duration) -> Self {
+    pub fn new(db: DatabaseConnection, org: Uuid, delay: Duration, quotes: Quotes) -> Self {
         let scope = Arc::new(Scope { db, org });
         let with = |key, order| GroupedWith { scope: scope.clone(), key, order, _related: PhantomData };
         Loaders {
@@ -225,6 +266,9 @@ impl Loaders {
                 },
                 delay,
             ),
+            currencies: batched(ById { scope: scope.clone(), _entity: PhantomData }, delay),
+            quotes: batched(QuoteLoader { quotes }, delay),
+            subtree: batched(SubtreeLoader { scope: scope.clone() }, delay),
             currencies_by_network: batched(
                 GroupedWith {
                     scope: scope.clone(),

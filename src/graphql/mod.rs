@@ -12,6 +12,7 @@ pub mod catalog_mutation;
 pub mod clients;
 pub mod connection;
 pub mod loaders;
+pub mod valuation;
 pub mod viewer;
 
 use crate::auth::Principal;
@@ -30,6 +31,7 @@ pub struct Query(
     clients::ClientQuery,
     catalog::CatalogQuery,
     audit::AuditQuery,
+    valuation::QuoteQuery,
 );
 
 /// The root mutation, merged from each feature's mutations.

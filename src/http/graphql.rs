@@ -150,7 +150,7 @@ async fn execute(s: AppState, mut req: Request, media: Media, is_get: bool) -> H
         Ok(_) => {}
     }
     let query = req.query.clone();
-    let loaders = Loaders::new(s.db.clone(), s.principal.organization_id, s.loader_delay);
+    let loaders = Loaders::new(s.db.clone(), s.principal.organization_id, s.loader_delay, s.quotes.clone());
     let resp: Response = s.schema.execute(req.data(s.principal.clone()).data(loaders)).await;
     s.metrics.request(!resp.errors.is_empty());
     tracing::info!(

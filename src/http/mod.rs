@@ -6,6 +6,7 @@ pub mod health;
 use crate::auth::Principal;
 use crate::graphql::AppSchema;
 use crate::metrics::Metrics;
+use crate::pricing::Quotes;
 use crate::service::store::Store;
 use axum::routing::get;
 use axum::Router;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Until credentials are checked, every request runs as this caller.
     pub principal: Principal,
+    /// The USD quote service.
+    pub quotes: Quotes,
     /// DataLoader batching delay.
     pub loader_delay: Duration,
     /// Whether /graphiql is served.

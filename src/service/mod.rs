@@ -16,6 +16,7 @@ pub mod paging;
 pub mod secrets;
 pub mod seed;
 pub mod store;
+pub mod subtree;
 pub mod wallet_card_write;
 
 /// The current time at the precision both databases keep (microseconds),

@@ -75,6 +75,12 @@ impl TestApp {
             "--database-max-connections",
             "8",
         ];
+        // A Redis key space of its own (REDIS_URL may come from the
+        // environment), unless the test shares one on purpose.
+        let prefix = format!("t{}:", Uuid::new_v4().simple());
+        if !flags.contains(&"--redis-prefix") {
+            args.extend_from_slice(&["--redis-prefix", &prefix]);
+        }
         args.extend_from_slice(flags);
         let cli = Cli::parse_from(args);
         let app = Application::build(&cli.settings).await.expect("gateway starts");
@@ -106,12 +112,15 @@ impl TestApp {
 
     /// SQL statements the server has sent so far, from `/metrics`.
     pub async fn statements(&self) -> u64 {
-        let text =
-            self.http.get(format!("{}/metrics", self.base)).send().await.expect("metrics").text().await.expect("text");
-        text.lines()
-            .find_map(|l| l.strip_prefix("gateway_db_statements_total "))
-            .and_then(|v| v.trim().parse().ok())
-            .expect("statement counter")
+        self.metric("gateway_db_statements_total").await
+    }
+
+    /// A counter from `/metrics`.
+    pub async fn metric(&self, name: &str) -> u64 {
+        let url = format!("{}/metrics", self.base);
+        let text = self.http.get(url).send().await.expect("metrics").text().await.expect("text");
+        let prefix = format!("{name} ");
+        text.lines().find_map(|l| l.strip_prefix(&prefix)).and_then(|v| v.trim().parse().ok()).expect("counter")
     }
 }
 
@@ -139,6 +148,26 @@ impl TestApp {
             .await;
         d["clients"]["nodes"][0]["id"].clone()
     }
+}
+
+/// Flags that point the gateway at the test Redis with a key prefix of its
+/// own, or `None` (skip) when `REDIS_URL` is unset and not required.
+pub fn redis_flags() -> Option<Vec<String>> {
+    match std::env::var("REDIS_URL") {
+        Ok(url) => {
+            Some(vec!["--redis-url".into(), url, "--redis-prefix".into(), format!("t{}:", Uuid::new_v4().simple())])
+        }
+        Err(_) => {
+            assert!(!require_services(), "REQUIRE_SERVICES=1 but REDIS_URL is not set");
+            eprintln!("skipped: REDIS_URL not set");
+            None
+        }
+    }
+}
+
+/// `&[String]` as the `&[&str]` that `spawn_with` takes.
+pub fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
 }
 
 /// The error code of the first error of a response.

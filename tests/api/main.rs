@@ -15,5 +15,8 @@ mod mutations_assets;
 mod mutations_concurrency;
 mod mutations_other;
 mod ops;
+mod quote_server;
 mod statements;
 mod tenancy;
+mod valuation;
+mod valuation_cache;

@@ -8,6 +8,7 @@ use crate::graphql::audit::AuditEvent;
 use crate::graphql::catalog::{AccountType, Project};
 use crate::graphql::clients::Client;
 use crate::graphql::connection::{connection, forward, wants_total, Conn};
+use crate::graphql::valuation::{subtree_summary, value_account, BalanceSummary, Valuation};
 use crate::graphql::{load_err, req};
 use crate::service::accounts::{self, sort_key, sort_spec};
 use crate::service::paging::slice_page;
@@ -157,6 +158,14 @@ impl Account {
         };
         super::prefetch(ctx, &page).await?;
         Ok(connection(page, Account))
+    }
+    /// Balances summed over every descendant sub-account, per currency, with a USD total.
+    async fn sub_accounts_balance(&self, ctx: &Context<'_>) -> Result<BalanceSummary> {
+        subtree_summary(ctx, &self.0).await
+    }
+    /// The account's balances valued in USD, one entry per asset.
+    async fn balance(&self, ctx: &Context<'_>) -> Result<Valuation> {
+        value_account(ctx, &self.0).await
     }
     /// Product reference.
     async fn product_id(&self) -> Option<&str> {

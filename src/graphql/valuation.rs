@@ -1,0 +1,240 @@
+//! Balances valued in USD: per asset, per account, over a sub-account tree,
+//! and the quotes themselves.
+
+use crate::domain::money::Dec;
+use crate::domain::valuation::{cents, usd_value};
+use crate::graphql::assets::{at_scale, Asset};
+use crate::graphql::catalog::Currency;
+use crate::graphql::{load_err, req};
+use crate::pricing::QuoteView;
+use async_graphql::{Context, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{account, currency};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// One asset valued in USD.
+pub struct AssetValuation {
+    /// The asset.
+    pub asset: Asset,
+    /// Its currency's quote, when there is one.
+    pub quote: Option<QuoteView>,
+}
+
+impl AssetValuation {
+    fn total(&self) -> Decimal {
+        self.asset.model.available.0 + self.asset.model.on_hold.0
+    }
+    fn usd(&self) -> Option<Decimal> {
+        self.quote.as_ref().and_then(|q| usd_value(self.total(), q.quote.rate))
+    }
+}
+
+#[Object]
+impl AssetValuation {
+    /// The valued asset.
+    async fn asset(&self) -> Asset {
+        self.asset.clone()
+    }
+    /// The currency code.
+    async fn symbol(&self) -> &str {
+        &self.asset.currency.code
+    }
+    /// The currency name.
+    async fn name(&self) -> &str {
+        &self.asset.currency.name
+    }
+    /// The currency's decimals.
+    async fn decimals(&self) -> i32 {
+        self.asset.currency.decimals
+    }
+    /// The asset's total balance.
+    async fn quantity(&self) -> Dec {
+        at_scale(self.total(), self.asset.currency.decimals)
+    }
+    /// quantity x quoteRate, rounded half-even to cents; null without a quote.
+    async fn usd_value(&self) -> Option<Dec> {
+        self.usd().map(Dec)
+    }
+    /// USD per unit.
+    async fn usd_quote_rate(&self) -> Option<Dec> {
+        self.quote.as_ref().map(|q| Dec(q.quote.rate))
+    }
+    /// When the quote was taken.
+    async fn usd_quote_timestamp(&self) -> Option<DateTime<Utc>> {
+        self.quote.as_ref().map(|q| q.quote.at)
+    }
+    /// The quote is older than its freshness limit.
+    async fn stale(&self) -> bool {
+        self.quote.as_ref().is_some_and(|q| q.stale)
+    }
+}
+
+/// An account's balances valued in USD.
+pub struct Valuation {
+    /// One entry per asset.
+    pub assets: Vec<AssetValuation>,
+    /// When it was computed.
+    pub timestamp: DateTime<Utc>,
+}
+
+#[Object]
+impl Valuation {
+    /// Always USD.
+    async fn currency(&self) -> &str {
+        "USD"
+    }
+    /// Sum of the rounded asset values.
+    async fn total(&self) -> Dec {
+        Dec(cents(self.assets.iter().filter_map(AssetValuation::usd).sum()))
+    }
+    /// False when any asset had no quote.
+    async fn complete(&self) -> bool {
+        self.assets.iter().all(|a| a.quote.is_some())
+    }
+    /// The valued assets.
+    async fn assets(&self) -> &[AssetValuation] {
+        &self.assets
+    }
+    /// When it was computed.
+    async fn timestamp(&self) -> DateTime<Utc> {
+        self.timestamp
+    }
+}
+
+/// Values an asset.
+pub async fn value_asset(ctx: &Context<'_>, asset: Asset) -> Result<AssetValuation> {
+    let quote = req(ctx)?.loaders.quotes.load_one(asset.currency.code.clone()).await.map_err(load_err)?;
+    Ok(AssetValuation { asset, quote })
+}
+
+/// Values every asset of `account`.
+pub async fn value_account(ctx: &Context<'_>, account: &account::Model) -> Result<Valuation> {
+    let l = req(ctx)?.loaders;
+    let assets = l.assets_by_account.load_one(account.id).await.map_err(load_err)?.unwrap_or_default();
+    let quotes = l.quotes.load_many(assets.iter().map(|(_, c)| c.code.clone())).await.map_err(load_err)?;
+    let assets = assets
+        .into_iter()
+        .map(|(model, currency)| {
+            let quote = quotes.get(&currency.code).cloned();
+            AssetValuation { asset: Asset { model, currency }, quote }
+        })
+        .collect();
+    Ok(Valuation { assets, timestamp: Utc::now() })
+}
+
+/// Balances of one currency over a sub-account tree.
+#[derive(SimpleObject)]
+pub struct CurrencyBalance {
+    /// The currency.
+    pub currency: Currency,
+    /// available + onHold.
+    pub total: Dec,
+    /// Available.
+    pub available: Dec,
+    /// On hold.
+    pub on_hold: Dec,
+}
+
+/// Balances summed over every descendant sub-account.
+#[derive(SimpleObject)]
+pub struct BalanceSummary {
+    /// Descendant accounts counted.
+    pub account_count: i32,
+    /// Per currency.
+    pub by_currency: Vec<CurrencyBalance>,
+    /// Sum over currencies of the rounded USD value of each total.
+    pub usd_total: Dec,
+    /// False when any currency had no quote.
+    pub complete: bool,
+}
+
+/// Sums `account`'s descendants.
+pub async fn subtree_summary(ctx: &Context<'_>, account: &account::Model) -> Result<BalanceSummary> {
+    let l = req(ctx)?.loaders;
+    let rows = l.subtree.load_one(account.id).await.map_err(load_err)?.unwrap_or_default();
+    let accounts: std::collections::HashSet<Uuid> = rows.iter().map(|r| r.account_id).collect();
+    let mut sums: BTreeMap<Uuid, (Decimal, Decimal)> = BTreeMap::new();
+    for r in &rows {
+        if let Some(c) = r.currency_id {
+            let e = sums.entry(c).or_default();
+            e.0 += r.available.0;
+            e.1 += r.on_hold.0;
+        }
+    }
+    let currencies = l.currencies.load_many(sums.keys().copied()).await.map_err(load_err)?;
+    let quotes = l.quotes.load_many(currencies.values().map(|c| c.code.clone())).await.map_err(load_err)?;
+    let mut usd_total = Decimal::ZERO;
+    let mut complete = true;
+    let mut by_currency: Vec<(currency::Model, Decimal, Decimal)> =
+        sums.into_iter().filter_map(|(id, (a, h))| currencies.get(&id).map(|c| (c.clone(), a, h))).collect();
+    by_currency.sort_by(|x, y| x.0.code.cmp(&y.0.code));
+    let by_currency = by_currency
+        .into_iter()
+        .map(|(c, available, on_hold)| {
+            let total = available + on_hold;
+            match quotes.get(&c.code).and_then(|q| usd_value(total, q.quote.rate)) {
+                Some(v) => usd_total += v,
+                None => complete = false,
+            }
+            let s = c.decimals;
+            CurrencyBalance {
+                total: at_scale(total, s),
+                available: at_scale(available, s),
+                on_hold: at_scale(on_hold, s),
+                currency: Currency(c),
+            }
+        })
+        .collect();
+    Ok(BalanceSummary { account_count: accounts.len() as i32, by_currency, usd_total: Dec(cents(usd_total)), complete })
+}
+
+/// A USD quote.
+pub struct Quote(pub QuoteView);
+
+#[Object]
+impl Quote {
+    /// The currency code.
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+    /// USD per unit.
+    async fn usd_rate(&self) -> Dec {
+        Dec(self.0.quote.rate)
+    }
+    /// When the source gave it.
+    async fn timestamp(&self) -> DateTime<Utc> {
+        self.0.quote.at
+    }
+    /// Which source.
+    async fn source(&self) -> &str {
+        &self.0.quote.source
+    }
+    /// Older than the freshness limit (served because the source failed).
+    async fn stale(&self) -> bool {
+        self.0.stale
+    }
+}
+
+/// Quote queries.
+#[derive(Default)]
+pub struct QuoteQuery;
+
+#[Object]
+impl QuoteQuery {
+    /// Current USD quotes for the given currency codes, through the quote cache.
+    async fn quotes(&self, ctx: &Context<'_>, currencies: Vec<String>) -> Result<Vec<Quote>> {
+        if currencies.len() > 100 {
+            return Err(crate::error::AppError::invalid("currencies", "at most 100 codes").to_graphql());
+        }
+        let codes: Vec<String> = currencies.iter().map(|c| c.trim().to_uppercase()).collect();
+        let found = req(ctx)?.loaders.quotes.load_many(codes.clone()).await.map_err(load_err)?;
+        let mut seen = std::collections::HashSet::new();
+        Ok(codes
+            .into_iter()
+            .filter(|c| seen.insert(c.clone()))
+            .filter_map(|c| found.get(&c).cloned().map(Quote))
+            .collect())
+    }
+}

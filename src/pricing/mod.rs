@@ -1,0 +1,224 @@
+//! USD quotes: price sources behind a two-layer cache.
+//!
+//! A lookup asks, in order: the in-process layer (fresh entries), Redis
+//! (one MGET for the whole batch), then the source (one call for every
+//! miss, shared by concurrent callers: single flight). When the source
+//! fails, the last good quote is served marked `stale`. Redis failing or
+//! slow never fails a read; it is logged and counted.
+
+pub mod redis_layer;
+pub mod setup;
+pub mod source;
+
+use crate::metrics::Metrics;
+use chrono::{DateTime, Utc};
+use futures_util::future::{BoxFuture, FutureExt, Shared};
+use redis_layer::RedisLayer;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use source::PriceSource;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A USD rate as cached.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CachedQuote {
+    /// USD per unit.
+    pub rate: Decimal,
+    /// When the source gave it.
+    pub at: DateTime<Utc>,
+    /// Which source.
+    pub source: String,
+}
+
+/// A quote as served, with its freshness.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuoteView {
+    /// The currency code.
+    pub currency: String,
+    /// The cached quote.
+    pub quote: CachedQuote,
+    /// Older than the freshness limit.
+    pub stale: bool,
+}
+
+/// Cache timing.
+#[derive(Clone, Copy, Debug)]
+pub struct QuoteTiming {
+    /// How long a quote is fresh.
+    pub fresh: Duration,
+    /// How long the last good quote is kept for outages.
+    pub keep: Duration,
+}
+
+type Flight = Shared<BoxFuture<'static, Arc<HashMap<String, CachedQuote>>>>;
+
+/// The quote service: shared by every request of a process.
+#[derive(Clone)]
+pub struct Quotes {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    source: Arc<dyn PriceSource>,
+    redis: Option<RedisLayer>,
+    local: moka::sync::Cache<String, CachedQuote>,
+    inflight: Mutex<HashMap<String, Flight>>,
+    timing: QuoteTiming,
+    metrics: Metrics,
+}
+
+fn usd() -> CachedQuote {
+    CachedQuote { rate: Decimal::ONE, at: Utc::now(), source: "fixed".into() }
+}
+
+impl Quotes {
+    /// A service over `source`, with Redis when given.
+    pub fn new(source: Arc<dyn PriceSource>, redis: Option<RedisLayer>, timing: QuoteTiming, metrics: Metrics) -> Self {
+        let local = moka::sync::Cache::builder().max_capacity(10_000).time_to_live(timing.keep).build();
+        Quotes {
+            inner: Arc::new(Inner { source, redis, local, inflight: Mutex::new(HashMap::new()), timing, metrics }),
+        }
+    }
+
+    fn is_fresh(&self, q: &CachedQuote) -> bool {
+        let age = Utc::now().signed_duration_since(q.at);
+        age.to_std().map_or(true, |a| a < self.inner.timing.fresh)
+    }
+
+    fn view(&self, code: &str, q: CachedQuote) -> QuoteView {
+        let stale = q.source != "fixed" && !self.is_fresh(&q);
+        QuoteView { currency: code.to_owned(), quote: q, stale }
+    }
+
+    /// Quotes for `codes` (upper-case); codes with no quote anywhere are absent.
+    pub async fn get_many(&self, codes: &[String]) -> HashMap<String, QuoteView> {
+        let mut out = HashMap::new();
+        let mut stale_known: HashMap<String, CachedQuote> = HashMap::new();
+        let mut misses: Vec<String> = Vec::new();
+        let unique: HashSet<&String> = codes.iter().collect();
+        for code in unique {
+            if code == "USD" {
+                out.insert(code.clone(), self.view(code, usd()));
+                continue;
+            }
+            match self.inner.local.get(code) {
+                Some(q) if self.is_fresh(&q) => {
+                    self.inner.metrics.quote_local_hit();
+                    out.insert(code.clone(), self.view(code, q));
+                }
+                Some(q) => {
+                    stale_known.insert(code.clone(), q);
+                    misses.push(code.clone());
+                }
+                None => misses.push(code.clone()),
+            }
+        }
+        if let (Some(redis), false) = (&self.inner.redis, misses.is_empty()) {
+            if let Some(values) = redis.get_many(&misses).await {
+                let mut still = Vec::new();
+                for (code, value) in misses.into_iter().zip(values) {
+                    match value.and_then(|v| serde_json::from_str::<CachedQuote>(&v).ok()) {
+                        Some(q) if self.is_fresh(&q) => {
+                            self.inner.local.insert(code.clone(), q.clone());
+                            out.insert(code.clone(), self.view(&code, q));
+                        }
+                        Some(q) => {
+                            let newer = stale_known.get(&code).is_none_or(|k| k.at < q.at);
+                            if newer {
+                                stale_known.insert(code.clone(), q);
+                            }
+                            still.push(code);
+                        }
+                        None => still.push(code),
+                    }
+                }
+                misses = still;
+            }
+        }
+        if misses.is_empty() {
+            return out;
+        }
+        let fetched = self.fetch(&misses).await;
+        for code in misses {
+            let found = fetched.get(&code).cloned().or_else(|| stale_known.remove(&code));
+            if let Some(q) = found {
+                let v = self.view(&code, q);
+                if v.stale {
+                    self.inner.metrics.quote_stale();
+                    tracing::warn!(currency = %code, "serving a stale quote");
+                }
+                out.insert(code, v);
+            }
+        }
+        out
+    }
+
+    /// One source call for the codes nobody is fetching yet; joins the
+    /// calls already under way for the others.
+    async fn fetch(&self, codes: &[String]) -> HashMap<String, CachedQuote> {
+        let mut flights: Vec<Flight> = Vec::new();
+        let mut mine: Vec<String> = Vec::new();
+        {
+            let mut inflight = match self.inner.inflight.lock() {
+                Ok(g) => g,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            for code in codes {
+                match inflight.get(code) {
+                    Some(f) => flights.push(f.clone()),
+                    None => mine.push(code.clone()),
+                }
+            }
+            if !mine.is_empty() {
+                let this = self.clone();
+                let wanted = mine.clone();
+                let flight = async move { Arc::new(this.call_source(&wanted).await) }.boxed().shared();
+                for code in &mine {
+                    inflight.insert(code.clone(), flight.clone());
+                }
+                flights.push(flight);
+            }
+        }
+        let mut out = HashMap::new();
+        for result in futures_util::future::join_all(flights).await {
+            out.extend(result.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        out
+    }
+
+    async fn call_source(&self, codes: &[String]) -> HashMap<String, CachedQuote> {
+        self.inner.metrics.quote_source_call();
+        let result = self.inner.source.fetch(codes).await;
+        let now = Utc::now();
+        let fetched: HashMap<String, CachedQuote> = match result {
+            Ok(rates) => rates
+                .into_iter()
+                .filter(|(_, r)| *r > Decimal::ZERO)
+                .map(|(c, rate)| (c, CachedQuote { rate, at: now, source: self.inner.source.name().to_owned() }))
+                .collect(),
+            Err(e) => {
+                self.inner.metrics.quote_source_error();
+                tracing::warn!(error = %e, "price source failed; serving last good quotes");
+                HashMap::new()
+            }
+        };
+        for (code, q) in &fetched {
+            self.inner.local.insert(code.clone(), q.clone());
+        }
+        if let Some(redis) = &self.inner.redis {
+            let entries: Vec<(String, String)> =
+                fetched.iter().filter_map(|(c, q)| serde_json::to_string(q).ok().map(|v| (c.clone(), v))).collect();
+            redis.set_many(&entries, self.inner.timing.keep).await;
+        }
+        let mut inflight = match self.inner.inflight.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for code in codes {
+            inflight.remove(code);
+        }
+        fetched
+    }
+}

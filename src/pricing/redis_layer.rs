@@ -1,0 +1,117 @@
+//! The shared quote cache in Redis: one key per currency, one MGET per
+//! batch, pipelined writes. Every call has a tight timeout and a failure
+//! only costs the cache: the caller falls back to memory and the source.
+
+use crate::metrics::Metrics;
+use redis::aio::ConnectionManager;
+use redis::AsyncCommands;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// How long to wait before trying to connect again after a failure.
+const RECONNECT_AFTER: Duration = Duration::from_secs(2);
+
+/// A lazily connected Redis with timeouts.
+pub struct RedisLayer {
+    client: redis::Client,
+    prefix: String,
+    timeout: Duration,
+    conn: Mutex<(Option<ConnectionManager>, Option<Instant>)>,
+    metrics: Metrics,
+}
+
+impl RedisLayer {
+    /// A layer over `url`; keys are `{prefix}quote:USD:{CODE}`.
+    pub fn new(url: &str, prefix: &str, timeout: Duration, metrics: Metrics) -> redis::RedisResult<Self> {
+        Ok(RedisLayer {
+            client: redis::Client::open(url)?,
+            prefix: prefix.to_owned(),
+            timeout,
+            conn: Mutex::new((None, None)),
+            metrics,
+        })
+    }
+
+    /// The key of `code`'s quote.
+    pub fn key(&self, code: &str) -> String {
+        format!("{}quote:USD:{code}", self.prefix)
+    }
+
+    async fn connection(&self) -> Option<ConnectionManager> {
+        let mut guard = self.conn.lock().await;
+        if let Some(c) = &guard.0 {
+            return Some(c.clone());
+        }
+        if guard.1.is_some_and(|t| t.elapsed() < RECONNECT_AFTER) {
+            return None;
+        }
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(self.timeout * 4)
+            .set_response_timeout(self.timeout)
+            .set_number_of_retries(1);
+        match tokio::time::timeout(self.timeout * 4, self.client.get_connection_manager_with_config(config)).await {
+            Ok(Ok(c)) => {
+                guard.0 = Some(c.clone());
+                Some(c)
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "redis unavailable; quotes come from memory and the source");
+                self.metrics.redis_error();
+                guard.1 = Some(Instant::now());
+                None
+            }
+            Err(_) => {
+                tracing::warn!("redis connect timed out; quotes come from memory and the source");
+                self.metrics.redis_error();
+                guard.1 = Some(Instant::now());
+                None
+            }
+        }
+    }
+
+    /// One MGET for `codes`; `None` when Redis could not answer in time.
+    pub async fn get_many(&self, codes: &[String]) -> Option<Vec<Option<String>>> {
+        if codes.is_empty() {
+            return Some(Vec::new());
+        }
+        let mut conn = self.connection().await?;
+        let keys: Vec<String> = codes.iter().map(|c| self.key(c)).collect();
+        self.metrics.redis_batch();
+        match tokio::time::timeout(self.timeout, conn.mget::<_, Vec<Option<String>>>(keys)).await {
+            Ok(Ok(values)) => Some(values),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "redis MGET failed");
+                self.metrics.redis_error();
+                None
+            }
+            Err(_) => {
+                tracing::warn!("redis MGET timed out");
+                self.metrics.redis_error();
+                None
+            }
+        }
+    }
+
+    /// Writes `(code, value)` pairs in one pipeline, each expiring after `ttl`.
+    pub async fn set_many(&self, entries: &[(String, String)], ttl: Duration) {
+        if entries.is_empty() {
+            return;
+        }
+        let Some(mut conn) = self.connection().await else { return };
+        let mut pipe = redis::pipe();
+        for (code, value) in entries {
+            pipe.cmd("SET").arg(self.key(code)).arg(value).arg("EX").arg(ttl.as_secs().max(1)).ignore();
+        }
+        match tokio::time::timeout(self.timeout, pipe.query_async::<()>(&mut conn)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "redis write failed");
+                self.metrics.redis_error();
+            }
+            Err(_) => {
+                tracing::warn!("redis write timed out");
+                self.metrics.redis_error();
+            }
+        }
+    }
+}

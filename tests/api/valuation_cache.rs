@@ -1,0 +1,137 @@
+//! The quote cache against a quote server the test runs: TTL, stale
+//! fallback, refusing bad rates, single flight, the batch bound, and Redis
+//! being unreachable, going away, or shared by two instances.
+
+use crate::helpers::{redis_flags, strs, Backend, TestApp};
+use crate::quote_server::{Mode, QuoteServer};
+use futures_util::future::join_all;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const BTC: &str = r#"{ quotes(currencies: ["BTC"]) { currency usdRate stale source } }"#;
+
+async fn spawn(server: &QuoteServer, fresh: u64, extra: &[String]) -> TestApp {
+    let mut flags = server.flags(fresh);
+    flags.extend_from_slice(extra);
+    TestApp::spawn_with(Backend::Sqlite, &strs(&flags)).await.expect("sqlite is always there")
+}
+
+async fn btc(app: &TestApp) -> Value {
+    app.data(BTC, json!({})).await["quotes"][0].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ttl_and_stale_fallback() {
+    let server = QuoteServer::start().await;
+    let app = spawn(&server, 1, &[]).await;
+    assert_eq!(btc(&app).await, json!({"currency": "BTC", "usdRate": "67000.5", "stale": false, "source": "http"}));
+    assert_eq!(server.calls(), 1);
+    btc(&app).await;
+    assert_eq!(server.calls(), 1, "fresh quotes come from the cache");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    btc(&app).await;
+    assert_eq!(server.calls(), 2, "an expired quote is fetched again");
+    server.set(Mode::Fail);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let stale = btc(&app).await;
+    assert_eq!(stale["usdRate"], "67000.5");
+    assert_eq!(stale["stale"], true, "the last good quote, marked stale");
+    assert!(app.metric("gateway_quote_source_errors_total").await >= 1);
+    assert!(app.metric("gateway_quote_stale_served_total").await >= 1);
+    let v = app.data(r#"{ accountByExternalId(externalId: "acc-john-crypto") { balance { complete assets { stale usdValue } } } }"#, json!({})).await;
+    assert_eq!(v["accountByExternalId"]["balance"]["complete"], false, "ETH was never fetched, so it has no quote");
+    server.set(Mode::Slow(Duration::from_millis(1500)));
+    let slow = btc(&app).await;
+    assert_eq!(slow["stale"], true, "a source slower than its timeout counts as down");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_rates_are_never_cached() {
+    let server = QuoteServer::start().await;
+    server.set(Mode::Body(json!({"BTC": "NaN", "ETH": 0, "USDC": -1, "EUR": "<html>error</html>"})));
+    let app = spawn(&server, 60, &[]).await;
+    let q = r#"{ quotes(currencies: ["BTC", "ETH", "USDC", "EUR"]) { currency usdRate source } }"#;
+    assert_eq!(app.data(q, json!({})).await["quotes"], json!([]));
+    server.set(Mode::Body(json!("<html>502</html>")));
+    assert_eq!(app.data(q, json!({})).await["quotes"], json!([]));
+    server.set(Mode::Ok);
+    let good = app.data(q, json!({})).await["quotes"].as_array().unwrap().len();
+    assert_eq!(good, 4, "nothing bad was cached in between");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_misses_share_one_call() {
+    let server = QuoteServer::start().await;
+    server.set(Mode::Slow(Duration::from_millis(300)));
+    let mut extra = Vec::new();
+    if let Some(r) = redis_flags() {
+        extra = r;
+    }
+    let app = spawn(&server, 60, &extra).await;
+    let results = join_all((0..100).map(|_| app.gql(BTC, json!({})))).await;
+    for r in &results {
+        assert_eq!(r["data"]["quotes"][0]["usdRate"], "67000.5", "{r}");
+    }
+    assert_eq!(server.calls(), 1, "single flight");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_of_500_costs_one_batch() {
+    let server = QuoteServer::start().await;
+    let Some(extra) = redis_flags() else { return };
+    let app = spawn(&server, 60, &extra).await;
+    let key = accounts_gateway::service::secrets::card_key(&app.db, None).await.unwrap();
+    accounts_gateway::service::seed::seed(&app.db, "demo", 600, &key).await.unwrap();
+    let q = "{ accounts(first: 500) { nodes { balance { total complete } subAccountsBalance { usdTotal } } } }";
+    let before = app.metric("gateway_quote_redis_batches_total").await;
+    let d = app.data(q, json!({})).await;
+    assert_eq!(d["accounts"]["nodes"].as_array().unwrap().len(), 500);
+    assert!(d["accounts"]["nodes"].as_array().unwrap().iter().all(|n| n["balance"]["complete"] == true));
+    assert_eq!(server.calls(), 1, "one source call for every currency of the page");
+    assert_eq!(app.metric("gateway_quote_redis_batches_total").await - before, 1, "one MGET");
+    // A second instance over the same Redis finds the quotes there.
+    let prefix_flags = extra.clone();
+    let other = spawn(&server, 60, &prefix_flags).await;
+    other.data(r#"{ quotes(currencies: ["BTC", "ETH"]) { currency } }"#, json!({})).await;
+    assert_eq!(server.calls(), 1, "replicas share the Redis layer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_unreachable_never_fails_a_read() {
+    let server = QuoteServer::start().await;
+    let app = spawn(&server, 60, &["--redis-url".into(), "redis://127.0.0.1:1".into()]).await;
+    assert_eq!(btc(&app).await["usdRate"], "67000.5");
+    let v = app.data(r#"{ accountByExternalId(externalId: "acc-ana-main") { balance { total } } }"#, json!({})).await;
+    assert_eq!(v["accountByExternalId"]["balance"]["total"], "2148.75");
+    assert!(app.metric("gateway_quote_redis_errors_total").await >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_going_away_mid_test() {
+    // A Redis of this test's own, so that stopping it harms no one else.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = tokio::process::Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            assert!(std::env::var("REQUIRE_SERVICES").is_err(), "redis-server not runnable: {e}");
+            return;
+        }
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let server = QuoteServer::start().await;
+    let app = spawn(&server, 1, &["--redis-url".into(), format!("redis://127.0.0.1:{port}")]).await;
+    assert_eq!(btc(&app).await["usdRate"], "67000.5");
+    assert_eq!(app.metric("gateway_quote_redis_errors_total").await, 0, "Redis works at first");
+    child.kill().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let started = std::time::Instant::now();
+    assert_eq!(btc(&app).await["usdRate"], "67000.5");
+    assert!(started.elapsed() < Duration::from_secs(2), "a dead Redis costs a timeout, not an outage");
+    assert!(app.metric("gateway_quote_redis_errors_total").await >= 1);
+    assert_eq!(server.calls(), 2);
+}
