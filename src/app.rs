@@ -2,15 +2,18 @@
 //! bind. `Application::build` returns a bound server whose `port()` tests
 //! read, so they run the real start-up on port 0.
 
-use crate::auth::Principal;
+use crate::auth::jwt::{JwtConfig, JwtVerifier};
+use crate::auth::rate_limit::RateLimiter;
+use crate::auth::{Authenticator, Principal};
 use crate::config::Settings;
 use crate::domain::Role;
 use crate::events::EventBus;
+use crate::graphql::limits::Limits;
 use crate::graphql::{self, SchemaOptions};
 use crate::http::{router, AppState};
 use crate::metrics::Metrics;
 use crate::service::store::{Policy, Store};
-use crate::service::{organizations, secrets, seed};
+use crate::service::{api_keys, organizations, secrets, seed};
 use anyhow::Context;
 use entity::organization;
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
@@ -21,6 +24,7 @@ use tokio::net::TcpListener;
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    initial_admin_key: Option<String>,
 }
 
 impl Application {
@@ -28,38 +32,75 @@ impl Application {
     /// `no_seed`), and binds the listener.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let metrics = Metrics::default();
+        let fail = |e: crate::error::AppError| anyhow::anyhow!("{e:?}");
         let db = crate::db::connect(&settings.database_url, settings.database_max_connections, &metrics)
             .await
             .context("connecting to the database")?;
         crate::db::migrate(&db).await.context("migrating the database")?;
+        let card_key = secrets::card_key(&db, settings.card_hash_key.as_deref()).await.map_err(fail)?;
         let empty = organization::Entity::find().count(&db).await? == 0;
         if empty && !settings.no_seed {
-            let key = secrets::card_key(&db, settings.card_hash_key.as_deref())
-                .await
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            let report = seed::seed(&db, organizations::DEMO, 0, &key).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let report = seed::seed(&db, organizations::DEMO, 0, &card_key).await.map_err(fail)?;
             tracing::info!(accounts = report.accounts, "new database: loaded the demo data set");
         }
-        let demo = organizations::ensure(&db, organizations::DEMO).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let principal = Principal { organization_id: demo.id, role: Role::Admin, subject: "demo".into() };
-        let card_key =
-            secrets::card_key(&db, settings.card_hash_key.as_deref()).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        // A new database gets one admin key, shown once, so that a newcomer
+        // can explore at once.
+        let initial_admin_key = if empty {
+            let (_, key) =
+                api_keys::create(&db, organizations::DEMO, Role::Admin, "initial-admin").await.map_err(fail)?;
+            Some(key)
+        } else {
+            None
+        };
+        let demo = organizations::ensure(&db, organizations::DEMO).await.map_err(fail)?;
+        let anonymous = if settings.dev {
+            let loopback = match settings.bind.parse::<SocketAddr>() {
+                Ok(a) => a.ip().is_loopback(),
+                Err(_) => settings.bind.starts_with("localhost:"),
+            };
+            anyhow::ensure!(loopback, "--dev is allowed on a loopback address only (not {})", settings.bind);
+            tracing::warn!("--dev: requests without a credential act as the demo organization's ADMIN");
+            Some(Principal { organization_id: demo.id, role: Role::Admin, subject: "dev".into(), expires_at: None })
+        } else {
+            None
+        };
+        let auth = Authenticator::new(db.clone(), jwt_verifier(settings)?, anonymous);
         let policy = Policy { forbid_account_deletion: settings.forbid_account_deletion };
         let store = Store::new(db.clone(), EventBus::default(), card_key, policy);
-        let schema = graphql::build(store.clone(), SchemaOptions { introspection: settings.introspection });
+        let limits = Limits {
+            max_query_length: settings.max_query_length,
+            max_aliases: settings.max_aliases,
+            max_root_fields: settings.max_root_fields,
+        };
+        let options = SchemaOptions {
+            introspection: settings.introspection,
+            max_depth: settings.max_depth,
+            max_complexity: settings.max_complexity,
+            limits,
+        };
+        let schema = graphql::build(store.clone(), options);
         let listener = TcpListener::bind(&settings.bind).await.with_context(|| format!("binding {}", settings.bind))?;
         let quotes = crate::pricing::setup::from_settings(settings, &metrics)?;
+        let cors_origins = settings.cors_origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned);
         let state = AppState {
             schema,
             quotes,
             store,
             db,
             metrics,
-            principal,
+            auth,
+            limiter: RateLimiter::new(settings.rate_limit_per_second, settings.rate_limit_burst),
             loader_delay: settings.dataloader_delay(),
             graphiql: settings.graphiql,
+            max_body_bytes: settings.max_body_bytes,
+            cors_origins: cors_origins.collect(),
         };
-        Ok(Application { listener, state })
+        Ok(Application { listener, state, initial_admin_key })
+    }
+
+    /// The admin API key made for a new database, if this start made one.
+    pub fn initial_admin_key(&self) -> Option<&str> {
+        self.initial_admin_key.as_deref()
     }
 
     /// The bound address (the real port when 0 was asked for).
@@ -88,6 +129,22 @@ impl Application {
         tracing::info!("listening on http://{addr}");
         axum::serve(self.listener, router(self.state)).with_graceful_shutdown(shutdown_signal()).await
     }
+}
+
+fn jwt_verifier(s: &Settings) -> anyhow::Result<Option<JwtVerifier>> {
+    let read = |p: &Option<std::path::PathBuf>| -> anyhow::Result<Option<String>> {
+        p.as_ref().map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))).transpose()
+    };
+    let pem = read(&s.jwt_public_key_file)?;
+    let jwks = read(&s.jwks_file)?;
+    JwtVerifier::from_config(&JwtConfig {
+        secret: s.jwt_secret.as_deref(),
+        public_key_pem: pem.as_deref(),
+        jwks: jwks.as_deref(),
+        algorithm: &s.jwt_algorithm,
+        issuer: s.jwt_issuer.as_deref(),
+        audience: s.jwt_audience.as_deref(),
+    })
 }
 
 async fn shutdown_signal() {

@@ -29,6 +29,37 @@ pub enum Command {
     Seed(SeedArgs),
     /// Print the GraphQL schema (SDL) to standard output.
     Schema,
+    /// Manage API keys.
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
+}
+
+/// `api-key` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key; the key itself is printed once, alone on the last line.
+    Create {
+        /// Organization name (created when it does not exist yet).
+        #[arg(long)]
+        org: String,
+        /// ADMIN, OPERATOR or VIEWER.
+        #[arg(long)]
+        role: String,
+        /// A name for the key (shown as the audit actor).
+        #[arg(long)]
+        name: String,
+    },
+    /// List keys (never the secrets).
+    List {
+        /// Only this organization's keys.
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// Revoke a key by id or visible prefix; it stops working at once.
+    Revoke {
+        /// The key's id or prefix (`agk_1234abcd`).
+        key: String,
+    },
 }
 
 /// Options of `seed`.
@@ -133,6 +164,55 @@ pub struct Settings {
     /// Prefix of every Redis key and channel of this deployment.
     #[arg(long, env = "REDIS_PREFIX", default_value = "ag:", global = true)]
     pub redis_prefix: String,
+    /// Development mode: requests without a credential act as the demo
+    /// organization's ADMIN. Refused unless bound to a loopback address.
+    #[arg(long, env = "DEV", global = true)]
+    pub dev: bool,
+    /// HS256 secret for Bearer JWTs (at least 32 bytes).
+    #[arg(long, env = "JWT_SECRET", global = true, hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// PEM public key for RS256/ES256 Bearer JWTs.
+    #[arg(long, env = "JWT_PUBLIC_KEY_FILE", global = true)]
+    pub jwt_public_key_file: Option<std::path::PathBuf>,
+    /// JWKS file (keys by `kid`) for RS256/ES256 Bearer JWTs.
+    #[arg(long, env = "JWKS_FILE", global = true)]
+    pub jwks_file: Option<std::path::PathBuf>,
+    /// The one accepted JWT algorithm: HS256, RS256 or ES256.
+    #[arg(long, env = "JWT_ALGORITHM", default_value = "HS256", global = true)]
+    pub jwt_algorithm: String,
+    /// Required JWT issuer (`iss`).
+    #[arg(long, env = "JWT_ISSUER", global = true)]
+    pub jwt_issuer: Option<String>,
+    /// Required JWT audience (`aud`).
+    #[arg(long, env = "JWT_AUDIENCE", global = true)]
+    pub jwt_audience: Option<String>,
+    /// Deepest selection nesting allowed.
+    #[arg(long, env = "MAX_DEPTH", default_value_t = 15, global = true)]
+    pub max_depth: usize,
+    /// Highest query complexity allowed (list fields weigh their page size).
+    #[arg(long, env = "MAX_COMPLEXITY", default_value_t = 100_000, global = true)]
+    pub max_complexity: usize,
+    /// Most aliases in one document.
+    #[arg(long, env = "MAX_ALIASES", default_value_t = 50, global = true)]
+    pub max_aliases: usize,
+    /// Most root fields in one operation.
+    #[arg(long, env = "MAX_ROOT_FIELDS", default_value_t = 20, global = true)]
+    pub max_root_fields: usize,
+    /// Most characters in one query document.
+    #[arg(long, env = "MAX_QUERY_LENGTH", default_value_t = 20_000, global = true)]
+    pub max_query_length: usize,
+    /// Largest request body, in bytes (10 MiB fits a 10,000-row import).
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024, global = true)]
+    pub max_body_bytes: usize,
+    /// Requests per second per credential (0 turns limiting off).
+    #[arg(long, env = "RATE_LIMIT_PER_SECOND", default_value_t = 50, global = true)]
+    pub rate_limit_per_second: u32,
+    /// Requests a credential may burst above the rate.
+    #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 200, global = true)]
+    pub rate_limit_burst: u32,
+    /// Browser origins allowed by CORS, comma-separated (none by default).
+    #[arg(long, env = "CORS_ORIGINS", default_value = "", global = true)]
+    pub cors_origins: String,
     /// Answer introspection queries.
     #[arg(long, env = "INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub introspection: bool,

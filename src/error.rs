@@ -142,6 +142,15 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// The error as a JSON entry of a response's `errors`.
+    pub fn to_graphql_json(&self) -> serde_json::Value {
+        let details: Vec<serde_json::Value> =
+            self.details().iter().map(|d| serde_json::json!({"field": d.field, "message": d.message})).collect();
+        serde_json::json!({"message": self.to_string(), "extensions": {"code": self.code(), "details": details}})
+    }
+}
+
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
         match &err {

@@ -1,11 +1,59 @@
 //! The `accounts-gateway` binary: parse the command line, set up logs, run.
 
 use accounts_gateway::app::Application;
-use accounts_gateway::config::{Cli, Command};
+use accounts_gateway::config::{ApiKeyCommand, Cli, Command, Settings};
+use accounts_gateway::domain::Role;
 use accounts_gateway::metrics::Metrics;
-use accounts_gateway::service::{organizations, secrets, seed};
+use accounts_gateway::service::{api_keys, organizations, secrets, seed};
 use accounts_gateway::{db, graphql, telemetry};
 use clap::Parser;
+
+fn fail(e: accounts_gateway::error::AppError) -> anyhow::Error {
+    anyhow::anyhow!("{e}: {e:?}")
+}
+
+async fn connect(s: &Settings) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    let conn = db::connect(&s.database_url, 2, &Metrics::default()).await?;
+    db::migrate(&conn).await?;
+    Ok(conn)
+}
+
+async fn serve(s: &Settings) -> anyhow::Result<()> {
+    let app = Application::build(s).await?;
+    if let Some(key) = app.initial_admin_key() {
+        let port = app.port();
+        println!("New database: an admin API key for the demo organization, shown this once:\n");
+        println!("    {key}\n");
+        println!("In GraphiQL (http://127.0.0.1:{port}/graphiql) open Headers and paste:");
+        println!("    {{\"x-api-key\": \"{key}\"}}\n");
+    }
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+async fn api_key(s: &Settings, cmd: ApiKeyCommand) -> anyhow::Result<()> {
+    let conn = connect(s).await?;
+    match cmd {
+        ApiKeyCommand::Create { org, role, name } => {
+            let role = Role::from_name(&role.to_uppercase())
+                .ok_or_else(|| anyhow::anyhow!("--role is ADMIN, OPERATOR or VIEWER"))?;
+            let (row, key) = api_keys::create(&conn, &org, role, &name).await.map_err(fail)?;
+            println!("created key {} ({}) for {org} as {}; it is shown once:", row.id, row.prefix, row.role);
+            println!("{key}");
+        }
+        ApiKeyCommand::List { org } => {
+            for (k, org) in api_keys::list(&conn, org.as_deref()).await.map_err(fail)? {
+                let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
+                println!("{}  {}  {org}  {}  {}  {state}  created {}", k.id, k.prefix, k.role, k.name, k.created_at);
+            }
+        }
+        ApiKeyCommand::Revoke { key } => {
+            let k = api_keys::revoke(&conn, &key).await.map_err(fail)?;
+            println!("revoked {} ({})", k.id, k.prefix);
+        }
+    }
+    Ok(())
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -13,21 +61,17 @@ async fn main() -> anyhow::Result<()> {
     telemetry::init(cli.settings.log_format);
     let s = cli.settings;
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => Application::build(&s).await?.run_until_stopped().await?,
+        Command::Serve => serve(&s).await?,
         Command::Schema => print!("{}", graphql::sdl()),
         Command::Migrate => {
-            let conn = db::connect(&s.database_url, 2, &Metrics::default()).await?;
-            db::migrate(&conn).await?;
+            connect(&s).await?;
             tracing::info!("migrations applied");
         }
         Command::Seed(args) => {
-            let conn = db::connect(&s.database_url, 2, &Metrics::default()).await?;
-            db::migrate(&conn).await?;
+            let conn = connect(&s).await?;
             let started = std::time::Instant::now();
-            let key = secrets::card_key(&conn, None).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            let report = seed::seed(&conn, organizations::DEMO, args.accounts, &key)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let key = secrets::card_key(&conn, s.card_hash_key.as_deref()).await.map_err(fail)?;
+            let report = seed::seed(&conn, organizations::DEMO, args.accounts, &key).await.map_err(fail)?;
             tracing::info!(
                 accounts = report.accounts,
                 assets = report.assets,
@@ -35,6 +79,7 @@ async fn main() -> anyhow::Result<()> {
                 "seeded"
             );
         }
+        Command::ApiKey(cmd) => api_key(&s, cmd).await?,
     }
     Ok(())
 }

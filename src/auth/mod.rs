@@ -1,7 +1,17 @@
-//! Who is calling. Every request carries a [`Principal`]; every service call
-//! is scoped by its organization.
+//! Who is calling. Every request carries a [`Principal`] made from its
+//! credential (a Bearer JWT or an `x-api-key`); every service call is scoped
+//! by its organization and checked against its role.
+
+pub mod jwt;
+pub mod rate_limit;
 
 use crate::domain::Role;
+use crate::error::{AppError, AppResult};
+use crate::service::api_keys;
+use chrono::{DateTime, Utc};
+use jwt::JwtVerifier;
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// The authenticated caller of one request.
@@ -13,4 +23,81 @@ pub struct Principal {
     pub role: Role,
     /// The token's subject or the API key's name; recorded as the audit actor.
     pub subject: String,
+    /// When the credential stops being valid (a JWT's `exp`).
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl Principal {
+    /// A key that identifies the credential for rate limiting.
+    pub fn limit_key(&self) -> String {
+        format!("{}/{}", self.organization_id, self.subject)
+    }
+}
+
+/// The credential a request presented.
+#[derive(Clone, Debug, Default)]
+pub struct Credential {
+    /// `Authorization: Bearer <token>`.
+    pub bearer: Option<String>,
+    /// `x-api-key`.
+    pub api_key: Option<String>,
+}
+
+impl Credential {
+    /// Reads `Authorization` and `x-api-key` values (headers or a WebSocket
+    /// `connection_init` payload).
+    pub fn from_parts(authorization: Option<&str>, api_key: Option<&str>) -> Self {
+        let bearer = authorization.and_then(|a| {
+            let (scheme, token) = a.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+        });
+        Credential { bearer, api_key: api_key.map(|k| k.trim().to_owned()) }
+    }
+
+    /// True when nothing was presented.
+    pub fn is_empty(&self) -> bool {
+        self.bearer.is_none() && self.api_key.is_none()
+    }
+}
+
+/// Turns credentials into principals.
+#[derive(Clone)]
+pub struct Authenticator {
+    jwt: Option<Arc<JwtVerifier>>,
+    db: DatabaseConnection,
+    /// `--dev`: the caller without a credential (loopback only).
+    anonymous: Option<Principal>,
+}
+
+impl Authenticator {
+    /// An authenticator over API keys in `db`, JWTs when configured, and an
+    /// anonymous caller in dev mode.
+    pub fn new(db: DatabaseConnection, jwt: Option<JwtVerifier>, anonymous: Option<Principal>) -> Self {
+        Authenticator { jwt: jwt.map(Arc::new), db, anonymous }
+    }
+
+    /// The principal of `cred`, or UNAUTHENTICATED.
+    pub async fn authenticate(&self, cred: &Credential) -> AppResult<Principal> {
+        if let Some(key) = &cred.api_key {
+            return api_keys::authenticate(&self.db, key)
+                .await?
+                .ok_or_else(|| AppError::Unauthenticated("the API key is unknown or revoked".into()));
+        }
+        if let Some(token) = &cred.bearer {
+            // A bearer that looks like an API key is one (some clients only send Authorization).
+            if token.starts_with(api_keys::PREFIX) {
+                return api_keys::authenticate(&self.db, token)
+                    .await?
+                    .ok_or_else(|| AppError::Unauthenticated("the API key is unknown or revoked".into()));
+            }
+            let verifier = self
+                .jwt
+                .as_ref()
+                .ok_or_else(|| AppError::Unauthenticated("bearer tokens are not configured".into()))?;
+            return verifier.verify(token).map_err(AppError::Unauthenticated);
+        }
+        self.anonymous.clone().ok_or_else(|| {
+            AppError::Unauthenticated("send a credential: `Authorization: Bearer <JWT>` or `x-api-key: <key>`".into())
+        })
+    }
 }

@@ -18,14 +18,19 @@ macro_rules! contract_enum {
                 match self { $($name::$variant => $text),+ }
             }
 
+            /// The value spelled `text`, if any.
+            pub fn from_name(text: &str) -> Option<Self> {
+                match text {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+
             /// Reads a stored value; anything else is a corrupt row.
             pub fn parse(text: &str) -> Result<Self, AppError> {
-                match text {
-                    $($text => Ok($name::$variant),)+
-                    other => Err(AppError::internal(format!(
-                        concat!("unknown ", stringify!($name), " value {:?} in the database"), other
-                    ))),
-                }
+                Self::from_name(text).ok_or_else(|| AppError::internal(format!(
+                    concat!("unknown ", stringify!($name), " value {:?} in the database"), text
+                )))
             }
         }
     };

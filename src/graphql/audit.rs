@@ -70,6 +70,7 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// Recorded changes, newest first.
+    #[graphql(complexity = "first.unwrap_or(50).clamp(0, 500) as usize * child_complexity")]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,

@@ -40,6 +40,7 @@ impl Client {
         ClientKind::parse(&self.0.kind).gql()
     }
     /// The client's accounts, newest first.
+    #[graphql(complexity = "first.unwrap_or(50).clamp(0, 500) as usize * child_complexity")]
     async fn accounts(
         &self,
         ctx: &Context<'_>,
@@ -84,6 +85,7 @@ impl ClientQuery {
         Ok(clients::find(r.db, r.principal.organization_id, id).await.gql()?.map(Client))
     }
     /// Clients matching `filter`, newest first.
+    #[graphql(complexity = "first.unwrap_or(50).clamp(0, 500) as usize * child_complexity")]
     async fn clients(
         &self,
         ctx: &Context<'_>,

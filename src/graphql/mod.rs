@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod catalog_mutation;
 pub mod clients;
 pub mod connection;
+pub mod limits;
 pub mod loaders;
 pub mod valuation;
 pub mod viewer;
@@ -18,6 +19,7 @@ pub mod viewer;
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::service::store::Store;
+use async_graphql::extensions::apollo_persisted_queries::{ApolloPersistedQueries, LruCacheStorage};
 use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 use loaders::Loaders;
 use sea_orm::DatabaseConnection;
@@ -52,12 +54,23 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 pub struct SchemaOptions {
     /// Answer introspection queries.
     pub introspection: bool,
+    /// Deepest selection nesting.
+    pub max_depth: usize,
+    /// Highest complexity.
+    pub max_complexity: usize,
+    /// Length, alias and root-field limits.
+    pub limits: limits::Limits,
 }
 
 /// Builds the schema over `store`.
 pub fn build(store: Store, options: SchemaOptions) -> AppSchema {
-    let mut builder =
-        Schema::build(Query::default(), Mutation::default(), EmptySubscription).data(store.db.clone()).data(store);
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .data(store.db.clone())
+        .data(store)
+        .limit_depth(options.max_depth)
+        .limit_complexity(options.max_complexity)
+        .extension(options.limits)
+        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(1024)));
     if !options.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }

@@ -5,6 +5,7 @@
 //! with 200 for every well-formed request.
 
 use super::AppState;
+use crate::auth::Credential;
 use crate::graphql::loaders::Loaders;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, Response, ServerError};
@@ -75,7 +76,7 @@ pub async fn post_handler(State(s): State<AppState>, headers: HeaderMap, body: B
         Err(_) => return bad_request(media, "the body is not valid JSON"),
     };
     match to_request(value) {
-        Ok(req) => execute(s, req, media, false).await,
+        Ok(req) => execute(s, req, media, false, credential(&headers)).await,
         Err(msg) => bad_request(media, &msg),
     }
 }
@@ -101,9 +102,15 @@ pub async fn get_handler(State(s): State<AppState>, headers: HeaderMap, RawQuery
         obj.insert(k, value);
     }
     match to_request(Value::Object(obj)) {
-        Ok(req) => execute(s, req, media, true).await,
+        Ok(req) => execute(s, req, media, true, credential(&headers)).await,
         Err(msg) => bad_request(media, &msg),
     }
+}
+
+/// The credential in `Authorization` / `x-api-key`.
+fn credential(headers: &HeaderMap) -> Credential {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    Credential::from_parts(get("authorization"), get("x-api-key"))
 }
 
 /// Checks the request's shape the way the spec asks, then builds it.
@@ -137,10 +144,14 @@ fn operation_type(req: &mut Request) -> Result<Option<OperationType>, ServerErro
     Ok(op.map(|o| o.node.ty))
 }
 
-async fn execute(s: AppState, mut req: Request, media: Media, is_get: bool) -> HttpResponse {
+async fn execute(s: AppState, mut req: Request, media: Media, is_get: bool, credential: Credential) -> HttpResponse {
     let started = Instant::now();
     let op_name = req.operation_name.clone();
-    match operation_type(&mut req) {
+    // An automatic persisted query may arrive as a hash alone; the schema's
+    // extension fills the query in, and checks it then.
+    let persisted_only = req.query.is_empty() && req.extensions.contains_key("persistedQuery");
+    let op = if persisted_only { Ok(None) } else { operation_type(&mut req) };
+    match op {
         Err(e) => return request_error(media, vec![e], &req.query),
         Ok(Some(OperationType::Mutation | OperationType::Subscription)) if is_get => {
             let mut resp = (StatusCode::METHOD_NOT_ALLOWED, "mutations must use POST").into_response();
@@ -149,9 +160,23 @@ async fn execute(s: AppState, mut req: Request, media: Media, is_get: bool) -> H
         }
         Ok(_) => {}
     }
+    let principal = match s.auth.authenticate(&credential).await {
+        Ok(p) => p,
+        Err(e) => {
+            let mut resp = reply(StatusCode::UNAUTHORIZED, media, json!({ "errors": [e.to_graphql_json()] }));
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return resp;
+        }
+    };
+    if !s.limiter.allow(&principal.limit_key()) {
+        let e = crate::error::AppError::LimitExceeded("too many requests for this credential; slow down".into());
+        let mut resp = reply(StatusCode::TOO_MANY_REQUESTS, media, json!({ "errors": [e.to_graphql_json()] }));
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return resp;
+    }
     let query = req.query.clone();
-    let loaders = Loaders::new(s.db.clone(), s.principal.organization_id, s.loader_delay, s.quotes.clone());
-    let resp: Response = s.schema.execute(req.data(s.principal.clone()).data(loaders)).await;
+    let loaders = Loaders::new(s.db.clone(), principal.organization_id, s.loader_delay, s.quotes.clone());
+    let resp: Response = s.schema.execute(req.data(principal).data(loaders)).await;
     s.metrics.request(!resp.errors.is_empty());
     tracing::info!(
         operation = op_name.as_deref().unwrap_or("-"),
@@ -191,6 +216,14 @@ fn with_code(mut e: ServerError, query: &str) -> ServerError {
     let has_code = e.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
     if has_code {
         return e;
+    }
+    if e.message.contains("too complex")
+        || e.message.contains("nested too deep")
+        || e.message.contains("recursive depth")
+    {
+        let mut limit = crate::graphql::limits::exceeded(e.message.clone());
+        limit.locations = e.locations;
+        return limit;
     }
     let field = quoted_after(&e.message, "argument \"")
         .or_else(|| quoted_after(&e.message, "variable \"$"))

@@ -3,19 +3,19 @@
 pub mod graphql;
 pub mod health;
 
-use crate::auth::Principal;
+use crate::auth::rate_limit::RateLimiter;
+use crate::auth::Authenticator;
 use crate::graphql::AppSchema;
 use crate::metrics::Metrics;
 use crate::pricing::Quotes;
 use crate::service::store::Store;
+use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::routing::get;
 use axum::Router;
 use sea_orm::DatabaseConnection;
 use std::time::Duration;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
-
-/// Largest accepted request body.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -28,24 +28,43 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// Process counters.
     pub metrics: Metrics,
-    /// Until credentials are checked, every request runs as this caller.
-    pub principal: Principal,
+    /// Turns credentials into callers.
+    pub auth: Authenticator,
+    /// Requests per credential.
+    pub limiter: RateLimiter,
     /// The USD quote service.
     pub quotes: Quotes,
     /// DataLoader batching delay.
     pub loader_delay: Duration,
     /// Whether /graphiql is served.
     pub graphiql: bool,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Origins allowed by CORS.
+    pub cors_origins: Vec<String>,
 }
 
 /// The gateway's routes.
 pub fn router(state: AppState) -> Router {
+    let origins: Vec<HeaderValue> = state.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("x-api-key"),
+        ])
+        .max_age(std::time::Duration::from_secs(600));
+    let max_body = state.max_body_bytes;
     Router::new()
         .route("/graphql", get(graphql::get_handler).post(graphql::post_handler))
         .route("/graphiql", get(graphql::graphiql))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(cors)
         .with_state(state)
 }

@@ -53,7 +53,12 @@ pub struct TestApp {
     pub base: String,
     pub db: DatabaseConnection,
     pub store: Store,
+    /// A client that sends the admin key on every request.
     pub http: reqwest::Client,
+    /// The admin key.
+    pub key: String,
+    /// The database URL the gateway runs on.
+    pub db_url: String,
 }
 
 impl TestApp {
@@ -81,14 +86,23 @@ impl TestApp {
         if !flags.contains(&"--redis-prefix") {
             args.extend_from_slice(&["--redis-prefix", &prefix]);
         }
+        // Tests fire bursts on purpose; the rate-limit test turns it back on.
+        if !flags.contains(&"--rate-limit-per-second") {
+            args.extend_from_slice(&["--rate-limit-per-second", "0"]);
+        }
         args.extend_from_slice(flags);
         let cli = Cli::parse_from(args);
         let app = Application::build(&cli.settings).await.expect("gateway starts");
         let base = format!("http://127.0.0.1:{}", app.port());
         let db = app.db().clone();
         let store = app.store().clone();
+        // The admin key a new database gets at first start: what a newcomer uses.
+        let key = app.initial_admin_key().expect("a new database prints an admin key").to_owned();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-api-key", key.parse().expect("header value"));
+        let http = reqwest::Client::builder().default_headers(headers).build().expect("client");
         tokio::spawn(app.run_until_stopped());
-        Some(TestApp { base, db, store, http: reqwest::Client::new() })
+        Some(TestApp { base, db, store, http, key, db_url: url.clone() })
     }
 
     /// POSTs a GraphQL request and returns the JSON body.

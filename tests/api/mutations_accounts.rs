@@ -102,7 +102,7 @@ async fn create_account_rules(app: TestApp) {
         .map(|n| n["action"].as_str().unwrap())
         .collect();
     assert_eq!(actions, vec!["asset.added", "asset.added", "account.created"]);
-    assert_eq!(trail["account"]["auditTrail"]["nodes"][2]["actor"], "demo");
+    assert_eq!(trail["account"]["auditTrail"]["nodes"][2]["actor"], "key:initial-admin");
 
     // Nesting is bounded: levels 1..5 exist, a sixth is refused.
     let mut parent = ok["id"].clone(); // level 2

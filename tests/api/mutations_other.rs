@@ -100,7 +100,7 @@ async fn ten_thousand_row_import(app: TestApp) {
 
 async fn viewers_cannot_write(app: TestApp) {
     let org = accounts_gateway::service::organizations::ensure(&app.db, "demo").await.unwrap().id;
-    let viewer = Principal { organization_id: org, role: Role::Viewer, subject: "v".into() };
+    let viewer = Principal { organization_id: org, role: Role::Viewer, subject: "v".into(), expires_at: None };
     let operator = Principal { role: Role::Operator, ..viewer.clone() };
     let input: accounts_gateway::domain::inputs::CreateClientInput =
         accounts_gateway::domain::inputs::CreateClientInput {
@@ -126,7 +126,7 @@ async fn events_follow_commits_only(app: TestApp) {
         DomainEvent::AccountStatusChanged { account_id, previous, status, actor, .. } => {
             assert_eq!(account_id.to_string(), mei.as_str().unwrap());
             assert_eq!((previous.as_str(), status.as_str()), ("PENDING", "ACTIVE"));
-            assert_eq!(actor, "demo");
+            assert_eq!(actor, "key:initial-admin");
         }
         other => panic!("unexpected {other:?}"),
     }

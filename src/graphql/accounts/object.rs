@@ -134,6 +134,7 @@ impl Account {
     }
     /// Direct sub-accounts, newest first. Without a filter they come from
     /// one batched load for the whole page of parents.
+    #[graphql(complexity = "first.unwrap_or(50).clamp(0, 500) as usize * child_complexity")]
     async fn sub_accounts(
         &self,
         ctx: &Context<'_>,
@@ -224,6 +225,7 @@ impl Account {
         Ok(rows.into_iter().map(SmartCard).collect())
     }
     /// Changes to this account and its assets, wallets and cards, newest first.
+    #[graphql(complexity = "first.unwrap_or(50).clamp(0, 500) as usize * child_complexity")]
     async fn audit_trail(
         &self,
         ctx: &Context<'_>,

@@ -44,6 +44,7 @@ impl AccountQuery {
     /// Accounts matching `filter`, ordered, paged forwards (`first`/`after`),
     /// backwards (`last`/`before`) or by `offset`. Default page 50, max 500.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "first.or(last).unwrap_or(50).clamp(0, 500) as usize * child_complexity")]
     async fn accounts(
         &self,
         ctx: &Context<'_>,

@@ -1,0 +1,56 @@
+//! Rate limiting per credential: a token bucket each, refilled continuously.
+//! Buckets live in this replica's memory (idle ones are forgotten), so with
+//! N replicas a credential gets up to N times the rate.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Token buckets by credential.
+#[derive(Clone)]
+pub struct RateLimiter {
+    per_second: f64,
+    burst: f64,
+    buckets: moka::sync::Cache<String, Arc<Mutex<(f64, Instant)>>>,
+}
+
+impl RateLimiter {
+    /// `per_second` sustained, `burst` at once; 0 disables limiting.
+    pub fn new(per_second: u32, burst: u32) -> Self {
+        let buckets = moka::sync::Cache::builder().max_capacity(100_000).time_to_idle(Duration::from_secs(600)).build();
+        RateLimiter { per_second: f64::from(per_second), burst: f64::from(burst.max(1)), buckets }
+    }
+
+    /// Takes one token for `key`; false when the bucket is empty.
+    pub fn allow(&self, key: &str) -> bool {
+        if self.per_second <= 0.0 {
+            return true;
+        }
+        let bucket = self.buckets.get_with(key.to_owned(), || Arc::new(Mutex::new((self.burst, Instant::now()))));
+        let mut b = match bucket.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let now = Instant::now();
+        b.0 = (b.0 + now.duration_since(b.1).as_secs_f64() * self.per_second).min(self.burst);
+        b.1 = now;
+        if b.0 >= 1.0 {
+            b.0 -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn buckets_drain_and_refill() {
+        let l = super::RateLimiter::new(1000, 3);
+        assert!(l.allow("a") && l.allow("a") && l.allow("a"));
+        assert!(!l.allow("a"), "burst spent");
+        assert!(l.allow("b"), "buckets are per credential");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(l.allow("a"), "refilled");
+    }
+}

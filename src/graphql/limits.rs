@@ -1,0 +1,121 @@
+//! Query limits checked right after parsing, before anything touches the
+//! database, for HTTP and WebSocket alike: query length, aliases and root
+//! fields here; depth and complexity through async-graphql's own limits
+//! (their errors get the same LIMIT_EXCEEDED code at the HTTP edge).
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, Variables};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// Configured limits.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Most characters in a query document.
+    pub max_query_length: usize,
+    /// Most aliased fields in a document (counted through fragments).
+    pub max_aliases: usize,
+    /// Most fields at the root of an operation.
+    pub max_root_fields: usize,
+}
+
+/// The error every limit raises.
+pub fn exceeded(message: impl Into<String>) -> ServerError {
+    let mut e = ServerError::new(message, None);
+    let mut ext = ErrorExtensionValues::default();
+    ext.set("code", "LIMIT_EXCEEDED");
+    ext.set("details", async_graphql::Value::List(vec![]));
+    e.extensions = Some(ext);
+    e
+}
+
+impl ExtensionFactory for Limits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(*self)
+    }
+}
+
+/// Aliases under `set`, following fragment spreads once each.
+fn aliases(doc: &ExecutableDocument, set: &SelectionSet, seen: &mut HashSet<String>, depth: usize) -> usize {
+    if depth > 64 {
+        return 0;
+    }
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(f) => {
+                usize::from(f.node.alias.is_some()) + aliases(doc, &f.node.selection_set.node, seen, depth + 1)
+            }
+            Selection::InlineFragment(i) => aliases(doc, &i.node.selection_set.node, seen, depth + 1),
+            Selection::FragmentSpread(s) => {
+                let name = s.node.fragment_name.node.to_string();
+                match doc.fragments.get(&s.node.fragment_name.node) {
+                    Some(f) if seen.insert(name) => aliases(doc, &f.node.selection_set.node, seen, depth + 1),
+                    _ => 0,
+                }
+            }
+        })
+        .sum()
+}
+
+/// Fields at the root of `set` (inline fragments and spreads expanded).
+fn root_fields(doc: &ExecutableDocument, set: &SelectionSet, depth: usize) -> usize {
+    if depth > 16 {
+        return 0;
+    }
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(_) => 1,
+            Selection::InlineFragment(i) => root_fields(doc, &i.node.selection_set.node, depth + 1),
+            Selection::FragmentSpread(s) => doc
+                .fragments
+                .get(&s.node.fragment_name.node)
+                .map_or(0, |f| root_fields(doc, &f.node.selection_set.node, depth + 1)),
+        })
+        .sum()
+}
+
+impl Limits {
+    /// Checks a parsed document.
+    pub fn check(&self, doc: &ExecutableDocument) -> ServerResult<()> {
+        let ops: Vec<&SelectionSet> = match &doc.operations {
+            DocumentOperations::Single(op) => vec![&op.node.selection_set.node],
+            DocumentOperations::Multiple(map) => map.values().map(|op| &op.node.selection_set.node).collect(),
+        };
+        let mut seen = HashSet::new();
+        let total: usize = ops.iter().map(|set| aliases(doc, set, &mut seen, 0)).sum();
+        if total > self.max_aliases {
+            return Err(exceeded(format!("the query uses {total} aliases; at most {} are allowed", self.max_aliases)));
+        }
+        for set in ops {
+            let n = root_fields(doc, set, 0);
+            if n > self.max_root_fields {
+                return Err(exceeded(format!(
+                    "an operation selects {n} root fields; at most {} are allowed",
+                    self.max_root_fields
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for Limits {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        if query.len() > self.max_query_length {
+            return Err(exceeded(format!("the query is longer than {} characters", self.max_query_length)));
+        }
+        let doc = next.run(ctx, query, variables).await?;
+        self.check(&doc)?;
+        Ok(doc)
+    }
+}
