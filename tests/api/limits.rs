@@ -66,6 +66,18 @@ async fn hostile_queries() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_body() {
+    // A small limit, so the whole body fits the socket buffers and the
+    // client reads the 413 instead of a reset mid-upload.
+    let app = TestApp::spawn_with(Backend::Sqlite, &["--max-body-bytes", "2048"]).await.unwrap();
+    let before = app.statements().await;
+    let query = format!("{{ viewer {{ role }} }} # {}", "x".repeat(16 * 1024));
+    let resp = app.http.post(format!("{}/graphql", app.base)).json(&json!({"query": query})).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(app.statements().await, before, "refused before anything ran");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn introspection_can_be_switched_off() {
     let app = TestApp::spawn_with(Backend::Sqlite, &["--introspection", "false", "--graphiql", "false"]).await.unwrap();
     let body = app.gql("{ __schema { types { name } } __type(name: \"Account\") { name } }", json!({})).await;
