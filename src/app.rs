@@ -10,6 +10,8 @@ use crate::domain::Role;
 use crate::events::EventBus;
 use crate::graphql::limits::Limits;
 use crate::graphql::{self, SchemaOptions};
+use crate::http::sockets::{CredentialSockets, SocketCounter};
+use crate::http::ws::WsConfig;
 use crate::http::{router, AppState};
 use crate::metrics::Metrics;
 use crate::service::store::{Policy, Store};
@@ -18,6 +20,7 @@ use anyhow::Context;
 use entity::organization;
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use std::net::SocketAddr;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// A started, bound gateway.
@@ -66,7 +69,11 @@ impl Application {
         };
         let auth = Authenticator::new(db.clone(), jwt_verifier(settings)?, anonymous);
         let policy = Policy { forbid_account_deletion: settings.forbid_account_deletion };
-        let store = Store::new(db.clone(), EventBus::default(), card_key, policy);
+        let events = match &settings.redis_url {
+            Some(url) => EventBus::with_redis(url, &settings.redis_prefix, metrics.clone())?,
+            None => EventBus::default(),
+        };
+        let store = Store::new(db.clone(), events, card_key, policy);
         let limits = Limits {
             max_query_length: settings.max_query_length,
             max_aliases: settings.max_aliases,
@@ -94,6 +101,16 @@ impl Application {
             graphiql: settings.graphiql,
             max_body_bytes: settings.max_body_bytes,
             cors_origins: cors_origins.collect(),
+            ws: WsConfig {
+                init_timeout: Duration::from_millis(settings.ws_init_timeout_ms),
+                keepalive: Duration::from_secs(settings.ws_keepalive_secs.max(1)),
+                max_subscriptions: settings.ws_max_subscriptions,
+                max_sockets_per_credential: settings.ws_max_sockets_per_credential,
+                outbox: 256,
+            },
+            shutdown: tokio::sync::watch::channel(false).0,
+            sockets: SocketCounter::default(),
+            ws_credentials: CredentialSockets::default(),
         };
         Ok(Application { listener, state, initial_admin_key })
     }
@@ -125,9 +142,28 @@ impl Application {
 
     /// Serves until Ctrl-C or SIGTERM, then finishes in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes. Then WebSockets are closed with 1001
+    /// (the HTTP server's graceful shutdown does not drain upgraded
+    /// connections) and in-flight requests finish.
+    pub async fn run_until(self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let addr = self.local_addr()?;
         tracing::info!("listening on http://{addr}");
-        axum::serve(self.listener, router(self.state)).with_graceful_shutdown(shutdown_signal()).await
+        let closing = self.state.shutdown.clone();
+        let sockets = self.state.sockets.clone();
+        let signal = async move {
+            stop.await;
+            let _ = closing.send(true);
+        };
+        let served = axum::serve(self.listener, router(self.state)).with_graceful_shutdown(signal).await;
+        // Give sockets a moment to send their close frames.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        while sockets.live() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        served
     }
 }
 

@@ -213,6 +213,18 @@ pub struct Settings {
     /// Browser origins allowed by CORS, comma-separated (none by default).
     #[arg(long, env = "CORS_ORIGINS", default_value = "", global = true)]
     pub cors_origins: String,
+    /// Milliseconds a WebSocket may take to send `connection_init`.
+    #[arg(long, env = "WS_INIT_TIMEOUT_MS", default_value_t = 3_000, global = true)]
+    pub ws_init_timeout_ms: u64,
+    /// Seconds between keep-alive pings on WebSockets.
+    #[arg(long, env = "WS_KEEPALIVE_SECS", default_value_t = 15, global = true)]
+    pub ws_keepalive_secs: u64,
+    /// Most subscriptions on one WebSocket.
+    #[arg(long, env = "WS_MAX_SUBSCRIPTIONS", default_value_t = 100, global = true)]
+    pub ws_max_subscriptions: usize,
+    /// Most WebSockets one credential may hold open.
+    #[arg(long, env = "WS_MAX_SOCKETS_PER_CREDENTIAL", default_value_t = 100, global = true)]
+    pub ws_max_sockets_per_credential: usize,
     /// Answer introspection queries.
     #[arg(long, env = "INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub introspection: bool,

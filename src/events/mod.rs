@@ -10,11 +10,14 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+pub mod redis_fanout;
+
 /// How many events a slow subscriber may fall behind before it loses them.
 pub const BUFFER: usize = 4096;
 
 /// Something that happened, after commit.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type")]
 pub enum DomainEvent {
     /// An account's status changed.
     AccountStatusChanged {
@@ -60,29 +63,48 @@ impl DomainEvent {
     }
 }
 
-/// The in-process event bus.
+/// The event bus: subscribers read a local broadcast; with Redis, events
+/// travel through one pub/sub channel so every replica's subscribers hear
+/// every replica's changes, each exactly once.
 #[derive(Clone)]
 pub struct EventBus {
-    tx: broadcast::Sender<Arc<DomainEvent>>,
+    local: broadcast::Sender<Arc<DomainEvent>>,
+    redis: Option<Arc<redis_fanout::RedisFanout>>,
 }
 
 impl Default for EventBus {
     fn default() -> Self {
-        let (tx, _) = broadcast::channel(BUFFER);
-        EventBus { tx }
+        let (local, _) = broadcast::channel(BUFFER);
+        EventBus { local, redis: None }
     }
 }
 
 impl EventBus {
-    /// Publishes committed events; having no subscriber is fine.
-    pub fn publish(&self, events: Vec<DomainEvent>) {
+    /// A bus fanned out through Redis at `url` on channel `{prefix}events`;
+    /// starts the task that listens (and reconnects with backoff).
+    pub fn with_redis(url: &str, prefix: &str, metrics: crate::metrics::Metrics) -> redis::RedisResult<Self> {
+        let bus = EventBus::default();
+        let fanout = redis_fanout::RedisFanout::start(url, &format!("{prefix}events"), bus.local.clone(), metrics)?;
+        Ok(EventBus { local: bus.local, redis: Some(Arc::new(fanout)) })
+    }
+
+    /// Publishes committed events. Through Redis when configured (the
+    /// listener delivers them here too); straight to local subscribers when
+    /// Redis is not configured or refuses the publish.
+    pub async fn publish(&self, events: Vec<DomainEvent>) {
         for e in events {
-            let _ = self.tx.send(Arc::new(e));
+            let delivered = match &self.redis {
+                Some(r) => r.publish(&e).await,
+                None => false,
+            };
+            if !delivered {
+                let _ = self.local.send(Arc::new(e));
+            }
         }
     }
 
     /// A new subscription to every event from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<DomainEvent>> {
-        self.tx.subscribe()
+        self.local.subscribe()
     }
 }

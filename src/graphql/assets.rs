@@ -50,6 +50,22 @@ pub fn at_scale(d: Decimal, scale: i32) -> Dec {
     Dec(d)
 }
 
+impl Asset {
+    /// The balance fields at the currency's scale.
+    pub fn balance_now(&self) -> AssetBalance {
+        let s = self.currency.decimals;
+        let m = &self.model;
+        AssetBalance {
+            total: at_scale(m.available.0 + m.on_hold.0, s),
+            available: at_scale(m.available.0, s),
+            on_hold: at_scale(m.on_hold.0, s),
+            future: at_scale(m.future.0, s),
+            credit_limit: at_scale(m.credit_limit.0, s),
+            scale: s,
+        }
+    }
+}
+
 #[Object]
 impl Asset {
     /// Unique id.
@@ -71,16 +87,7 @@ impl Asset {
     }
     /// Balance fields.
     async fn balance(&self) -> AssetBalance {
-        let s = self.currency.decimals;
-        let m = &self.model;
-        AssetBalance {
-            total: at_scale(m.available.0 + m.on_hold.0, s),
-            available: at_scale(m.available.0, s),
-            on_hold: at_scale(m.on_hold.0, s),
-            future: at_scale(m.future.0, s),
-            credit_limit: at_scale(m.credit_limit.0, s),
-            scale: s,
-        }
+        self.balance_now()
     }
     /// IBAN for fiat without bank integration.
     async fn address(&self) -> Option<&str> {

@@ -219,6 +219,26 @@ fn newest_last<C>(c: C) -> Vec<(C, Order)> {
 }
 
 impl Loaders {
+    /// Turns every cache off: for subscriptions, whose request lives as long
+    /// as the socket and must read each event's rows fresh.
+    pub fn without_cache(self) -> Self {
+        self.accounts.enable_all_cache(false);
+        self.clients.enable_all_cache(false);
+        self.account_types.enable_all_cache(false);
+        self.projects.enable_all_cache(false);
+        self.assets_by_account.enable_all_cache(false);
+        self.asset_by_id.enable_all_cache(false);
+        self.wallets_by_asset.enable_all_cache(false);
+        self.cards_by_account.enable_all_cache(false);
+        self.children.enable_all_cache(false);
+        self.networks_by_currency.enable_all_cache(false);
+        self.currencies.enable_all_cache(false);
+        self.quotes.enable_all_cache(false);
+        self.subtree.enable_all_cache(false);
+        self.currencies_by_network.enable_all_cache(false);
+        self
+    }
+
     /// Loaders for `org`, batching for `delay`.
     pub fn new(db: DatabaseConnection, org: Uuid, delay: Duration, quotes: Quotes) -> Self {
         let scope = Arc::new(Scope { db, org });

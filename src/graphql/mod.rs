@@ -13,6 +13,7 @@ pub mod clients;
 pub mod connection;
 pub mod limits;
 pub mod loaders;
+pub mod subscriptions;
 pub mod valuation;
 pub mod viewer;
 
@@ -20,9 +21,10 @@ use crate::auth::Principal;
 use crate::error::AppError;
 use crate::service::store::Store;
 use async_graphql::extensions::apollo_persisted_queries::{ApolloPersistedQueries, LruCacheStorage};
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use async_graphql::{Context, MergedObject, Schema};
 use loaders::Loaders;
 use sea_orm::DatabaseConnection;
+use subscriptions::SubscriptionRoot;
 
 /// The root query, merged from each feature's queries.
 #[derive(MergedObject, Default)]
@@ -47,7 +49,7 @@ pub struct Mutation(
 );
 
 /// The executable schema.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, SubscriptionRoot>;
 
 /// Options that shape the schema itself.
 #[derive(Clone, Copy, Debug)]
@@ -64,7 +66,7 @@ pub struct SchemaOptions {
 
 /// Builds the schema over `store`.
 pub fn build(store: Store, options: SchemaOptions) -> AppSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), SubscriptionRoot)
         .data(store.db.clone())
         .data(store)
         .limit_depth(options.max_depth)
@@ -79,7 +81,7 @@ pub fn build(store: Store, options: SchemaOptions) -> AppSchema {
 
 /// The SDL of the schema, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription).finish().sdl()
+    Schema::build(Query::default(), Mutation::default(), SubscriptionRoot).finish().sdl()
 }
 
 /// What every resolver needs: the caller, the loaders, the database.

@@ -10,7 +10,7 @@ use crate::graphql::loaders::Loaders;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, Response, ServerError};
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response as HttpResponse};
 use serde_json::{json, Value};
@@ -81,8 +81,25 @@ pub async fn post_handler(State(s): State<AppState>, headers: HeaderMap, body: B
     }
 }
 
+/// `GET /graphql`: a WebSocket upgrade, or a query in the query string.
+pub async fn get_or_upgrade(State(s): State<AppState>, req: axum::extract::Request) -> HttpResponse {
+    let (mut parts, _) = req.into_parts();
+    let wants_ws = parts
+        .headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if wants_ws {
+        return match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &s).await {
+            Ok(ws) => super::ws::upgrade(s, ws, parts.headers),
+            Err(rejection) => rejection.into_response(),
+        };
+    }
+    get_handler(s, parts.headers, parts.uri.query().map(str::to_owned)).await
+}
+
 /// `GET /graphql?query=...`: queries only.
-pub async fn get_handler(State(s): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> HttpResponse {
+async fn get_handler(s: AppState, headers: HeaderMap, raw: Option<String>) -> HttpResponse {
     let Some(media) = negotiate(&headers) else {
         return StatusCode::NOT_ACCEPTABLE.into_response();
     };
@@ -212,7 +229,7 @@ fn request_error(media: Media, errors: Vec<ServerError>, query: &str) -> HttpRes
 /// Gives errors raised by the GraphQL engine itself (syntax, unknown field,
 /// bad argument value) the contract's shape: `VALIDATION_FAILED` with the
 /// argument named in `details` where the message names one.
-fn with_code(mut e: ServerError, query: &str) -> ServerError {
+pub(crate) fn with_code(mut e: ServerError, query: &str) -> ServerError {
     let has_code = e.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
     if has_code {
         return e;

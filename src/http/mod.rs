@@ -2,6 +2,8 @@
 
 pub mod graphql;
 pub mod health;
+pub mod sockets;
+pub mod ws;
 
 use crate::auth::rate_limit::RateLimiter;
 use crate::auth::Authenticator;
@@ -42,6 +44,14 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Origins allowed by CORS.
     pub cors_origins: Vec<String>,
+    /// WebSocket limits and timers.
+    pub ws: ws::WsConfig,
+    /// Set to true when the server shuts down; sockets close with 1001.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+    /// Live sockets.
+    pub sockets: sockets::SocketCounter,
+    /// Sockets per credential.
+    pub ws_credentials: sockets::CredentialSockets,
 }
 
 /// The gateway's routes.
@@ -59,7 +69,7 @@ pub fn router(state: AppState) -> Router {
         .max_age(std::time::Duration::from_secs(600));
     let max_body = state.max_body_bytes;
     Router::new()
-        .route("/graphql", get(graphql::get_handler).post(graphql::post_handler))
+        .route("/graphql", get(graphql::get_or_upgrade).post(graphql::post_handler))
         .route("/graphiql", get(graphql::graphiql))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -76,7 +76,7 @@ impl WriteTx {
     /// without commit rolls back and publishes nothing.
     pub async fn commit(self) -> AppResult<()> {
         self.tx.commit().await?;
-        self.bus.publish(self.events);
+        self.bus.publish(self.events).await;
         Ok(())
     }
 }

@@ -59,9 +59,37 @@ pub struct TestApp {
     pub key: String,
     /// The database URL the gateway runs on.
     pub db_url: String,
+    /// Ends the server (as SIGTERM would).
+    pub stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl TestApp {
+    /// A second gateway over this one's database (a replica), with `flags`.
+    pub async fn sibling(&self, flags: &[&str]) -> TestApp {
+        let mut args = vec![
+            "accounts-gateway",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            &self.db_url,
+            "--rate-limit-per-second",
+            "0",
+        ];
+        args.extend_from_slice(flags);
+        let cli = Cli::parse_from(args);
+        let app = Application::build(&cli.settings).await.expect("replica starts");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let (db, store) = (app.db().clone(), app.store().clone());
+        tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-api-key", self.key.parse().expect("header value"));
+        let http = reqwest::Client::builder().default_headers(headers).build().expect("client");
+        TestApp { base, db, store, http, key: self.key.clone(), db_url: self.db_url.clone(), stop: Some(stop) }
+    }
+
     /// Starts the gateway with the demo data set, or `None` when the
     /// backend is not available (and not required).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
@@ -101,8 +129,11 @@ impl TestApp {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("x-api-key", key.parse().expect("header value"));
         let http = reqwest::Client::builder().default_headers(headers).build().expect("client");
-        tokio::spawn(app.run_until_stopped());
-        Some(TestApp { base, db, store, http, key, db_url: url.clone() })
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Some(TestApp { base, db, store, http, key, db_url: url.clone(), stop: Some(stop) })
     }
 
     /// POSTs a GraphQL request and returns the JSON body.

@@ -19,6 +19,8 @@ mod mutations_other;
 mod ops;
 mod quote_server;
 mod statements;
+mod subscriptions;
 mod tenancy;
 mod valuation;
 mod valuation_cache;
+mod ws_client;

@@ -1,0 +1,296 @@
+//! GraphQL over WebSocket on `/graphql`: the `graphql-transport-ws`
+//! protocol and the older `graphql-ws` (subscriptions-transport-ws) one.
+//!
+//! Written here rather than taken from async-graphql 7.2's transport, which
+//! closes with 1002/1011 where the protocol asks for 4400/4401/4403, has no
+//! initialisation timeout, and lets a duplicate subscription id replace the
+//! first silently. This one also closes a socket when its credential
+//! expires (4403), caps subscriptions per socket and sockets per credential,
+//! pings, and closes with 1001 on shutdown.
+
+use super::AppState;
+use crate::auth::{Credential, Principal};
+use crate::graphql::loaders::Loaders;
+use async_graphql::Request;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// The two subprotocols.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Protocol {
+    /// `graphql-transport-ws` (graphql-ws library, current).
+    Transport,
+    /// `graphql-ws` (subscriptions-transport-ws, Apollo's older clients).
+    Legacy,
+}
+
+impl Protocol {
+    fn data(self) -> &'static str {
+        match self {
+            Protocol::Transport => "next",
+            Protocol::Legacy => "data",
+        }
+    }
+}
+
+/// WebSocket limits and timers.
+#[derive(Clone, Copy, Debug)]
+pub struct WsConfig {
+    /// Time allowed between opening and `connection_init`.
+    pub init_timeout: Duration,
+    /// Interval of server pings (keep-alive).
+    pub keepalive: Duration,
+    /// Most live subscriptions on one socket.
+    pub max_subscriptions: usize,
+    /// Most sockets one credential may hold open.
+    pub max_sockets_per_credential: usize,
+    /// Messages queued for one socket before its producers wait.
+    pub outbox: usize,
+}
+
+/// Accepts the upgrade with whichever subprotocol the client offers.
+pub fn upgrade(state: AppState, ws: WebSocketUpgrade, headers: HeaderMap) -> Response {
+    ws.protocols(["graphql-transport-ws", "graphql-ws"])
+        .max_message_size(state.max_body_bytes)
+        .on_upgrade(move |socket| async move { Connection::run(state, socket, headers).await })
+}
+
+fn close(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame { code, reason: reason.into() }))
+}
+
+fn text(v: Value) -> Message {
+    Message::Text(v.to_string().into())
+}
+
+/// The credential in a `connection_init` payload (`Authorization`,
+/// `x-api-key`, either at the top or under `headers`), else the upgrade
+/// request's headers.
+fn credential(payload: &Value, headers: &HeaderMap) -> Credential {
+    let find = |name: &str| -> Option<String> {
+        for scope in [payload, &payload["headers"]] {
+            if let Some(obj) = scope.as_object() {
+                if let Some((_, v)) = obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+                    return v.as_str().map(str::to_owned);
+                }
+            }
+        }
+        headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    };
+    Credential::from_parts(find("authorization").as_deref(), find("x-api-key").as_deref())
+}
+
+struct Connection {
+    state: AppState,
+    protocol: Protocol,
+    out: mpsc::Sender<Message>,
+    principal: Option<Principal>,
+    init_seen: bool,
+    subs: HashMap<String, JoinHandle<()>>,
+    done: mpsc::UnboundedSender<String>,
+}
+
+/// Why the connection loop stops: a close frame to send, or none.
+type Stop = Option<Message>;
+
+impl Connection {
+    async fn run(state: AppState, socket: WebSocket, headers: HeaderMap) {
+        let protocol = match socket.protocol().and_then(|p| p.to_str().ok()) {
+            Some("graphql-ws") => Protocol::Legacy,
+            _ => Protocol::Transport,
+        };
+        let cfg = state.ws;
+        let (mut sink, mut stream) = socket.split();
+        let (out, mut out_rx) = mpsc::channel::<Message>(cfg.outbox);
+        let writer = tokio::spawn(async move {
+            while let Some(msg) = out_rx.recv().await {
+                let closing = matches!(msg, Message::Close(_));
+                if sink.send(msg).await.is_err() || closing {
+                    break;
+                }
+            }
+            let _ = sink.close().await;
+        });
+        let (done, mut done_rx) = mpsc::unbounded_channel::<String>();
+        let mut shutdown = state.shutdown.subscribe();
+        let _live = state.sockets.enter();
+        let mut conn =
+            Connection { state, protocol, out, principal: None, init_seen: false, subs: HashMap::new(), done };
+        let init_deadline = tokio::time::sleep(cfg.init_timeout);
+        tokio::pin!(init_deadline);
+        let mut ping = tokio::time::interval(cfg.keepalive);
+        ping.tick().await;
+        let mut counted: Option<String> = None;
+        let stop: Stop = loop {
+            let expiry = conn.principal.as_ref().and_then(|p| p.expires_at);
+            let until_expiry = async {
+                match expiry {
+                    Some(t) => tokio::time::sleep((t - chrono::Utc::now()).to_std().unwrap_or_default()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = &mut init_deadline, if conn.principal.is_none() => {
+                    break Some(close(4408, "Connection initialisation timeout"));
+                }
+                _ = until_expiry => break Some(close(4403, "Forbidden: the credential expired")),
+                _ = shutdown.changed() => break Some(close(1001, "the server is shutting down")),
+                _ = ping.tick(), if conn.principal.is_some() => {
+                    let msg = match conn.protocol {
+                        Protocol::Transport => json!({"type": "ping"}),
+                        Protocol::Legacy => json!({"type": "ka"}),
+                    };
+                    if conn.out.send(text(msg)).await.is_err() {
+                        break None;
+                    }
+                }
+                Some(id) = done_rx.recv() => {
+                    conn.subs.remove(&id);
+                }
+                msg = stream.next() => match msg {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break None,
+                    Some(Ok(Message::Text(t))) => {
+                        if let Some(stop) = conn.handle(t.as_str(), &headers, &mut counted).await {
+                            break stop;
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => break Some(close(4400, "Binary messages are not supported")),
+                    Some(Ok(_)) => {}
+                },
+            }
+        };
+        for (_, task) in conn.subs.drain() {
+            task.abort();
+        }
+        if let Some(msg) = stop {
+            let _ = conn.out.send(msg).await;
+        }
+        drop(conn.out);
+        let _ = writer.await;
+        if let Some(key) = counted {
+            conn.state.ws_credentials.release(&key);
+        }
+    }
+
+    /// Handles one client message; `Some` ends the connection.
+    async fn handle(&mut self, raw: &str, headers: &HeaderMap, counted: &mut Option<String>) -> Option<Stop> {
+        let Ok(msg) = serde_json::from_str::<Value>(raw) else {
+            return Some(Some(close(4400, "Invalid message received")));
+        };
+        let kind = msg["type"].as_str().unwrap_or_default();
+        match (self.protocol, kind) {
+            (_, "connection_init") => {
+                if self.init_seen {
+                    return Some(Some(close(4429, "Too many initialisation requests")));
+                }
+                self.init_seen = true;
+                let payload = msg.get("payload").cloned().unwrap_or(Value::Null);
+                if !payload.is_null() && !payload.is_object() {
+                    return Some(Some(close(4400, "Invalid connection_init payload")));
+                }
+                let principal = match self.state.auth.authenticate(&credential(&payload, headers)).await {
+                    Ok(p) => p,
+                    Err(e) => return Some(self.refuse(&e.to_string()).await),
+                };
+                let key = principal.limit_key();
+                if !self.state.ws_credentials.acquire(&key, self.state.ws.max_sockets_per_credential) {
+                    return Some(self.refuse("Forbidden: too many sockets for this credential").await);
+                }
+                *counted = Some(key);
+                self.principal = Some(principal);
+                let ack = self.out.send(text(json!({"type": "connection_ack"}))).await;
+                if self.protocol == Protocol::Legacy {
+                    let _ = self.out.send(text(json!({"type": "ka"}))).await;
+                }
+                ack.err().map(|_| None)
+            }
+            (Protocol::Transport, "ping") => self.out.send(text(json!({"type": "pong"}))).await.err().map(|_| None),
+            (Protocol::Transport, "pong") => None,
+            (Protocol::Transport, "subscribe") | (Protocol::Legacy, "start") => self.subscribe(&msg).await,
+            (Protocol::Transport, "complete") | (Protocol::Legacy, "stop") => {
+                let id = msg["id"].as_str().unwrap_or_default().to_owned();
+                if let Some(task) = self.subs.remove(&id) {
+                    task.abort();
+                    if self.protocol == Protocol::Legacy {
+                        let _ = self.out.send(text(json!({"type": "complete", "id": id}))).await;
+                    }
+                }
+                None
+            }
+            (Protocol::Legacy, "connection_terminate") => Some(None),
+            _ => Some(Some(close(4400, "Invalid message received"))),
+        }
+    }
+
+    /// Refuses a connection_init: 4403 (transport) or connection_error (legacy).
+    async fn refuse(&self, reason: &str) -> Stop {
+        match self.protocol {
+            Protocol::Transport => Some(close(4403, &format!("Forbidden: {reason}"))),
+            Protocol::Legacy => {
+                let _ = self.out.send(text(json!({"type": "connection_error", "payload": {"message": reason}}))).await;
+                Some(close(4403, "Forbidden"))
+            }
+        }
+    }
+
+    async fn subscribe(&mut self, msg: &Value) -> Option<Stop> {
+        let Some(principal) = self.principal.clone() else {
+            return Some(Some(close(4401, "Unauthorized")));
+        };
+        let Some(id) = msg["id"].as_str().filter(|i| !i.is_empty()).map(str::to_owned) else {
+            return Some(Some(close(4400, "A subscription needs an id")));
+        };
+        if self.subs.contains_key(&id) {
+            return Some(Some(close(4409, &format!("Subscriber for {id} already exists"))));
+        }
+        let request: Request = match serde_json::from_value(msg["payload"].clone()) {
+            Ok(r) => r,
+            Err(_) => return Some(Some(close(4400, "Invalid subscribe payload"))),
+        };
+        if self.subs.len() >= self.state.ws.max_subscriptions {
+            let e = crate::error::AppError::LimitExceeded(format!(
+                "at most {} subscriptions per socket",
+                self.state.ws.max_subscriptions
+            ));
+            let _ = self.out.send(text(json!({"type": "error", "id": id, "payload": [e.to_graphql_json()]}))).await;
+            return None;
+        }
+        let s = &self.state;
+        let loaders =
+            Loaders::new(s.db.clone(), principal.organization_id, s.loader_delay, s.quotes.clone()).without_cache();
+        let query = request.query.clone();
+        let mut responses = s.schema.execute_stream(request.data(principal).data(loaders));
+        let (out, done, protocol, sub_id) = (self.out.clone(), self.done.clone(), self.protocol, id.clone());
+        let task = tokio::spawn(async move {
+            let mut first = true;
+            while let Some(mut resp) = responses.next().await {
+                resp.errors = resp.errors.into_iter().map(|e| super::graphql::with_code(e, &query)).collect();
+                // A request refused before execution is an `error` message.
+                let refused = first && resp.data == async_graphql::Value::Null && !resp.errors.is_empty();
+                let payload = serde_json::to_value(&resp).unwrap_or(Value::Null);
+                let msg = if refused {
+                    let errors = payload.get("errors").cloned().unwrap_or(Value::Null);
+                    json!({"type": "error", "id": sub_id, "payload": if protocol == Protocol::Legacy { json!({"errors": errors}) } else { errors }})
+                } else {
+                    json!({"type": protocol.data(), "id": sub_id, "payload": payload})
+                };
+                if out.send(text(msg)).await.is_err() || refused {
+                    let _ = done.send(sub_id);
+                    return;
+                }
+                first = false;
+            }
+            let _ = out.send(text(json!({"type": "complete", "id": sub_id}))).await;
+            let _ = done.send(sub_id);
+        });
+        self.subs.insert(id, task);
+        None
+    }
+}

@@ -1,0 +1,281 @@
+//! Subscriptions over WebSocket, spoken to by a real client: events after
+//! commit with nested data, filters, tenancy, both subprotocols, close
+//! codes, expiry, lagging subscribers, shutdown, and two replicas.
+
+use crate::helpers::{redis_flags, strs, Backend, TestApp};
+use crate::ws_client::{Got, Ws};
+use accounts_gateway::domain::{AccountStatus, Role};
+use accounts_gateway::events::DomainEvent;
+use accounts_gateway::service::api_keys;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const T: &str = "graphql-transport-ws";
+const STATUS_SUB: &str = "subscription($a: UUID, $o: UUID) { accountStatusChanged(accountId: $a, ownerId: $o) { previousStatus status actor reason { code description } at account { id name status version owner { name } } } }";
+const SET: &str = "mutation($id: UUID!, $s: AccountStatus!, $r: StatusReasonInput) { setAccountStatus(id: $id, status: $s, reason: $r) { status } }";
+const QUIET: Duration = Duration::from_millis(400);
+
+async fn status_events_filters_and_rollbacks(app: TestApp) {
+    let mei = app.account_id("acc-mei-usdc").await;
+    let ana = app.account_id("acc-ana-main").await;
+    let mut by_account = Ws::ready(&app.base, T, &app.key).await;
+    by_account.subscribe("1", STATUS_SUB, json!({"a": mei})).await;
+    let mut by_owner = Ws::ready(&app.base, T, &app.key).await;
+    by_owner.subscribe("1", STATUS_SUB, json!({"o": app.client_id("cli-ana").await})).await;
+    let mut all = Ws::ready(&app.base, T, &app.key).await;
+    all.subscribe("all", STATUS_SUB, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // Refused and rolled-back changes publish nothing.
+    app.error(SET, json!({"id": mei, "s": "BLOCKED"})).await;
+    app.error("mutation($id: UUID!) { deleteAccount(id: $id) { id } }", json!({"id": ana})).await;
+    assert!(matches!(all.next(QUIET).await, Got::Nothing), "no event without a commit");
+
+    app.data(SET, json!({"id": mei, "s": "ACTIVE", "r": {"code": "KYC", "description": "verified"}})).await;
+    let e = by_account.event().await["data"]["accountStatusChanged"].clone();
+    assert_eq!(e["previousStatus"], "PENDING");
+    assert_eq!(e["status"], "ACTIVE");
+    assert_eq!(e["actor"], "key:initial-admin");
+    assert_eq!(e["reason"], json!({"code": "KYC", "description": "verified"}));
+    assert_eq!(e["account"]["status"], "ACTIVE", "the nested account is read after the commit");
+    assert_eq!(e["account"]["version"], 2);
+    assert_eq!(e["account"]["owner"]["name"], "Mei Tanaka");
+    assert_eq!(all.event().await["data"]["accountStatusChanged"]["account"]["name"], "Mei wallet");
+    assert!(matches!(by_owner.next(QUIET).await, Got::Nothing), "Mei is not Ana");
+
+    app.data(SET, json!({"id": ana, "s": "INACTIVE"})).await;
+    let e = by_owner.event().await["data"]["accountStatusChanged"].clone();
+    assert_eq!(e["account"]["name"], "Ana personal");
+    assert!(matches!(by_account.next(QUIET).await, Got::Nothing), "another account");
+    assert_eq!(all.event().await["data"]["accountStatusChanged"]["status"], "INACTIVE");
+
+    // Completing a subscription stops it; the id can be used again.
+    by_account.send(json!({"type": "complete", "id": "1"})).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.data(SET, json!({"id": mei, "s": "INACTIVE"})).await;
+    assert!(matches!(by_account.next(QUIET).await, Got::Nothing));
+    by_account.subscribe("1", STATUS_SUB, json!({"a": mei})).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.data(SET, json!({"id": mei, "s": "ACTIVE"})).await;
+    assert_eq!(by_account.event().await["data"]["accountStatusChanged"]["status"], "ACTIVE");
+}
+
+async fn balance_events(app: TestApp) {
+    let asset = crate::mutations_assets::active_asset(&app, "acc-john-crypto", "USD", "0").await;
+    let mut ws = Ws::ready(&app.base, T, &app.key).await;
+    let q = "subscription($a: UUID) { balanceChanged(accountId: $a) { at account { name } asset { currency { code } } balance { available total } } }";
+    ws.subscribe("b", q, json!({"a": app.account_id("acc-john-crypto").await})).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.data(crate::mutations_assets::ADJUST, json!({"a": asset, "i": {"idempotencyKey": "s1", "available": "12.34"}}))
+        .await;
+    let e = ws.event().await["data"]["balanceChanged"].clone();
+    assert_eq!(e["account"]["name"], "John crypto");
+    assert_eq!(e["asset"]["currency"]["code"], "USD");
+    assert_eq!(e["balance"], json!({"available": "12.34", "total": "12.34"}));
+    app.data(crate::mutations_assets::ADJUST, json!({"a": asset, "i": {"idempotencyKey": "s1", "available": "12.34"}}))
+        .await;
+    assert!(matches!(ws.next(QUIET).await, Got::Nothing), "a replay publishes nothing");
+}
+
+async fn other_organizations_never_hear(app: TestApp) {
+    let (_, other) = api_keys::create(&app.db, "other", Role::Admin, "o").await.unwrap();
+    let mei = app.account_id("acc-mei-usdc").await;
+    let mut spy = Ws::ready(&app.base, T, &other).await;
+    spy.subscribe("x", STATUS_SUB, json!({"a": mei})).await;
+    let mut spy_all = Ws::ready(&app.base, T, &other).await;
+    spy_all.subscribe("y", STATUS_SUB, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.data(SET, json!({"id": mei, "s": "ACTIVE"})).await;
+    assert!(matches!(spy.next(QUIET).await, Got::Nothing), "naming another tenant's account gets nothing");
+    assert!(matches!(spy_all.next(QUIET).await, Got::Nothing));
+}
+
+crate::backend_tests!(status_events_filters_and_rollbacks, balance_events, other_organizations_never_hear);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_codes() {
+    let app = TestApp::spawn_with(Backend::Sqlite, &["--ws-init-timeout-ms", "300"]).await.unwrap();
+    let mut ws = Ws::open(&app.base, T).await;
+    assert_eq!(ws.close_code().await, 4408, "no connection_init in time");
+
+    let mut ws = Ws::open(&app.base, T).await;
+    ws.send(json!({"type": "connection_init", "payload": {"x-api-key": "agk_wrong"}})).await;
+    assert_eq!(ws.close_code().await, 4403, "refused credential");
+
+    let mut ws = Ws::open(&app.base, T).await;
+    ws.send(json!({"type": "connection_init"})).await;
+    assert_eq!(ws.close_code().await, 4403, "missing credential");
+
+    let mut ws = Ws::open(&app.base, T).await;
+    ws.subscribe("1", STATUS_SUB, json!({})).await;
+    assert_eq!(ws.close_code().await, 4401, "subscribe before ack");
+
+    let mut ws = Ws::ready(&app.base, T, &app.key).await;
+    ws.send_raw("{not json").await;
+    assert_eq!(ws.close_code().await, 4400);
+
+    let mut ws = Ws::ready(&app.base, T, &app.key).await;
+    ws.send(json!({"type": "no_such_type"})).await;
+    assert_eq!(ws.close_code().await, 4400);
+
+    let mut ws = Ws::ready(&app.base, T, &app.key).await;
+    ws.send(json!({"type": "connection_init", "payload": {"x-api-key": app.key}})).await;
+    assert_eq!(ws.close_code().await, 4429, "a second connection_init");
+
+    let mut ws = Ws::ready(&app.base, T, &app.key).await;
+    ws.subscribe("dup", STATUS_SUB, json!({})).await;
+    ws.subscribe("dup", STATUS_SUB, json!({})).await;
+    assert_eq!(ws.close().await, (4409, "Subscriber for dup already exists".to_owned()), "duplicate subscriber id");
+
+    // Pings are answered; invalid operations get an `error` for their id.
+    let mut ws = Ws::ready(&app.base, T, &app.key).await;
+    ws.send(json!({"type": "ping"})).await;
+    match ws.next(Duration::from_secs(2)).await {
+        Got::Json(v) => assert_eq!(v["type"], "pong"),
+        other => panic!("{other:?}"),
+    }
+    ws.subscribe("bad", "subscription { nope }", json!({})).await;
+    match ws.next(Duration::from_secs(2)).await {
+        Got::Json(v) => assert_eq!((v["type"].as_str(), v["id"].as_str()), (Some("error"), Some("bad")), "{v}"),
+        other => panic!("{other:?}"),
+    }
+    let mut deep = String::from("subscription { accountStatusChanged { account { ");
+    deep.push_str(&"parent { ".repeat(20));
+    deep.push_str("id");
+    deep.push_str(&" }".repeat(23));
+    ws.subscribe("deep", &deep, json!({})).await;
+    match ws.next(Duration::from_secs(2)).await {
+        Got::Json(v) => {
+            assert_eq!(v["type"], "error", "{v}");
+            assert_eq!(v["payload"][0]["extensions"]["code"], "LIMIT_EXCEEDED", "the same limits as HTTP: {v}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legacy_graphql_ws_protocol() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let mut ws = Ws::ready(&app.base, "graphql-ws", &app.key).await;
+    let mei = app.account_id("acc-mei-usdc").await;
+    ws.send(json!({"type": "start", "id": "7", "payload": {"query": STATUS_SUB, "variables": {"a": mei}}})).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.data(SET, json!({"id": mei, "s": "ACTIVE"})).await;
+    match ws.next(Duration::from_secs(5)).await {
+        Got::Json(v) => {
+            assert_eq!((v["type"].as_str(), v["id"].as_str()), (Some("data"), Some("7")));
+            assert_eq!(v["payload"]["data"]["accountStatusChanged"]["status"], "ACTIVE");
+        }
+        other => panic!("{other:?}"),
+    }
+    ws.send(json!({"type": "stop", "id": "7"})).await;
+    match ws.next(Duration::from_secs(2)).await {
+        Got::Json(v) => assert_eq!((v["type"].as_str(), v["id"].as_str()), (Some("complete"), Some("7"))),
+        other => panic!("{other:?}"),
+    }
+    let mut refused = Ws::open(&app.base, "graphql-ws").await;
+    refused.send(json!({"type": "connection_init", "payload": {"x-api-key": "agk_nope"}})).await;
+    match refused.next(Duration::from_secs(2)).await {
+        Got::Json(v) => assert_eq!(v["type"], "connection_error"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_credentials_are_closed_and_hear_nothing() {
+    use jsonwebtoken::{encode, EncodingKey, Header};
+    let secret = "a-test-secret-of-at-least-32-bytes-long";
+    let app = TestApp::spawn_with(Backend::Sqlite, &["--jwt-secret", secret]).await.unwrap();
+    let org = app.data("{ viewer { organization { id } } }", json!({})).await["viewer"]["organization"]["id"].clone();
+    let exp = chrono::Utc::now().timestamp() + 2;
+    let token = encode(
+        &Header::default(),
+        &json!({"sub": "short", "org": org, "role": "VIEWER", "exp": exp}),
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap();
+    let mut ws = Ws::open(&app.base, T).await;
+    ws.send(json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}})).await;
+    assert!(matches!(ws.next(Duration::from_secs(2)).await, Got::Json(v) if v["type"] == "connection_ack"));
+    ws.subscribe("1", STATUS_SUB, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let mei = app.account_id("acc-mei-usdc").await;
+    app.data(SET, json!({"id": mei, "s": "ACTIVE"})).await;
+    match ws.next(Duration::from_secs(3)).await {
+        Got::Closed(code, _) => assert_eq!(code, 4403),
+        other => panic!("expected the 4403 close, not {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lagging_subscriber_is_ended_with_a_reason() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let mut ws = Ws::ready(&app.base, T, &app.key).await;
+    ws.subscribe("slow", STATUS_SUB, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let org = accounts_gateway::service::organizations::ensure(&app.db, "demo").await.unwrap().id;
+    let account = uuid::Uuid::parse_str(app.account_id("acc-ana-main").await.as_str().unwrap()).unwrap();
+    let burst: Vec<DomainEvent> = (0..10_000)
+        .map(|_| DomainEvent::AccountStatusChanged {
+            organization_id: org,
+            account_id: account,
+            owner_id: None,
+            previous: AccountStatus::Active,
+            status: AccountStatus::Active,
+            reason_code: None,
+            reason_description: None,
+            actor: "burst".into(),
+            at: chrono::Utc::now(),
+        })
+        .collect();
+    app.store.events.publish(burst).await;
+    let mut delivered = 0;
+    loop {
+        match ws.next(Duration::from_secs(20)).await {
+            Got::Json(v) if v["type"] == "next" && v["payload"]["errors"].is_array() => {
+                let msg = v["payload"]["errors"][0]["message"].as_str().unwrap().to_owned();
+                assert!(msg.contains("behind"), "{msg}");
+                break;
+            }
+            Got::Json(v) if v["type"] == "next" => delivered += 1,
+            other => panic!("after {delivered} events: {other:?}"),
+        }
+    }
+    assert!(delivered < 10_000, "the buffer is bounded");
+    match ws.next(Duration::from_secs(5)).await {
+        Got::Json(v) => assert_eq!((v["type"].as_str(), v["id"].as_str()), (Some("complete"), Some("slow"))),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_sockets_with_1001() {
+    let mut app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let mut ws = Ws::ready(&app.base, T, &app.key).await;
+    ws.subscribe("1", STATUS_SUB, json!({})).await;
+    let _ = app.stop.take().unwrap().send(());
+    assert_eq!(ws.close_code().await, 1001);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_share_events_through_redis() {
+    let Some(redis) = redis_flags() else { return };
+    let backend = if std::env::var("DATABASE_URL").is_ok() { Backend::Postgres } else { Backend::Sqlite };
+    let a = TestApp::spawn_with(backend, &strs(&redis)).await.unwrap();
+    let b = a.sibling(&strs(&redis)).await;
+    let mei = a.account_id("acc-mei-usdc").await;
+    let mut on_a = Ws::ready(&a.base, T, &a.key).await;
+    on_a.subscribe("1", STATUS_SUB, json!({"a": mei})).await;
+    let mut on_b = Ws::ready(&b.base, T, &b.key).await;
+    on_b.subscribe("1", STATUS_SUB, json!({"a": mei})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    a.data(SET, json!({"id": mei, "s": "ACTIVE"})).await;
+    let from_b: Value = on_b.event().await;
+    assert_eq!(from_b["data"]["accountStatusChanged"]["status"], "ACTIVE", "a change on A reaches B");
+    assert_eq!(on_a.event().await["data"]["accountStatusChanged"]["status"], "ACTIVE");
+    b.data(SET, json!({"id": mei, "s": "INACTIVE"})).await;
+    assert_eq!(on_a.event().await["data"]["accountStatusChanged"]["status"], "INACTIVE", "and back");
+    assert_eq!(on_b.event().await["data"]["accountStatusChanged"]["status"], "INACTIVE");
+    assert!(matches!(on_a.next(QUIET).await, Got::Nothing), "exactly once");
+    assert!(matches!(on_b.next(QUIET).await, Got::Nothing), "exactly once");
+}
