@@ -45,16 +45,6 @@ async fn hostile_queries() {
     // Each request costs its API-key lookup and nothing more.
     assert_eq!(app.statements().await - statements, 6, "refused before touching the data");
     assert_eq!(count(&app).await, before, "nothing changed");
-    let huge = "x".repeat(11 * 1024 * 1024);
-    let resp = app
-        .http
-        .post(format!("{}/graphql", app.base))
-        .header("content-type", "application/json")
-        .body(huge)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
     // A legitimate deep page still passes.
     let ok = app
         .gql(

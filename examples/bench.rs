@@ -1,0 +1,196 @@
+//! Load generator for BENCHMARKS.md. Run against a release server:
+//!
+//! ```sh
+//! cargo run --release --example bench -- page --url http://127.0.0.1:8080 --key agk_... --concurrency 8
+//! cargo run --release --example bench -- subscribers --url ... --key ... --count 10000 --server-pid PID
+//! ```
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use clap::{Parser, Subcommand};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+#[derive(Parser)]
+struct Args {
+    #[command(subcommand)]
+    mode: Mode,
+    /// Gateway base URL.
+    #[arg(long, global = true, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// API key.
+    #[arg(long, global = true, default_value = "")]
+    key: String,
+}
+
+#[derive(Subcommand)]
+enum Mode {
+    /// Pages of accounts with owner, assets with wallets, cards, sub-accounts.
+    Page {
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        #[arg(long, default_value_t = 50)]
+        first: usize,
+        /// Also value every account in USD.
+        #[arg(long)]
+        balance: bool,
+    },
+    /// Many idle subscribers, then status changes fanned out to all.
+    Subscribers {
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// The server's pid, to read its memory.
+        #[arg(long)]
+        server_pid: Option<u32>,
+    },
+}
+
+const PAGE: &str = "query($n: Int!) { accounts(first: $n) { nodes { id name status owner { name email } type { code }
+  assets { currency { code } balance { total available onHold } wallets { address network { code } } }
+  smartCards { last4 expirationStatus } subAccounts(first: 5) { nodes { id name } } } } }";
+const PAGE_WITH_BALANCE: &str = "query($n: Int!) { accounts(first: $n) { nodes { id name status owner { name email } type { code }
+  assets { currency { code } balance { total available onHold } wallets { address network { code } } }
+  smartCards { last4 expirationStatus } subAccounts(first: 5) { nodes { id name } } balance { total complete } } } }";
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+}
+
+async fn page(args: &Args, concurrency: usize, seconds: u64, first: usize, balance: bool) {
+    let client = reqwest::Client::new();
+    let query = if balance { PAGE_WITH_BALANCE } else { PAGE };
+    let body = json!({"query": query, "variables": {"n": first}});
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, body, url, key) = (client.clone(), body.clone(), format!("{}/graphql", args.url), args.key.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let resp: Value = client.post(&url).header("x-api-key", &key).json(&body).send().await.unwrap().json().await.unwrap();
+                assert!(resp.get("errors").is_none(), "{resp}");
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "page of {first}{}: concurrency {concurrency}: {:.0} pages/s, p50 {:.2} ms, p99 {:.2} ms ({} pages)",
+        if balance { " with USD balance" } else { "" },
+        all.len() as f64 / seconds as f64,
+        pct(&all, 0.5),
+        pct(&all, 0.99),
+        all.len()
+    );
+}
+
+async fn subscribers(args: &Args, count: usize, rounds: usize, pid: Option<u32>) {
+    let http = reqwest::Client::new();
+    let gql = |q: &str, v: Value| {
+        let req = http.post(format!("{}/graphql", args.url)).header("x-api-key", &args.key).json(&json!({"query": q, "variables": v}));
+        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let acc = gql("{ accounts(first: 1, filter: {status: [ACTIVE, INACTIVE]}) { nodes { id status } } }", json!({})).await;
+    let id = acc["data"]["accounts"]["nodes"][0]["id"].as_str().unwrap().to_owned();
+    let before = pid.map(rss_kib).unwrap_or(0);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let ws_url = args.url.replacen("http://", "ws://", 1) + "/graphql";
+    let opened = Instant::now();
+    for i in 0..count {
+        let (tx, ready_tx, ws_url, key, id) = (tx.clone(), ready_tx.clone(), ws_url.clone(), args.key.clone(), id.clone());
+        tokio::spawn(async move {
+            let mut req = ws_url.into_client_request().unwrap();
+            req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+            let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+            ws.send(Message::Text(json!({"type": "connection_init", "payload": {"x-api-key": key}}).to_string().into())).await.unwrap();
+            let _ack = ws.next().await;
+            let sub = json!({"type": "subscribe", "id": format!("s{i}"), "payload": {"query": "subscription($a: UUID) { accountStatusChanged(accountId: $a) { status at } }", "variables": {"a": id}}});
+            ws.send(Message::Text(sub.to_string().into())).await.unwrap();
+            ready_tx.send(()).unwrap();
+            while let Some(Ok(msg)) = ws.next().await {
+                if let Message::Text(t) = msg {
+                    if t.contains("\"next\"") {
+                        tx.send(Instant::now()).unwrap();
+                    } else if t.contains("\"ping\"") {
+                        let _ = ws.send(Message::Text(json!({"type": "pong"}).to_string().into())).await;
+                    }
+                }
+            }
+        });
+        if i % 500 == 499 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    for _ in 0..count {
+        ready_rx.recv().await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = pid.map(rss_kib).unwrap_or(0);
+    println!("{count} subscribers connected and subscribed in {:.1} s", opened.elapsed().as_secs_f64());
+    if pid.is_some() {
+        println!(
+            "server RSS {:.1} MiB -> {:.1} MiB: {:.1} KiB per idle subscriber",
+            before as f64 / 1024.0,
+            after as f64 / 1024.0,
+            (after.saturating_sub(before)) as f64 / count as f64
+        );
+    }
+    let mut lat = Vec::new();
+    let mut status = acc["data"]["accounts"]["nodes"][0]["status"].as_str().unwrap().to_owned();
+    for round in 0..rounds {
+        status = if status == "ACTIVE" { "INACTIVE".into() } else { "ACTIVE".into() };
+        let sent = Instant::now();
+        let r = gql("mutation($id: UUID!, $s: AccountStatus!) { setAccountStatus(id: $id, status: $s) { status } }", json!({"id": id, "s": status})).await;
+        assert!(r.get("errors").is_none(), "{r}");
+        let committed = Instant::now();
+        let mut got = 0;
+        while got < count {
+            match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
+                Ok(Some(at)) => {
+                    lat.push(at.saturating_duration_since(sent).as_secs_f64() * 1000.0);
+                    got += 1;
+                }
+                _ => break,
+            }
+        }
+        println!("round {round}: {got}/{count} delivered; mutation round trip {:.1} ms", (committed - sent).as_secs_f64() * 1000.0);
+    }
+    lat.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "mutation sent -> delivery over {} deliveries: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        lat.len(),
+        pct(&lat, 0.5),
+        pct(&lat, 0.99),
+        lat.last().copied().unwrap_or(0.0)
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    match &args.mode {
+        Mode::Page { concurrency, seconds, first, balance } => page(&args, *concurrency, *seconds, *first, *balance).await,
+        Mode::Subscribers { count, rounds, server_pid } => subscribers(&args, *count, *rounds, *server_pid).await,
+    }
+}
