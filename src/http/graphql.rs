@@ -272,11 +272,13 @@ fn quoted_after(text: &str, marker: &str) -> Option<String> {
     Some(text[start..start + end].to_owned())
 }
 
+/// GraphiQL whose Headers tab authenticates both HTTP and WebSocket.
+const GRAPHIQL_PAGE: &str = include_str!("graphiql.html");
+
 /// GraphiQL, pointed at this server (queries and subscriptions).
 pub async fn graphiql(State(s): State<AppState>) -> HttpResponse {
     if !s.graphiql {
         return StatusCode::NOT_FOUND.into_response();
     }
-    Html(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish())
-        .into_response()
+    Html(GRAPHIQL_PAGE).into_response()
 }

@@ -20,9 +20,17 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use uuid::Uuid;
 
-/// Rows per multi-row INSERT: under SQLite's 32,766 bound-variable limit for
-/// the widest table (accounts, ~33 columns).
-const CHUNK: usize = 400;
+/// Rows per multi-row INSERT for a table of `columns` columns: as many as
+/// the bound-parameter limit allows (SQLite 32,766; PostgreSQL 65,535).
+/// Over TCP each PostgreSQL statement costs a round trip that sqlx leaves
+/// to Nagle and delayed ACKs (tens of ms), so fewer, larger statements win.
+fn chunk_rows(backend: sea_orm::DbBackend, columns: usize) -> usize {
+    let columns = columns.max(1);
+    match backend {
+        sea_orm::DbBackend::Postgres => 60_000 / columns,
+        _ => 30_000 / columns,
+    }
+}
 
 /// What a seed run wrote.
 #[derive(Debug, Default, Clone, Copy)]
@@ -87,9 +95,11 @@ where
     C: ConnectionTrait,
     A: sea_orm::ActiveModelTrait + Send,
 {
+    let columns = <<<A as sea_orm::ActiveModelTrait>::Entity as EntityTrait>::Column as sea_orm::Iterable>::iter().count();
+    let size = chunk_rows(db.get_database_backend(), columns);
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let chunk: Vec<A> = rows.by_ref().take(CHUNK).collect();
+        let chunk: Vec<A> = rows.by_ref().take(size).collect();
         Insert::many(chunk).exec_without_returning(db).await?;
     }
     Ok(())
@@ -554,5 +564,10 @@ pub async fn seed<C: TransactionTrait + ConnectionTrait>(
     seeder.generate(extra);
     let report = seeder.batch.flush(&tx).await?;
     tx.commit().await?;
+    // Fresh statistics after a bulk load: without them PostgreSQL plans
+    // the page query as a scan and sort of every account (10x slower).
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        db.execute_unprepared("ANALYZE").await?;
+    }
     Ok(report)
 }
