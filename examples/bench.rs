@@ -54,7 +54,8 @@ enum Mode {
 const PAGE: &str = "query($n: Int!) { accounts(first: $n) { nodes { id name status owner { name email } type { code }
   assets { currency { code } balance { total available onHold } wallets { address network { code } } }
   smartCards { last4 expirationStatus } subAccounts(first: 5) { nodes { id name } } } } }";
-const PAGE_WITH_BALANCE: &str = "query($n: Int!) { accounts(first: $n) { nodes { id name status owner { name email } type { code }
+const PAGE_WITH_BALANCE: &str =
+    "query($n: Int!) { accounts(first: $n) { nodes { id name status owner { name email } type { code }
   assets { currency { code } balance { total available onHold } wallets { address network { code } } }
   smartCards { last4 expirationStatus } subAccounts(first: 5) { nodes { id name } } balance { total complete } } } }";
 
@@ -67,7 +68,11 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 async fn page(args: &Args, concurrency: usize, seconds: u64, first: usize, balance: bool) {
@@ -77,12 +82,14 @@ async fn page(args: &Args, concurrency: usize, seconds: u64, first: usize, balan
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (client, body, url, key) = (client.clone(), body.clone(), format!("{}/graphql", args.url), args.key.clone());
+        let (client, body, url, key) =
+            (client.clone(), body.clone(), format!("{}/graphql", args.url), args.key.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             while Instant::now() < deadline {
                 let t = Instant::now();
-                let resp: Value = client.post(&url).header("x-api-key", &key).json(&body).send().await.unwrap().json().await.unwrap();
+                let resp: Value =
+                    client.post(&url).header("x-api-key", &key).json(&body).send().await.unwrap().json().await.unwrap();
                 assert!(resp.get("errors").is_none(), "{resp}");
                 lat.push(t.elapsed().as_secs_f64() * 1000.0);
             }
@@ -107,10 +114,14 @@ async fn page(args: &Args, concurrency: usize, seconds: u64, first: usize, balan
 async fn subscribers(args: &Args, count: usize, rounds: usize, pid: Option<u32>) {
     let http = reqwest::Client::new();
     let gql = |q: &str, v: Value| {
-        let req = http.post(format!("{}/graphql", args.url)).header("x-api-key", &args.key).json(&json!({"query": q, "variables": v}));
+        let req = http
+            .post(format!("{}/graphql", args.url))
+            .header("x-api-key", &args.key)
+            .json(&json!({"query": q, "variables": v}));
         async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
     };
-    let acc = gql("{ accounts(first: 1, filter: {status: [ACTIVE, INACTIVE]}) { nodes { id status } } }", json!({})).await;
+    let acc =
+        gql("{ accounts(first: 1, filter: {status: [ACTIVE, INACTIVE]}) { nodes { id status } } }", json!({})).await;
     let id = acc["data"]["accounts"]["nodes"][0]["id"].as_str().unwrap().to_owned();
     let before = pid.map(rss_kib).unwrap_or(0);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
@@ -118,12 +129,17 @@ async fn subscribers(args: &Args, count: usize, rounds: usize, pid: Option<u32>)
     let ws_url = args.url.replacen("http://", "ws://", 1) + "/graphql";
     let opened = Instant::now();
     for i in 0..count {
-        let (tx, ready_tx, ws_url, key, id) = (tx.clone(), ready_tx.clone(), ws_url.clone(), args.key.clone(), id.clone());
+        let (tx, ready_tx, ws_url, key, id) =
+            (tx.clone(), ready_tx.clone(), ws_url.clone(), args.key.clone(), id.clone());
         tokio::spawn(async move {
             let mut req = ws_url.into_client_request().unwrap();
             req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
             let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
-            ws.send(Message::Text(json!({"type": "connection_init", "payload": {"x-api-key": key}}).to_string().into())).await.unwrap();
+            ws.send(Message::Text(
+                json!({"type": "connection_init", "payload": {"x-api-key": key}}).to_string().into(),
+            ))
+            .await
+            .unwrap();
             let _ack = ws.next().await;
             let sub = json!({"type": "subscribe", "id": format!("s{i}"), "payload": {"query": "subscription($a: UUID) { accountStatusChanged(accountId: $a) { status at } }", "variables": {"a": id}}});
             ws.send(Message::Text(sub.to_string().into())).await.unwrap();
@@ -161,7 +177,11 @@ async fn subscribers(args: &Args, count: usize, rounds: usize, pid: Option<u32>)
     for round in 0..rounds {
         status = if status == "ACTIVE" { "INACTIVE".into() } else { "ACTIVE".into() };
         let sent = Instant::now();
-        let r = gql("mutation($id: UUID!, $s: AccountStatus!) { setAccountStatus(id: $id, status: $s) { status } }", json!({"id": id, "s": status})).await;
+        let r = gql(
+            "mutation($id: UUID!, $s: AccountStatus!) { setAccountStatus(id: $id, status: $s) { status } }",
+            json!({"id": id, "s": status}),
+        )
+        .await;
         assert!(r.get("errors").is_none(), "{r}");
         let committed = Instant::now();
         let mut got = 0;
@@ -174,7 +194,10 @@ async fn subscribers(args: &Args, count: usize, rounds: usize, pid: Option<u32>)
                 _ => break,
             }
         }
-        println!("round {round}: {got}/{count} delivered; mutation round trip {:.1} ms", (committed - sent).as_secs_f64() * 1000.0);
+        println!(
+            "round {round}: {got}/{count} delivered; mutation round trip {:.1} ms",
+            (committed - sent).as_secs_f64() * 1000.0
+        );
     }
     lat.sort_by(|a, b| a.total_cmp(b));
     println!(
@@ -190,7 +213,9 @@ async fn subscribers(args: &Args, count: usize, rounds: usize, pid: Option<u32>)
 async fn main() {
     let args = Args::parse();
     match &args.mode {
-        Mode::Page { concurrency, seconds, first, balance } => page(&args, *concurrency, *seconds, *first, *balance).await,
+        Mode::Page { concurrency, seconds, first, balance } => {
+            page(&args, *concurrency, *seconds, *first, *balance).await
+        }
         Mode::Subscribers { count, rounds, server_pid } => subscribers(&args, *count, *rounds, *server_pid).await,
     }
 }

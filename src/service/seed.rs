@@ -95,7 +95,8 @@ where
     C: ConnectionTrait,
     A: sea_orm::ActiveModelTrait + Send,
 {
-    let columns = <<<A as sea_orm::ActiveModelTrait>::Entity as EntityTrait>::Column as sea_orm::Iterable>::iter().count();
+    let columns =
+        <<<A as sea_orm::ActiveModelTrait>::Entity as EntityTrait>::Column as sea_orm::Iterable>::iter().count();
     let size = chunk_rows(db.get_database_backend(), columns);
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
