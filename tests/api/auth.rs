@@ -70,7 +70,27 @@ async fn viewers_and_operators_are_refused_what_they_may_not_do() {
     let (_, operator) = api_keys::create(&app.db, "demo", Role::Operator, "o").await.unwrap();
     let acc = app.account_id("acc-ana-main").await;
     let a = acc.as_str().unwrap();
+    let ids = app
+        .data(r#"{ accountByExternalId(externalId: "acc-john-crypto") { owner { id } assets { id wallets { id } } smartCards { id } } }"#, json!({}))
+        .await["accountByExternalId"]
+        .clone();
+    let (asset, wallet) = (
+        ids["assets"][1]["id"].as_str().unwrap().to_owned(),
+        ids["assets"][1]["wallets"][0]["id"].as_str().unwrap().to_owned(),
+    );
+    let (card, client) =
+        (ids["smartCards"][0]["id"].as_str().unwrap().to_owned(), ids["owner"]["id"].as_str().unwrap().to_owned());
     let writes = [
+        format!(r#"mutation {{ setAssetStatus(id: "{asset}", status: INACTIVE) {{ id }} }}"#),
+        format!(
+            r#"mutation {{ adjustBalance(assetId: "{asset}", input: {{idempotencyKey: "v", available: "1"}}) {{ id }} }}"#
+        ),
+        format!(
+            r#"mutation {{ addWallet(assetId: "{asset}", input: {{network: "polygon", address: "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"}}) {{ id }} }}"#
+        ),
+        format!(r#"mutation {{ setWalletActive(id: "{wallet}", active: false) {{ id }} }}"#),
+        format!(r#"mutation {{ setSmartCardActive(id: "{card}", active: false) {{ id }} }}"#),
+        format!(r#"mutation {{ updateClient(id: "{client}", input: {{name: "x"}}) {{ id }} }}"#),
         r#"mutation { createAccount(input: {name: "x", type: "PERSONAL", ownerExternalId: "cli-ana"}) { id } }"#
             .to_owned(),
         format!(r#"mutation {{ updateAccount(id: "{a}", input: {{name: "x"}}) {{ id }} }}"#),

@@ -154,6 +154,30 @@ async fn close_codes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_per_socket_and_sockets_per_credential_are_capped() {
+    let flags = ["--ws-max-subscriptions", "2", "--ws-max-sockets-per-credential", "2"];
+    let app = TestApp::spawn_with(Backend::Sqlite, &flags).await.unwrap();
+    let mut ws = Ws::ready(&app.base, T, &app.key).await;
+    ws.subscribe("1", STATUS_SUB, json!({})).await;
+    ws.subscribe("2", STATUS_SUB, json!({})).await;
+    ws.subscribe("3", STATUS_SUB, json!({})).await;
+    match ws.next(Duration::from_secs(2)).await {
+        Got::Json(v) => {
+            assert_eq!((v["type"].as_str(), v["id"].as_str()), (Some("error"), Some("3")), "{v}");
+            assert_eq!(v["payload"][0]["extensions"]["code"], "LIMIT_EXCEEDED");
+        }
+        other => panic!("{other:?}"),
+    }
+    let second = Ws::ready(&app.base, T, &app.key).await;
+    let mut third = Ws::open(&app.base, T).await;
+    third.send(json!({"type": "connection_init", "payload": {"x-api-key": app.key}})).await;
+    assert_eq!(third.close_code().await, 4403, "a third socket for one credential");
+    drop(second);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let _again = Ws::ready(&app.base, T, &app.key).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn legacy_graphql_ws_protocol() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     let mut ws = Ws::ready(&app.base, "graphql-ws", &app.key).await;
