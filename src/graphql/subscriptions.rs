@@ -126,6 +126,24 @@ impl BalanceEvent {
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
+/// The caller's events that `pick` turns into items, plus the lag error.
+fn subscribe<T, F>(ctx: &Context<'_>, pick: F) -> Result<impl Stream<Item = Result<T>> + use<T, F>>
+where
+    T: Send + 'static,
+    F: Fn(&DomainEvent) -> Option<T> + Send + Sync + 'static,
+{
+    let r = req(ctx)?;
+    let rx = r.store.events.subscribe();
+    let stream = events(rx, r.principal.organization_id, r.principal.expires_at).filter_map(move |e| {
+        let item = match e {
+            Err(m) => Some(Err(lagged(m))),
+            Ok(e) => pick(&e).map(Ok),
+        };
+        async move { item }
+    });
+    Ok(stream)
+}
+
 #[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// Fires after a status change commits. With no argument: every account the viewer can see.
@@ -135,39 +153,31 @@ impl SubscriptionRoot {
         account_id: Option<Uuid>,
         owner_id: Option<Uuid>,
     ) -> Result<impl Stream<Item = Result<AccountStatusEvent>>> {
-        let r = req(ctx)?;
-        let rx = r.store.events.subscribe();
-        let stream = events(rx, r.principal.organization_id, r.principal.expires_at).filter_map(move |e| async move {
-            match e {
-                Err(m) => Some(Err(lagged(m))),
-                Ok(e) => match &*e {
-                    DomainEvent::AccountStatusChanged {
-                        account_id: a,
-                        owner_id: o,
-                        previous,
-                        status,
-                        reason_code,
-                        reason_description,
-                        actor,
-                        at,
-                        ..
-                    } if account_id.is_none_or(|want| want == *a) && owner_id.is_none_or(|want| Some(want) == *o) => {
-                        let reason = (reason_code.is_some() || reason_description.is_some())
-                            .then(|| (reason_code.clone(), reason_description.clone()));
-                        Some(Ok(AccountStatusEvent {
-                            account_id: *a,
-                            previous: *previous,
-                            status: *status,
-                            reason,
-                            actor: actor.clone(),
-                            at: *at,
-                        }))
-                    }
-                    _ => None,
-                },
+        subscribe(ctx, move |e| match e {
+            DomainEvent::AccountStatusChanged {
+                account_id: a,
+                owner_id: o,
+                previous,
+                status,
+                reason_code,
+                reason_description,
+                actor,
+                at,
+                ..
+            } if account_id.is_none_or(|want| want == *a) && owner_id.is_none_or(|want| Some(want) == *o) => {
+                let reason = (reason_code.is_some() || reason_description.is_some())
+                    .then(|| (reason_code.clone(), reason_description.clone()));
+                Some(AccountStatusEvent {
+                    account_id: *a,
+                    previous: *previous,
+                    status: *status,
+                    reason,
+                    actor: actor.clone(),
+                    at: *at,
+                })
             }
-        });
-        Ok(stream)
+            _ => None,
+        })
     }
 
     /// Fires after a balance adjustment commits.
@@ -176,21 +186,13 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
         account_id: Option<Uuid>,
     ) -> Result<impl Stream<Item = Result<BalanceEvent>>> {
-        let r = req(ctx)?;
-        let rx = r.store.events.subscribe();
-        let stream = events(rx, r.principal.organization_id, r.principal.expires_at).filter_map(move |e| async move {
-            match e {
-                Err(m) => Some(Err(lagged(m))),
-                Ok(e) => match &*e {
-                    DomainEvent::BalanceChanged { account_id: a, asset_id, at, .. }
-                        if account_id.is_none_or(|want| want == *a) =>
-                    {
-                        Some(Ok(BalanceEvent { account_id: *a, asset_id: *asset_id, at: *at }))
-                    }
-                    _ => None,
-                },
+        subscribe(ctx, move |e| match e {
+            DomainEvent::BalanceChanged { account_id: a, asset_id, at, .. }
+                if account_id.is_none_or(|want| want == *a) =>
+            {
+                Some(BalanceEvent { account_id: *a, asset_id: *asset_id, at: *at })
             }
-        });
-        Ok(stream)
+            _ => None,
+        })
     }
 }
