@@ -210,14 +210,22 @@ async fn execute(s: AppState, mut req: Request, media: Media, is_get: bool, cred
         return request_error(media, resp.errors, &query);
     }
     let errors: Vec<ServerError> = resp.errors.into_iter().map(|e| with_code(e, &query)).collect();
-    let mut body = json!({ "data": resp.data });
-    if !errors.is_empty() {
-        body["errors"] = serde_json::to_value(&errors).unwrap_or(Value::Null);
-    }
-    if !resp.extensions.is_empty() {
-        body["extensions"] = serde_json::to_value(&resp.extensions).unwrap_or(Value::Null);
-    }
-    reply(StatusCode::OK, media, body)
+    // Serialised straight from the response tree: going through
+    // serde_json::Value would copy every node of a large page first.
+    let body = Body { data: &resp.data, errors: &errors, extensions: &resp.extensions };
+    let mut out = (StatusCode::OK, serde_json::to_vec(&body).unwrap_or_default()).into_response();
+    out.headers_mut().insert(header::CONTENT_TYPE, media.header());
+    out
+}
+
+/// An executed response as the spec shapes it.
+#[derive(serde::Serialize)]
+struct Body<'a> {
+    data: &'a async_graphql::Value,
+    #[serde(skip_serializing_if = "<[ServerError]>::is_empty")]
+    errors: &'a [ServerError],
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
 }
 
 fn request_error(media: Media, errors: Vec<ServerError>, query: &str) -> HttpResponse {
