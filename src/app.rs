@@ -46,9 +46,11 @@ impl Application {
             let report = seed::seed(&db, organizations::DEMO, 0, &card_key).await.map_err(fail)?;
             tracing::info!(accounts = report.accounts, "new database: loaded the demo data set");
         }
-        // A new database gets one admin key, shown once, so that a newcomer
+        // A database without any API key (new, or filled by `seed` before the
+        // first serve) gets one admin key, shown once, so that a newcomer
         // can explore at once.
-        let initial_admin_key = if empty {
+        let keyless = entity::api_key::Entity::find().count(&db).await? == 0;
+        let initial_admin_key = if keyless {
             let (_, key) =
                 api_keys::create(&db, organizations::DEMO, Role::Admin, "initial-admin").await.map_err(fail)?;
             Some(key)

@@ -23,3 +23,28 @@ async fn no_seed_starts_empty() {
     assert_eq!(d["accounts"]["totalCount"], 0);
     assert_eq!(d["currencies"], json!([]));
 }
+
+#[tokio::test]
+async fn the_first_serve_prints_an_admin_key_once_even_after_seed() {
+    let url =
+        format!("sqlite://{}/ag-seed-{}.db?mode=rwc", std::env::temp_dir().display(), uuid::Uuid::new_v4().simple());
+    let seeded = std::process::Command::new(env!("CARGO_BIN_EXE_accounts-gateway"))
+        .args(["seed", "--database-url", &url])
+        .output()
+        .expect("seed runs");
+    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    let build = |url: &str| {
+        let cli = <accounts_gateway::config::Cli as clap::Parser>::parse_from([
+            "x",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            url,
+        ]);
+        async move { accounts_gateway::app::Application::build(&cli.settings).await.expect("starts") }
+    };
+    let first = build(&url).await;
+    assert!(first.initial_admin_key().is_some_and(|k| k.starts_with("agk_")), "seeded but keyless: a key is made");
+    let second = build(&url).await;
+    assert!(second.initial_admin_key().is_none(), "only once");
+}
