@@ -46,11 +46,13 @@ impl RateLimiter {
 mod tests {
     #[test]
     fn buckets_drain_and_refill() {
-        let l = super::RateLimiter::new(1000, 3);
+        // One token a second: slow enough that no refill sneaks in between
+        // the calls on a loaded machine.
+        let l = super::RateLimiter::new(1, 3);
         assert!(l.allow("a") && l.allow("a") && l.allow("a"));
         assert!(!l.allow("a"), "burst spent");
         assert!(l.allow("b"), "buckets are per credential");
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        std::thread::sleep(std::time::Duration::from_millis(1100));
         assert!(l.allow("a"), "refilled");
     }
 }
