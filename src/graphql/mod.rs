@@ -67,7 +67,6 @@ pub struct SchemaOptions {
 /// Builds the schema over `store`.
 pub fn build(store: Store, options: SchemaOptions) -> AppSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), SubscriptionRoot)
-        .data(store.db.clone())
         .data(store)
         .limit_depth(options.max_depth)
         .limit_complexity(options.max_complexity)
@@ -95,11 +94,12 @@ pub(crate) struct Req<'a> {
 /// Reads the request's context; missing parts are a wiring bug (INTERNAL).
 pub(crate) fn req<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<Req<'a>> {
     let missing = |what: &str| AppError::internal(format!("request context lacks {what}")).to_graphql();
+    let store = ctx.data::<Store>().map_err(|_| missing("store"))?;
     Ok(Req {
         principal: ctx.data::<Principal>().map_err(|_| missing("principal"))?,
-        store: ctx.data::<Store>().map_err(|_| missing("store"))?,
+        store,
         loaders: ctx.data::<Loaders>().map_err(|_| missing("loaders"))?,
-        db: ctx.data::<DatabaseConnection>().map_err(|_| missing("database"))?,
+        db: &store.db,
     })
 }
 

@@ -52,7 +52,8 @@ pub async fn lock<C: ConnectionTrait>(
     Ok((a, c))
 }
 
-fn new_asset(org: Uuid, account_id: Uuid, currency_id: Uuid, status: AssetStatus) -> asset::ActiveModel {
+/// A zero-balance asset row, stamped now.
+pub fn new_asset(org: Uuid, account_id: Uuid, currency_id: Uuid, status: AssetStatus) -> asset::ActiveModel {
     let at = now();
     asset::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -100,7 +101,7 @@ pub async fn add_in(
     account: &account::Model,
     input: &AddAssetInput,
     prefix: &str,
-) -> AppResult<asset::Model> {
+) -> AppResult<(asset::Model, currency::Model)> {
     let org = who.organization_id;
     let f = |name: &str| format!("{prefix}{name}");
     if account.deleted_at.is_some() {
@@ -130,7 +131,7 @@ pub async fn add_in(
     row.external_id = Set(validate::handle(&f("externalId"), input.external_id.as_deref())?);
     row.bank = Set(validate::optional(&f("bank"), input.bank.as_deref(), 100)?);
     row.platform = Set(validate::optional(&f("platform"), input.platform.as_deref(), 100)?);
-    insert_audited(tx, who, row, &f("currency")).await
+    Ok((insert_audited(tx, who, row, &f("currency")).await?, cur))
 }
 
 /// The zero-balance, active asset of a new system account.
@@ -154,12 +155,8 @@ pub async fn add(
     let mut tx = store.begin().await?;
     let acc = account_write::lock(&*tx, who.organization_id, account_id, "accountId").await?;
     let created = add_in(&mut tx, who, &acc, input, "input.").await?;
-    let cur = currency::Entity::find_by_id(created.currency_id)
-        .one(&*tx)
-        .await?
-        .ok_or_else(|| AppError::internal("currency vanished"))?;
     tx.commit().await?;
-    Ok((created, cur))
+    Ok(created)
 }
 
 /// `setAssetStatus`.

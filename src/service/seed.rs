@@ -5,7 +5,9 @@
 use crate::domain::account_number::account_number;
 use crate::domain::address::demo_address;
 use crate::domain::cards::{fingerprint, luhn_check_digit, mm_yy_after};
+use crate::domain::AssetStatus;
 use crate::error::AppResult;
+use crate::service::asset_write::new_asset;
 use crate::service::{now, organizations};
 use chrono::{DateTime, Duration, Utc};
 use entity::{
@@ -234,25 +236,16 @@ impl Seeder<'_> {
         address: Option<&str>,
         at: DateTime<Utc>,
     ) -> Uuid {
+        let currency = self.catalog.currencies.get(code).copied().unwrap_or_default();
+        let mut row = new_asset(self.org, account, currency, AssetStatus::Active);
         let id = Uuid::now_v7();
-        self.batch.assets.push(asset::ActiveModel {
-            id: Set(id),
-            organization_id: Set(self.org),
-            account_id: Set(account),
-            currency_id: Set(self.catalog.currencies.get(code).copied().unwrap_or_default()),
-            status: Set("ACTIVE".to_owned()),
-            available: Set(dec(available)),
-            on_hold: Set(dec(on_hold)),
-            future: Set(dec("0")),
-            credit_limit: Set(dec("0")),
-            address: Set(address.map(str::to_owned)),
-            external_id: Set(None),
-            bank: Set(None),
-            platform: Set(None),
-            version: Set(1),
-            created_at: Set(at),
-            updated_at: Set(at),
-        });
+        row.id = Set(id);
+        row.available = Set(dec(available));
+        row.on_hold = Set(dec(on_hold));
+        row.address = Set(address.map(str::to_owned));
+        row.created_at = Set(at);
+        row.updated_at = Set(at);
+        self.batch.assets.push(row);
         id
     }
 

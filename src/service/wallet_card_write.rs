@@ -9,7 +9,7 @@ use crate::service::audit::{self, Change};
 use crate::service::store::Store;
 use crate::service::{account_write, asset_write, now};
 use chrono::Duration;
-use entity::{currency_network, network, smart_card, wallet};
+use entity::{asset, currency_network, network, smart_card, wallet};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set,
 };
@@ -98,12 +98,13 @@ pub async fn set_wallet_active(
         .one(&*tx)
         .await?
         .ok_or_else(|| AppError::internal("wallet without network"))?;
-    let (asset, _) = asset_write::lock(&*tx, org, after.asset_id, "id").await?;
+    // Only the owning account is needed, for the trail: no lock on the asset.
+    let account_id = asset::Entity::find_by_id(after.asset_id).one(&*tx).await?.map(|a| a.account_id);
     let change = Change {
         action: if active { "wallet.activated" } else { "wallet.deactivated" },
         entity_type: "WALLET",
         entity_id: id,
-        account_id: Some(asset.account_id),
+        account_id,
         before: Some(&before),
         after: Some(&after),
     };
