@@ -5,6 +5,7 @@
 use crate::auth::jwt::{JwtConfig, JwtVerifier};
 use crate::auth::rate_limit::RateLimiter;
 use crate::auth::{Authenticator, Principal};
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::Role;
 use crate::events::EventBus;
@@ -34,6 +35,12 @@ impl Application {
     /// Connects and migrates the database, seeds it when empty (unless
     /// `no_seed`), and binds the listener.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Clock::system()).await
+    }
+
+    /// Like [`Application::build`], with every time-dependent rule reading
+    /// `clock` (tests pin it to a chosen instant).
+    pub async fn build_with_clock(settings: &Settings, clock: Clock) -> anyhow::Result<Self> {
         let metrics = Metrics::default();
         let fail = |e: crate::error::AppError| anyhow::anyhow!("{e:?}");
         let db = crate::db::connect(&settings.database_url, settings.database_max_connections, &metrics)
@@ -43,7 +50,7 @@ impl Application {
         let card_key = secrets::card_key(&db, settings.card_hash_key.as_deref()).await.map_err(fail)?;
         let empty = organization::Entity::find().count(&db).await? == 0;
         if empty && !settings.no_seed {
-            let report = seed::seed(&db, organizations::DEMO, 0, &card_key).await.map_err(fail)?;
+            let report = seed::seed(&db, organizations::DEMO, 0, &card_key, clock.now()).await.map_err(fail)?;
             tracing::info!(accounts = report.accounts, "new database: loaded the demo data set");
         }
         // A database without any API key (new, or filled by `seed` before the
@@ -75,7 +82,11 @@ impl Application {
             Some(url) => EventBus::with_redis(url, &settings.redis_prefix, metrics.clone())?,
             None => EventBus::default(),
         };
-        let store = Store::new(db.clone(), events, card_key, policy);
+        let store = Store::new(db.clone(), events, card_key, policy, clock.clone());
+        if let Some(stream) = store.events.stream() {
+            let background = crate::db::connect_background(&settings.database_url).await?;
+            crate::service::outbox::spawn_relay(background, store.clone(), stream.clone());
+        }
         let limits = Limits {
             max_query_length: settings.max_query_length,
             max_aliases: settings.max_aliases,
@@ -89,7 +100,7 @@ impl Application {
         };
         let schema = graphql::build(store.clone(), options);
         let listener = TcpListener::bind(&settings.bind).await.with_context(|| format!("binding {}", settings.bind))?;
-        let quotes = crate::pricing::setup::from_settings(settings, &metrics)?;
+        let quotes = crate::pricing::setup::from_settings(settings, &metrics, clock)?;
         let cors_origins = settings.cors_origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned);
         let state = AppState {
             schema,
@@ -102,6 +113,7 @@ impl Application {
             loader_delay: settings.dataloader_delay(),
             graphiql: settings.graphiql,
             max_body_bytes: settings.max_body_bytes,
+            request_timeout: Duration::from_millis(settings.request_timeout_ms),
             cors_origins: cors_origins.collect(),
             ws: WsConfig {
                 init_timeout: Duration::from_millis(settings.ws_init_timeout_ms),

@@ -204,6 +204,10 @@ pub struct Settings {
     /// Largest request body, in bytes (10 MiB fits a 10,000-row import).
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024, global = true)]
     pub max_body_bytes: usize,
+    /// Longest a GraphQL request over HTTP may run before it is answered
+    /// LIMIT_EXCEEDED (its transaction, if any, rolls back).
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 60_000, global = true)]
+    pub request_timeout_ms: u64,
     /// Requests per second per credential (0 turns limiting off).
     #[arg(long, env = "RATE_LIMIT_PER_SECOND", default_value_t = 50, global = true)]
     pub rate_limit_per_second: u32,

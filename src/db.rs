@@ -3,12 +3,24 @@
 use crate::metrics::Metrics;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr};
+use std::time::Duration;
+
+/// How long a request waits for a pooled connection, and how long opening
+/// one may take: with the database down, a request fails with UNAVAILABLE
+/// after about this long instead of hanging.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long start-up tries before it reports why the database is not there.
+pub const STARTUP_PROBE: Duration = Duration::from_secs(5);
 
 /// Connects, counts every statement into `metrics`, and tunes SQLite for a
 /// server workload (WAL so readers never wait for the writer).
-pub async fn connect(url: &str, max_connections: u32, metrics: &Metrics) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect(url: &str, max_connections: u32, metrics: &Metrics) -> anyhow::Result<DatabaseConnection> {
+    probe(url).await?;
     let mut opts = ConnectOptions::new(url.to_owned());
-    opts.max_connections(max_connections).sqlx_logging(false);
+    opts.max_connections(max_connections)
+        .connect_timeout(ACQUIRE_TIMEOUT)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .sqlx_logging(false);
     let mut db = Database::connect(opts).await?;
     if db.get_database_backend() == DatabaseBackend::Sqlite {
         db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
@@ -16,6 +28,36 @@ pub async fn connect(url: &str, max_connections: u32, metrics: &Metrics) -> Resu
     let m = metrics.clone();
     db.set_metric_callback(move |info| m.statement(info.failed));
     Ok(db)
+}
+
+/// A small pool for background tasks (the event relay): not counted as
+/// request statements, and never competing for request connections.
+pub async fn connect_background(url: &str) -> anyhow::Result<DatabaseConnection> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.max_connections(1).connect_timeout(ACQUIRE_TIMEOUT).acquire_timeout(ACQUIRE_TIMEOUT).sqlx_logging(false);
+    Ok(Database::connect(opts).await?)
+}
+
+/// One direct connection before the pool is built, so that a mistyped or
+/// unreachable PostgreSQL is reported with its own cause (connection
+/// refused at host:port, authentication failed, no such database) within
+/// [`STARTUP_PROBE`], where the pool would wait 30 s and say only that it
+/// timed out.
+async fn probe(url: &str) -> anyhow::Result<()> {
+    use sea_orm::sqlx::{postgres::PgConnectOptions, ConnectOptions as _, Connection as _};
+    if !url.starts_with("postgres") {
+        return Ok(());
+    }
+    let options: PgConnectOptions = url.parse().map_err(|e| anyhow::anyhow!("DATABASE_URL is not valid: {e}"))?;
+    let target = format!("{}:{}", options.get_host(), options.get_port());
+    match tokio::time::timeout(STARTUP_PROBE, options.connect()).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Ok(Err(e)) => Err(anyhow::anyhow!("PostgreSQL at {target} refused the connection: {e}")),
+        Err(_) => Err(anyhow::anyhow!("PostgreSQL at {target} did not answer within {STARTUP_PROBE:?}")),
+    }
 }
 
 /// Applies every pending migration.

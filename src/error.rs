@@ -153,14 +153,58 @@ impl AppError {
 
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
-        match &err {
-            DbErr::RecordNotFound(what) => AppError::NotFound { message: format!("{what} not found"), details: vec![] },
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
-                tracing::error!(error = %err, "database unavailable");
+        match classify(&err) {
+            DbFault::NotFound(what) => AppError::NotFound { message: format!("{what} not found"), details: vec![] },
+            DbFault::Unavailable => {
+                tracing::warn!(error = %err, "database unavailable");
                 AppError::Unavailable("the database is unavailable, try again".into())
             }
-            _ => AppError::internal(err),
+            DbFault::Contended => {
+                tracing::info!(error = %err, "write lost a race with another transaction");
+                AppError::Conflict {
+                    message: "a concurrent change got there first; retry (with the same idempotency key)".into(),
+                    details: vec![],
+                }
+            }
+            DbFault::Other => AppError::internal(err),
         }
+    }
+}
+
+/// What a database error means for the client.
+enum DbFault<'a> {
+    NotFound(&'a str),
+    /// The database cannot be reached or is shutting down: retry later.
+    Unavailable,
+    /// A serialization failure or deadlock: retry now.
+    Contended,
+    Other,
+}
+
+/// Classifies by the driver's typed error and SQLSTATE, never by message.
+fn classify(err: &DbErr) -> DbFault<'_> {
+    use sea_orm::sqlx::Error as Sqlx;
+    let runtime = match err {
+        DbErr::RecordNotFound(what) => return DbFault::NotFound(what),
+        DbErr::ConnectionAcquire(_) => return DbFault::Unavailable,
+        DbErr::Conn(r) | DbErr::Exec(r) | DbErr::Query(r) => r,
+        _ => return DbFault::Other,
+    };
+    let sea_orm::RuntimeErr::SqlxError(sqlx) = runtime else { return DbFault::Other };
+    match sqlx.as_ref() {
+        Sqlx::Io(_) | Sqlx::Tls(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => {
+            DbFault::Unavailable
+        }
+        Sqlx::Database(db) => match db.code().as_deref() {
+            // serialization_failure, deadlock_detected
+            Some("40001" | "40P01") => DbFault::Contended,
+            // connection exceptions, admin/crash shutdown, cannot connect now
+            Some(c) if c.starts_with("08") || c.starts_with("57P") => DbFault::Unavailable,
+            // SQLite: SQLITE_BUSY / SQLITE_LOCKED after the busy timeout
+            Some("5" | "6" | "517" | "262") => DbFault::Contended,
+            _ => DbFault::Other,
+        },
+        _ => DbFault::Other,
     }
 }
 

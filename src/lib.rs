@@ -9,6 +9,7 @@
 
 pub mod app; // build(settings) -> a bound server that reports its port
 pub mod auth; // the caller: organization, role, subject
+pub mod clock; // the injected time every time-dependent rule reads
 pub mod config; // flags and environment (clap)
 pub mod db; // connect, migrate, count statements
 pub mod domain; // enums, paging and filter rules, validated inputs

@@ -76,7 +76,8 @@ async fn main() -> anyhow::Result<()> {
             let conn = connect(&s).await?;
             let started = std::time::Instant::now();
             let key = secrets::card_key(&conn, s.card_hash_key.as_deref()).await.map_err(fail)?;
-            let report = seed::seed(&conn, organizations::DEMO, args.accounts, &key).await.map_err(fail)?;
+            let report =
+                seed::seed(&conn, organizations::DEMO, args.accounts, &key, chrono::Utc::now()).await.map_err(fail)?;
             tracing::info!(
                 accounts = report.accounts,
                 assets = report.assets,

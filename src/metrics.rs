@@ -24,6 +24,9 @@ struct Counters {
     quote_source_calls: AtomicU64,
     quote_source_errors: AtomicU64,
     quote_stale_served: AtomicU64,
+    events_relayed: AtomicU64,
+    events_relay_errors: AtomicU64,
+    events_received: AtomicU64,
 }
 
 impl Metrics {
@@ -73,6 +76,21 @@ impl Metrics {
         self.0.quote_stale_served.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Events relayed from the outbox to Redis.
+    pub fn events_relayed(&self, n: u64) {
+        self.0.events_relayed.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// A relay attempt that Redis refused (the events stay in the outbox).
+    pub fn event_relay_error(&self) {
+        self.0.events_relay_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An event another replica committed, delivered here.
+    pub fn event_received(&self) {
+        self.0.events_received.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// SQL statements sent since start.
     pub fn statements(&self) -> u64 {
         self.0.db_statements.load(Ordering::Relaxed)
@@ -93,6 +111,9 @@ impl Metrics {
             ("gateway_quote_source_calls_total", "calls to the price source", &c.quote_source_calls),
             ("gateway_quote_source_errors_total", "failed calls to the price source", &c.quote_source_errors),
             ("gateway_quote_stale_served_total", "quotes served past their freshness", &c.quote_stale_served),
+            ("gateway_events_relayed_total", "events relayed from the outbox to Redis", &c.events_relayed),
+            ("gateway_events_relay_errors_total", "relay attempts Redis refused", &c.events_relay_errors),
+            ("gateway_events_received_total", "events from other replicas delivered here", &c.events_received),
         ] {
             let _ =
                 writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));

@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod columns;
 mod m20261122_000001_create_tables;
+mod m20261201_000001_event_outbox;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -14,6 +15,6 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_create_tables::Migration)]
+        vec![Box::new(m20261122_000001_create_tables::Migration), Box::new(m20261201_000001_event_outbox::Migration)]
     }
 }

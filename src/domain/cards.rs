@@ -75,12 +75,17 @@ pub fn expires_at(mm_yy: &str) -> Option<DateTime<Utc>> {
     Some(NaiveDate::from_ymd_opt(ny, nm, 1)?.and_hms_opt(0, 0, 0)?.and_utc())
 }
 
-/// The card's standing at `now`.
+/// The card's standing at `now`: EXPIRED once its month has ended,
+/// EXPIRING_SOON in its last month or within [`EXPIRING_SOON_DAYS`] of the
+/// end (so a card is always "expiring soon" for the whole of its last
+/// month, even on the first day of a 31-day month), else ACTIVE.
 pub fn expiration_status(mm_yy: &str, now: DateTime<Utc>) -> CardExpirationStatus {
     match expires_at(mm_yy) {
         None => CardExpirationStatus::Expired,
         Some(end) if end <= now => CardExpirationStatus::Expired,
-        Some(end) if end - now <= Duration::days(EXPIRING_SOON_DAYS) => CardExpirationStatus::ExpiringSoon,
+        Some(end) if end - now <= Duration::days(EXPIRING_SOON_DAYS) || mm_yy_after(now, 0) == mm_yy => {
+            CardExpirationStatus::ExpiringSoon
+        }
         Some(_) => CardExpirationStatus::Active,
     }
 }
@@ -112,5 +117,24 @@ mod tests {
         assert_eq!(expiration_status("12/27", now), CardExpirationStatus::Active);
         assert_eq!(mm_yy_after(now, 2), "01/27");
         assert_eq!(mm_yy_after(now, -1), "10/26");
+    }
+
+    #[test]
+    fn the_last_month_is_expiring_soon_on_every_day_of_it() {
+        for (y, m) in [(2026, 12), (2027, 1), (2027, 2), (2028, 2), (2027, 4), (2027, 7)] {
+            let first = NaiveDate::from_ymd_opt(y, m, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| d.and_utc());
+            let first = first.unwrap_or_default();
+            let card = mm_yy_after(first, 0);
+            let mut day = first;
+            while day.month() == m {
+                for hour in [0, 12, 23] {
+                    let at = day + Duration::hours(hour);
+                    assert_eq!(expiration_status(&card, at), CardExpirationStatus::ExpiringSoon, "{card} at {at}");
+                }
+                day += Duration::days(1);
+            }
+            assert_eq!(expiration_status(&card, day), CardExpirationStatus::Expired);
+            assert_eq!(expiration_status(&mm_yy_after(first, 2), first), CardExpirationStatus::Active);
+        }
     }
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-pub mod redis_fanout;
+pub mod redis_stream;
 
 /// How many events a slow subscriber may fall behind before it loses them.
 pub const BUFFER: usize = 4096;
@@ -63,44 +63,91 @@ impl DomainEvent {
     }
 }
 
-/// The event bus: subscribers read a local broadcast; with Redis, events
-/// travel through one pub/sub channel so every replica's subscribers hear
-/// every replica's changes, each exactly once.
+/// An event as it travels between replicas: the replica that committed it
+/// has delivered it to its own subscribers already and skips it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Envelope {
+    /// The replica that committed the event.
+    pub origin: Uuid,
+    /// The event.
+    pub event: DomainEvent,
+}
+
+/// The event bus. Subscribers read a local broadcast. A committed event
+/// reaches this replica's subscribers at once; with Redis, it is also
+/// written to the outbox in its transaction and relayed through a Redis
+/// stream that every replica reads from where it left off, so neither a
+/// Redis outage nor a replica's reconnect loses it. Writers never wait for
+/// Redis.
 #[derive(Clone)]
 pub struct EventBus {
     local: broadcast::Sender<Arc<DomainEvent>>,
-    redis: Option<Arc<redis_fanout::RedisFanout>>,
+    /// This replica's id, stamped on what it relays.
+    replica: Uuid,
+    stream: Option<Arc<redis_stream::RedisStream>>,
+    /// Wakes the relay after a commit that wrote to the outbox.
+    relay_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Default for EventBus {
     fn default() -> Self {
         let (local, _) = broadcast::channel(BUFFER);
-        EventBus { local, redis: None }
+        EventBus { local, replica: Uuid::new_v4(), stream: None, relay_wake: Arc::new(tokio::sync::Notify::new()) }
     }
 }
 
 impl EventBus {
-    /// A bus fanned out through Redis at `url` on channel `{prefix}events`;
-    /// starts the task that listens (and reconnects with backoff).
+    /// A bus relayed through the Redis stream `{prefix}events`; starts the
+    /// task that reads it (and reconnects with backoff).
     pub fn with_redis(url: &str, prefix: &str, metrics: crate::metrics::Metrics) -> redis::RedisResult<Self> {
         let bus = EventBus::default();
-        let fanout = redis_fanout::RedisFanout::start(url, &format!("{prefix}events"), bus.local.clone(), metrics)?;
-        Ok(EventBus { local: bus.local, redis: Some(Arc::new(fanout)) })
+        let stream = redis_stream::RedisStream::new(url, &format!("{prefix}events"), metrics)?;
+        stream.spawn_reader(bus.replica, bus.local.clone());
+        Ok(EventBus { stream: Some(Arc::new(stream)), ..bus })
     }
 
-    /// Publishes committed events. Through Redis when configured (the
-    /// listener delivers them here too); straight to local subscribers when
-    /// Redis is not configured or refuses the publish.
-    pub async fn publish(&self, events: Vec<DomainEvent>) {
-        for e in events {
-            let delivered = match &self.redis {
-                Some(r) => r.publish(&e).await,
-                None => false,
-            };
-            if !delivered {
-                let _ = self.local.send(Arc::new(e));
-            }
+    /// The Redis stream, when events travel between replicas.
+    pub fn stream(&self) -> Option<&Arc<redis_stream::RedisStream>> {
+        self.stream.as_ref()
+    }
+
+    /// The outbox rows for `events`, or none when events stay in this
+    /// process (no Redis: a single replica).
+    pub fn outbox_payloads(&self, events: &[DomainEvent]) -> Vec<String> {
+        if self.stream.is_none() {
+            return Vec::new();
         }
+        events
+            .iter()
+            .filter_map(|event| {
+                let envelope = Envelope { origin: self.replica, event: event.clone() };
+                match serde_json::to_string(&envelope) {
+                    Ok(text) => Some(text),
+                    Err(e) => {
+                        // Cannot happen for these plain types; never silently.
+                        tracing::error!(error = %e, "an event could not be encoded for the outbox");
+                        None
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// Delivers committed events to this replica's subscribers and wakes
+    /// the relay. Never waits.
+    pub fn committed(&self, events: Vec<DomainEvent>) {
+        let relayed = self.stream.is_some() && !events.is_empty();
+        for e in events {
+            let _ = self.local.send(Arc::new(e));
+        }
+        if relayed {
+            self.relay_wake.notify_one();
+        }
+    }
+
+    /// What the relay waits on.
+    pub fn relay_wake(&self) -> Arc<tokio::sync::Notify> {
+        self.relay_wake.clone()
     }
 
     /// A new subscription to every event from now on.

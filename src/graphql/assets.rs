@@ -190,9 +190,9 @@ impl SmartCard {
     async fn expiration_date(&self) -> &str {
         &self.0.expiration_date
     }
-    /// Computed now: EXPIRED after the month ends, EXPIRING_SOON within 30 days.
-    async fn expiration_status(&self) -> CardExpirationStatus {
-        expiration_status(&self.0.expiration_date, Utc::now())
+    /// Computed now: EXPIRED after the month ends, EXPIRING_SOON in the last month or within 30 days of the end.
+    async fn expiration_status(&self, ctx: &Context<'_>) -> Result<CardExpirationStatus> {
+        Ok(expiration_status(&self.0.expiration_date, req(ctx)?.store.clock.now()))
     }
     /// Whether the card can be used.
     async fn active(&self) -> bool {

@@ -111,7 +111,8 @@ pub async fn value_asset(ctx: &Context<'_>, asset: Asset) -> Result<AssetValuati
 
 /// Values every asset of `account`.
 pub async fn value_account(ctx: &Context<'_>, account: &account::Model) -> Result<Valuation> {
-    let l = req(ctx)?.loaders;
+    let r = req(ctx)?;
+    let l = r.loaders;
     let assets = l.assets_by_account.load_one(account.id).await.map_err(load_err)?.unwrap_or_default();
     let quotes = l.quotes.load_many(assets.iter().map(|(_, c)| c.code.clone())).await.map_err(load_err)?;
     let assets = assets
@@ -121,7 +122,7 @@ pub async fn value_account(ctx: &Context<'_>, account: &account::Model) -> Resul
             AssetValuation { asset: Asset { model, currency }, quote }
         })
         .collect();
-    Ok(Valuation { assets, timestamp: Utc::now() })
+    Ok(Valuation { assets, timestamp: r.store.clock.now() })
 }
 
 /// Balances of one currency over a sub-account tree.

@@ -150,20 +150,37 @@ fn to_request(value: Value) -> Result<Request, String> {
     serde_json::from_value(value).map_err(|e| format!("malformed request: {e}"))
 }
 
-/// The operation the request will run, once parsed.
+/// The operation the request will run, once parsed (the parsed document
+/// is kept in the request, so it is parsed once).
 fn operation_type(req: &mut Request) -> Result<Option<OperationType>, ServerError> {
-    let name = req.operation_name.clone();
-    let doc = req.parsed_query()?;
-    let op = match name {
+    let doc = match async_graphql::parser::parse_query(&req.query) {
+        Ok(doc) => doc,
+        Err(async_graphql::parser::Error::RecursionLimitExceeded) => {
+            return Err(crate::graphql::limits::exceeded("the document is nested deeper than the parser allows"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let op = match &req.operation_name {
         Some(n) => doc.operations.iter().find(|(k, _)| k.map(|k| k.as_str()) == Some(n.as_str())).map(|(_, o)| o),
         None => doc.operations.iter().next().map(|(_, o)| o),
     };
-    Ok(op.map(|o| o.node.ty))
+    let ty = op.map(|o| o.node.ty);
+    req.set_parsed_query(doc);
+    Ok(ty)
 }
 
 async fn execute(s: AppState, mut req: Request, media: Media, is_get: bool, credential: Credential) -> HttpResponse {
     let started = Instant::now();
     let op_name = req.operation_name.clone();
+    // The credential first: an anonymous caller costs no parsing.
+    let principal = match s.auth.authenticate(&credential).await {
+        Ok(p) => p,
+        Err(e) => {
+            let mut resp = reply(StatusCode::UNAUTHORIZED, media, json!({ "errors": [e.to_graphql_json()] }));
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return resp;
+        }
+    };
     // An automatic persisted query may arrive as a hash alone; the schema's
     // extension fills the query in, and checks it then.
     let persisted_only = req.query.is_empty() && req.extensions.contains_key("persistedQuery");
@@ -177,14 +194,6 @@ async fn execute(s: AppState, mut req: Request, media: Media, is_get: bool, cred
         }
         Ok(_) => {}
     }
-    let principal = match s.auth.authenticate(&credential).await {
-        Ok(p) => p,
-        Err(e) => {
-            let mut resp = reply(StatusCode::UNAUTHORIZED, media, json!({ "errors": [e.to_graphql_json()] }));
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return resp;
-        }
-    };
     if !s.limiter.allow(&principal.limit_key()) {
         let e = crate::error::AppError::LimitExceeded("too many requests for this credential; slow down".into());
         let mut resp = reply(StatusCode::TOO_MANY_REQUESTS, media, json!({ "errors": [e.to_graphql_json()] }));
@@ -193,7 +202,18 @@ async fn execute(s: AppState, mut req: Request, media: Media, is_get: bool, cred
     }
     let query = req.query.clone();
     let loaders = Loaders::new(s.db.clone(), principal.organization_id, s.loader_delay, s.quotes.clone());
-    let resp: Response = s.schema.execute(req.data(principal).data(loaders)).await;
+    let resp: Response =
+        match tokio::time::timeout(s.request_timeout, s.schema.execute(req.data(principal).data(loaders))).await {
+            Ok(resp) => resp,
+            Err(_) => {
+                let e = crate::error::AppError::LimitExceeded(format!(
+                    "the request ran past its time limit of {} ms; retry (writes with their idempotency key)",
+                    s.request_timeout.as_millis()
+                ));
+                s.metrics.request(true);
+                return reply(StatusCode::OK, media, json!({ "data": null, "errors": [e.to_graphql_json()] }));
+            }
+        };
     s.metrics.request(!resp.errors.is_empty());
     tracing::info!(
         operation = op_name.as_deref().unwrap_or("-"),

@@ -10,12 +10,17 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready: the database answers.
+/// Ready: the database answers within a second (a load balancer asks
+/// often; a dead database must not make it wait).
 pub async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
-    match s.db.ping().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(e) => {
+    match tokio::time::timeout(crate::db::ACQUIRE_TIMEOUT, s.db.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready"),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+        Err(_) => {
+            tracing::warn!("readiness check timed out");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
         }
     }

@@ -42,6 +42,8 @@ pub struct AppState {
     pub graphiql: bool,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Longest a request may run.
+    pub request_timeout: Duration,
     /// Origins allowed by CORS.
     pub cors_origins: Vec<String>,
     /// WebSocket limits and timers.
@@ -74,6 +76,9 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        // axum's own 2 MiB default would otherwise apply to the body
+        // extractors, whatever MAX_BODY_BYTES says.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(cors)
         .with_state(state)

@@ -10,6 +10,7 @@ pub mod redis_layer;
 pub mod setup;
 pub mod source;
 
+use crate::clock::Clock;
 use crate::metrics::Metrics;
 use chrono::{DateTime, Utc};
 use futures_util::future::{BoxFuture, FutureExt, Shared};
@@ -67,24 +68,38 @@ struct Inner {
     inflight: Mutex<HashMap<String, Flight>>,
     timing: QuoteTiming,
     metrics: Metrics,
-}
-
-fn usd() -> CachedQuote {
-    CachedQuote { rate: Decimal::ONE, at: Utc::now(), source: "fixed".into() }
+    clock: Clock,
 }
 
 impl Quotes {
     /// A service over `source`, with Redis when given.
-    pub fn new(source: Arc<dyn PriceSource>, redis: Option<RedisLayer>, timing: QuoteTiming, metrics: Metrics) -> Self {
+    pub fn new(
+        source: Arc<dyn PriceSource>,
+        redis: Option<RedisLayer>,
+        timing: QuoteTiming,
+        metrics: Metrics,
+        clock: Clock,
+    ) -> Self {
         let local = moka::sync::Cache::builder().max_capacity(10_000).time_to_live(timing.keep).build();
         Quotes {
-            inner: Arc::new(Inner { source, redis, local, inflight: Mutex::new(HashMap::new()), timing, metrics }),
+            inner: Arc::new(Inner {
+                source,
+                redis,
+                local,
+                inflight: Mutex::new(HashMap::new()),
+                timing,
+                metrics,
+                clock,
+            }),
         }
     }
 
     fn is_fresh(&self, q: &CachedQuote) -> bool {
-        let age = Utc::now().signed_duration_since(q.at);
-        age.to_std().map_or(true, |a| a < self.inner.timing.fresh)
+        self.inner.clock.since(q.at) < self.inner.timing.fresh
+    }
+
+    fn usd(&self) -> CachedQuote {
+        CachedQuote { rate: Decimal::ONE, at: self.inner.clock.now(), source: "fixed".into() }
     }
 
     fn view(&self, code: &str, q: CachedQuote) -> QuoteView {
@@ -100,7 +115,7 @@ impl Quotes {
         let unique: HashSet<&String> = codes.iter().collect();
         for code in unique {
             if code == "USD" {
-                out.insert(code.clone(), self.view(code, usd()));
+                out.insert(code.clone(), self.view(code, self.usd()));
                 continue;
             }
             match self.inner.local.get(code) {
@@ -191,7 +206,7 @@ impl Quotes {
     async fn call_source(&self, codes: &[String]) -> HashMap<String, CachedQuote> {
         self.inner.metrics.quote_source_call();
         let result = self.inner.source.fetch(codes).await;
-        let now = Utc::now();
+        let now = self.inner.clock.now();
         let fetched: HashMap<String, CachedQuote> = match result {
             Ok(rates) => rates
                 .into_iter()

@@ -3,6 +3,7 @@
 use super::redis_layer::RedisLayer;
 use super::source::{FileSource, HttpSource, PriceSource, DEFAULT_IDS, DEMO_RATES};
 use super::{QuoteTiming, Quotes};
+use crate::clock::Clock;
 use crate::config::{QuoteSourceKind, Settings};
 use crate::metrics::Metrics;
 use anyhow::Context;
@@ -11,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The configured quote service.
-pub fn from_settings(s: &Settings, metrics: &Metrics) -> anyhow::Result<Quotes> {
+pub fn from_settings(s: &Settings, metrics: &Metrics, clock: Clock) -> anyhow::Result<Quotes> {
     let source: Arc<dyn PriceSource> = match s.quote_source {
         QuoteSourceKind::File => match &s.quotes_file {
             Some(path) => {
@@ -47,5 +48,5 @@ pub fn from_settings(s: &Settings, metrics: &Metrics) -> anyhow::Result<Quotes> 
     };
     let timing =
         QuoteTiming { fresh: Duration::from_secs(s.quote_fresh_secs), keep: Duration::from_secs(s.quote_keep_secs) };
-    Ok(Quotes::new(source, redis, timing, metrics.clone()))
+    Ok(Quotes::new(source, redis, timing, metrics.clone(), clock))
 }

@@ -13,6 +13,7 @@ pub mod client_write;
 pub mod clients;
 pub mod import;
 pub mod organizations;
+pub mod outbox;
 pub mod paging;
 pub mod secrets;
 pub mod seed;

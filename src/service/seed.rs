@@ -8,8 +8,8 @@ use crate::domain::cards::{fingerprint, luhn_check_digit, mm_yy_after};
 use crate::domain::AssetStatus;
 use crate::error::AppResult;
 use crate::service::asset_write::new_asset;
-use crate::service::{now, organizations};
-use chrono::{DateTime, Duration, Utc};
+use crate::service::organizations;
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use entity::{
     account, account_type, asset, client, currency, currency_network, network, project, smart_card, wallet, Amount,
 };
@@ -155,6 +155,8 @@ impl<'a> AccountSpec<'a> {
 
 struct Seeder<'k> {
     org: Uuid,
+    /// The instant the data set is made at: demo dates count back from it.
+    today: DateTime<Utc>,
     next_uid: i64,
     card_key: &'k [u8],
     catalog: Catalog,
@@ -284,8 +286,7 @@ impl Seeder<'_> {
 
 /// Creates the catalog (types, currencies, networks, projects) where absent
 /// and returns the ids by code.
-async fn ensure_catalog<C: ConnectionTrait>(db: &C, org: Uuid) -> AppResult<Catalog> {
-    let at = now();
+async fn ensure_catalog<C: ConnectionTrait>(db: &C, org: Uuid, at: DateTime<Utc>) -> AppResult<Catalog> {
     let mut catalog =
         Catalog { types: HashMap::new(), currencies: HashMap::new(), networks: HashMap::new(), projects: Vec::new() };
     let existing = account_type::Entity::find().filter(account_type::Column::OrganizationId.eq(org)).all(db).await?;
@@ -376,9 +377,9 @@ async fn ensure_catalog<C: ConnectionTrait>(db: &C, org: Uuid) -> AppResult<Cata
 impl Seeder<'_> {
     /// The hand-written demo set: every kind of account and nesting.
     fn demo(&mut self) {
-        let t0 = now() - Duration::days(30);
+        let today = self.today;
+        let t0 = today - Duration::days(30);
         let at = |mins: i64| t0 + Duration::minutes(mins);
-        let today = now();
         let ana = self.client("Ana Souza", "ana.souza@example.com", "cli-ana", "PERSON", at(0));
         let john = self.client("John Doe", "john.doe@example.com", "cli-john", "PERSON", at(1));
         let mei = self.client("Mei Tanaka", "mei.tanaka@example.com", "cli-mei", "PERSON", at(2));
@@ -474,7 +475,7 @@ impl Seeder<'_> {
     /// `n` generated accounts: a client per two accounts, one to three
     /// assets each, wallets on crypto assets, a card on every fifth.
     fn generate(&mut self, n: usize) {
-        let start = now() - Duration::days(365);
+        let start = self.today - Duration::days(365);
         let codes = ["USD", "EUR", "BRL", "BTC", "ETH", "USDC"];
         let types = ["PERSONAL", "BUSINESS", "DEPOSIT", "SAVINGS", "CRYPTO", "STABLECOINS"];
         let mut owner = Uuid::nil();
@@ -526,22 +527,26 @@ impl Seeder<'_> {
 
 /// Loads the demo set (unless the organization has it already) and `extra`
 /// generated accounts into `org_name`'s organization, in one transaction.
+/// Dates are relative to `today` (the demo set's travel card, for one,
+/// expires at the end of `today`'s month).
 pub async fn seed<C: TransactionTrait + ConnectionTrait>(
     db: &C,
     org_name: &str,
     extra: usize,
     card_key: &[u8],
+    today: DateTime<Utc>,
 ) -> AppResult<SeedReport> {
     let tx = db.begin().await?;
     let org = organizations::ensure(&tx, org_name).await?;
-    let catalog = ensure_catalog(&tx, org.id).await?;
+    let today = today.trunc_subsecs(6);
+    let catalog = ensure_catalog(&tx, org.id, today).await?;
     let has_demo = account::Entity::find()
         .filter(account::Column::OrganizationId.eq(org.id))
         .filter(account::Column::ExternalId.eq("acc-ana-main"))
         .count(&tx)
         .await?
         > 0;
-    let mut seeder = Seeder { org: org.id, next_uid: 0, card_key, catalog, batch: Batch::default() };
+    let mut seeder = Seeder { org: org.id, today, next_uid: 0, card_key, catalog, batch: Batch::default() };
     if !has_demo {
         seeder.demo();
     }

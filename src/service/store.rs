@@ -2,6 +2,7 @@
 //! policy, and transactions that publish their events only after commit.
 
 use crate::auth::Principal;
+use crate::clock::Clock;
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
 use crate::events::{DomainEvent, EventBus};
@@ -28,6 +29,8 @@ pub struct Store {
     pub card_key: Arc<Vec<u8>>,
     /// Configured rules.
     pub policy: Policy,
+    /// The time rules read.
+    pub clock: Clock,
     /// SQLite has one writer: serialising writers here turns lock
     /// upgrades that SQLite would refuse (SQLITE_BUSY) into a short wait.
     sqlite_writer: Arc<Mutex<()>>,
@@ -72,27 +75,36 @@ impl WriteTx {
         Ok(self.tx.rollback().await?)
     }
 
-    /// Commits, then publishes the queued events. Dropping a `WriteTx`
-    /// without commit rolls back and publishes nothing.
+    /// Writes the queued events to the outbox (when they travel to other
+    /// replicas), commits, then delivers them locally; never waits for
+    /// Redis. Dropping a `WriteTx` without commit rolls back and publishes
+    /// nothing.
     pub async fn commit(self) -> AppResult<()> {
+        crate::service::outbox::append(&self.tx, self.bus.outbox_payloads(&self.events)).await?;
         self.tx.commit().await?;
-        self.bus.publish(self.events).await;
+        self.bus.committed(self.events);
         Ok(())
     }
 }
 
 impl Store {
     /// A store over `db`.
-    pub fn new(db: DatabaseConnection, events: EventBus, card_key: Vec<u8>, policy: Policy) -> Self {
-        Store { db, events, card_key: Arc::new(card_key), policy, sqlite_writer: Arc::new(Mutex::new(())) }
+    pub fn new(db: DatabaseConnection, events: EventBus, card_key: Vec<u8>, policy: Policy, clock: Clock) -> Self {
+        Store { db, events, card_key: Arc::new(card_key), policy, clock, sqlite_writer: Arc::new(Mutex::new(())) }
+    }
+
+    /// Holds SQLite's single write slot (no-op on PostgreSQL), for writers
+    /// outside [`Store::begin`] such as the event relay.
+    pub async fn sqlite_write_slot(&self) -> Option<OwnedMutexGuard<()>> {
+        match self.db.get_database_backend() {
+            DbBackend::Sqlite => Some(self.sqlite_writer.clone().lock_owned().await),
+            _ => None,
+        }
     }
 
     /// Begins a write transaction (READ COMMITTED plus row locks on PostgreSQL).
     pub async fn begin(&self) -> AppResult<WriteTx> {
-        let writer = match self.db.get_database_backend() {
-            DbBackend::Sqlite => Some(self.sqlite_writer.clone().lock_owned().await),
-            _ => None,
-        };
+        let writer = self.sqlite_write_slot().await;
         let tx = match self.db.get_database_backend() {
             DbBackend::Postgres => {
                 self.db.begin_with_config(Some(IsolationLevel::ReadCommitted), Some(AccessMode::ReadWrite)).await?

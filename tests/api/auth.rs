@@ -3,7 +3,7 @@
 
 use crate::helpers::{first_code, Backend, TestApp};
 use accounts_gateway::domain::Role;
-use accounts_gateway::service::{api_keys, secrets, seed};
+use accounts_gateway::service::{api_keys, seed};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
@@ -132,8 +132,8 @@ async fn viewers_and_operators_are_refused_what_they_may_not_do() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenancy_comes_from_the_credential() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let card = secrets::card_key(&app.db, None).await.unwrap();
-    seed::seed(&app.db, "other", 0, &card).await.unwrap();
+    let card = app.store.card_key.clone();
+    seed::seed(&app.db, "other", 0, &card, app.clock.now()).await.unwrap();
     let (_, other) = api_keys::create(&app.db, "other", Role::Admin, "other-admin").await.unwrap();
     let h = [("x-api-key", other.as_str())];
     let (_, me) = call(&app, &h, "{ viewer { organization { name } } accounts { totalCount } }").await;

@@ -1,6 +1,7 @@
 //! `TestApp`: the real server on port 0 over a fresh database.
 
 use accounts_gateway::app::Application;
+use accounts_gateway::clock::Clock;
 use accounts_gateway::config::Cli;
 use accounts_gateway::service::store::Store;
 use clap::Parser;
@@ -61,6 +62,20 @@ pub struct TestApp {
     pub db_url: String,
     /// Ends the server (as SIGTERM would).
     pub stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The server's clock: `advance` it to cross a TTL without waiting.
+    pub clock: Clock,
+}
+
+/// The clock a test server reads: noon on the 15th of the current month,
+/// then running. Calendar rules (a card expiring at the end of the month)
+/// give the same answer whatever the day and hour the suite runs, while
+/// the instant stays within days of the wall clock that JWT expiry and the
+/// database's own timestamps use.
+pub fn test_clock() -> Clock {
+    use chrono::{Datelike, TimeZone, Utc};
+    let today = Utc::now();
+    let noon = Utc.with_ymd_and_hms(today.year(), today.month(), 15, 12, 0, 0).single().expect("a valid date");
+    Clock::starting_at(noon)
 }
 
 impl TestApp {
@@ -77,7 +92,7 @@ impl TestApp {
         ];
         args.extend_from_slice(flags);
         let cli = Cli::parse_from(args);
-        let app = Application::build(&cli.settings).await.expect("replica starts");
+        let app = Application::build_with_clock(&cli.settings, self.clock.clone()).await.expect("replica starts");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let base = format!("http://127.0.0.1:{}", app.port());
         let (db, store) = (app.db().clone(), app.store().clone());
@@ -87,7 +102,8 @@ impl TestApp {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("x-api-key", self.key.parse().expect("header value"));
         let http = reqwest::Client::builder().default_headers(headers).build().expect("client");
-        TestApp { base, db, store, http, key: self.key.clone(), db_url: self.db_url.clone(), stop: Some(stop) }
+        let (key, db_url, clock) = (self.key.clone(), self.db_url.clone(), self.clock.clone());
+        TestApp { base, db, store, http, key, db_url, stop: Some(stop), clock }
     }
 
     /// Starts the gateway with the demo data set, or `None` when the
@@ -99,15 +115,13 @@ impl TestApp {
     /// Like `spawn`, with extra command-line flags.
     pub async fn spawn_with(backend: Backend, flags: &[&str]) -> Option<TestApp> {
         let url = fresh_database(backend).await?;
-        let mut args = vec![
-            "accounts-gateway",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            &url,
-            "--database-max-connections",
-            "8",
-        ];
+        Some(Self::spawn_on(&url, flags).await)
+    }
+
+    /// The gateway over the database at `url`, with extra flags.
+    pub async fn spawn_on(url: &str, flags: &[&str]) -> TestApp {
+        let mut args =
+            vec!["accounts-gateway", "--bind", "127.0.0.1:0", "--database-url", url, "--database-max-connections", "8"];
         // A Redis key space of its own (REDIS_URL may come from the
         // environment), unless the test shares one on purpose.
         let prefix = format!("t{}:", Uuid::new_v4().simple());
@@ -120,7 +134,8 @@ impl TestApp {
         }
         args.extend_from_slice(flags);
         let cli = Cli::parse_from(args);
-        let app = Application::build(&cli.settings).await.expect("gateway starts");
+        let clock = test_clock();
+        let app = Application::build_with_clock(&cli.settings, clock.clone()).await.expect("gateway starts");
         let base = format!("http://127.0.0.1:{}", app.port());
         let db = app.db().clone();
         let store = app.store().clone();
@@ -133,7 +148,7 @@ impl TestApp {
         tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
         }));
-        Some(TestApp { base, db, store, http, key, db_url: url.clone(), stop: Some(stop) })
+        TestApp { base, db, store, http, key, db_url: url.to_owned(), stop: Some(stop), clock }
     }
 
     /// POSTs a GraphQL request and returns the JSON body.

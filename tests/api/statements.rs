@@ -2,7 +2,7 @@
 //! statements whatever its size.
 
 use crate::helpers::TestApp;
-use accounts_gateway::service::{secrets, seed};
+use accounts_gateway::service::seed;
 use serde_json::json;
 
 const NESTED: &str = r#"query($n: Int!) { accounts(first: $n, filter: {search: "Account "}) { nodes {
@@ -17,8 +17,8 @@ const NESTED: &str = r#"query($n: Int!) { accounts(first: $n, filter: {search: "
 } } }"#;
 
 async fn nested_page_costs_constant_statements(app: TestApp) {
-    let key = secrets::card_key(&app.db, None).await.unwrap();
-    seed::seed(&app.db, "demo", 600, &key).await.unwrap();
+    let key = app.store.card_key.clone();
+    seed::seed(&app.db, "demo", 600, &key, app.clock.now()).await.unwrap();
     // Generated accounts all have an owner, a project and assets, and some
     // have parents, cards and wallets, so every relation is loaded.
     let mut counts = Vec::new();

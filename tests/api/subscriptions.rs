@@ -252,7 +252,7 @@ async fn a_lagging_subscriber_is_ended_with_a_reason() {
             at: chrono::Utc::now(),
         })
         .collect();
-    app.store.events.publish(burst).await;
+    app.store.events.committed(burst);
     let mut delivered = 0;
     loop {
         match ws.next(Duration::from_secs(20)).await {

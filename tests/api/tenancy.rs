@@ -1,14 +1,14 @@
 //! A second organization's rows never reach the demo organization.
 
 use crate::helpers::TestApp;
-use accounts_gateway::service::{secrets, seed};
+use accounts_gateway::service::seed;
 use entity::{account, client};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
 async fn other_organization_is_invisible(app: TestApp) {
-    let key = secrets::card_key(&app.db, None).await.unwrap();
-    seed::seed(&app.db, "other", 5, &key).await.unwrap();
+    let key = app.store.card_key.clone();
+    seed::seed(&app.db, "other", 5, &key, app.clock.now()).await.unwrap();
     let other = accounts_gateway::service::organizations::ensure(&app.db, "other").await.unwrap();
     let theirs =
         account::Entity::find().filter(account::Column::OrganizationId.eq(other.id)).all(&app.db).await.unwrap();

@@ -4,6 +4,7 @@
 
 use crate::helpers::{redis_flags, strs, Backend, TestApp};
 use crate::quote_server::{Mode, QuoteServer};
+use crate::services::OwnRedis;
 use futures_util::future::join_all;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -28,11 +29,11 @@ async fn ttl_and_stale_fallback() {
     assert_eq!(server.calls(), 1);
     btc(&app).await;
     assert_eq!(server.calls(), 1, "fresh quotes come from the cache");
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.clock.advance(Duration::from_millis(1100));
     btc(&app).await;
     assert_eq!(server.calls(), 2, "an expired quote is fetched again");
     server.set(Mode::Fail);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.clock.advance(Duration::from_millis(1100));
     let stale = btc(&app).await;
     assert_eq!(stale["usdRate"], "67000.5");
     assert_eq!(stale["stale"], true, "the last good quote, marked stale");
@@ -80,8 +81,8 @@ async fn a_page_of_500_costs_one_batch() {
     let server = QuoteServer::start().await;
     let Some(extra) = redis_flags() else { return };
     let app = spawn(&server, 60, &extra).await;
-    let key = accounts_gateway::service::secrets::card_key(&app.db, None).await.unwrap();
-    accounts_gateway::service::seed::seed(&app.db, "demo", 600, &key).await.unwrap();
+    let key = app.store.card_key.clone();
+    accounts_gateway::service::seed::seed(&app.db, "demo", 600, &key, app.clock.now()).await.unwrap();
     let q = "{ accounts(first: 500) { nodes { balance { total complete } subAccountsBalance { usdTotal } } } }";
     let before = app.metric("gateway_quote_redis_batches_total").await;
     let d = app.data(q, json!({})).await;
@@ -109,26 +110,13 @@ async fn redis_unreachable_never_fails_a_read() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_going_away_mid_test() {
     // A Redis of this test's own, so that stopping it harms no one else.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = tokio::process::Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => {
-            assert!(std::env::var("REQUIRE_SERVICES").is_err(), "redis-server not runnable: {e}");
-            return;
-        }
-    };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let Some(mut redis) = OwnRedis::start().await else { return };
     let server = QuoteServer::start().await;
-    let app = spawn(&server, 1, &["--redis-url".into(), format!("redis://127.0.0.1:{port}")]).await;
+    let app = spawn(&server, 1, &["--redis-url".into(), redis.url()]).await;
     assert_eq!(btc(&app).await["usdRate"], "67000.5");
     assert_eq!(app.metric("gateway_quote_redis_errors_total").await, 0, "Redis works at first");
-    child.kill().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    redis.kill().await;
+    app.clock.advance(Duration::from_millis(1100));
     let started = std::time::Instant::now();
     assert_eq!(btc(&app).await["usdRate"], "67000.5");
     assert!(started.elapsed() < Duration::from_secs(2), "a dead Redis costs a timeout, not an outage");

@@ -1,0 +1,188 @@
+//! Domain events between replicas through one Redis stream.
+//!
+//! The relay appends outbox rows with XADD; every replica reads the stream
+//! with XREAD from the last id it saw, so a replica whose connection
+//! dropped catches up on reconnect instead of missing what was sent
+//! meanwhile (pub/sub would drop it). When Redis itself restarted (its
+//! `run_id` changed) the new stream is read from its start.
+
+use super::{DomainEvent, Envelope};
+use crate::metrics::Metrics;
+use redis::aio::{ConnectionManager, MultiplexedConnection};
+use redis::AsyncConnectionConfig;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, Mutex};
+use uuid::Uuid;
+
+/// How long one relay append may take before it counts as failed.
+const APPEND_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long one XREAD blocks waiting for entries.
+const READ_BLOCK_MS: u64 = 1000;
+/// Longest pause between reconnect attempts: a replica hears events again
+/// within about this long of Redis returning.
+const MAX_BACKOFF: Duration = Duration::from_millis(400);
+/// Entries kept in the stream (approximate trim): far more than a
+/// reconnecting replica needs to catch up.
+const STREAM_MAXLEN: u64 = 100_000;
+
+/// One stream key on one Redis.
+pub struct RedisStream {
+    client: redis::Client,
+    key: String,
+    conn: Mutex<Option<ConnectionManager>>,
+    metrics: Metrics,
+}
+
+impl RedisStream {
+    /// A handle on `key`; connects lazily.
+    pub fn new(url: &str, key: &str, metrics: Metrics) -> redis::RedisResult<Self> {
+        Ok(RedisStream { client: redis::Client::open(url)?, key: key.to_owned(), conn: Mutex::new(None), metrics })
+    }
+
+    async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
+        let mut guard = self.conn.lock().await;
+        if let Some(c) = guard.as_ref() {
+            return Ok(c.clone());
+        }
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(APPEND_TIMEOUT)
+            .set_response_timeout(APPEND_TIMEOUT)
+            .set_number_of_retries(0);
+        let c = self.client.get_connection_manager_with_config(config).await?;
+        *guard = Some(c.clone());
+        Ok(c)
+    }
+
+    /// Appends `payloads` (encoded envelopes) in one round trip; an error
+    /// means none may be counted as sent (the caller keeps them).
+    pub async fn append(&self, payloads: &[String]) -> redis::RedisResult<()> {
+        let mut pipe = redis::pipe();
+        for p in payloads {
+            pipe.cmd("XADD").arg(&self.key).arg("MAXLEN").arg("~").arg(STREAM_MAXLEN).arg("*").arg("e").arg(p).ignore();
+        }
+        let sent = async {
+            let mut conn = self.connection().await?;
+            pipe.query_async::<()>(&mut conn).await
+        };
+        let result = match tokio::time::timeout(APPEND_TIMEOUT, sent).await {
+            Ok(r) => r,
+            Err(_) => Err(redis::RedisError::from((redis::ErrorKind::IoError, "append timed out"))),
+        };
+        if result.is_err() {
+            self.metrics.event_relay_error();
+            // A fresh connection next time: the manager may hold a dead one.
+            *self.conn.lock().await = None;
+        } else {
+            self.metrics.events_relayed(payloads.len() as u64);
+        }
+        result
+    }
+
+    /// Starts the task that delivers other replicas' events to `local`.
+    pub fn spawn_reader(&self, replica: Uuid, local: broadcast::Sender<Arc<DomainEvent>>) {
+        let reader = Reader {
+            client: self.client.clone(),
+            key: self.key.clone(),
+            replica,
+            local,
+            metrics: self.metrics.clone(),
+        };
+        tokio::spawn(reader.run());
+    }
+}
+
+struct Reader {
+    client: redis::Client,
+    key: String,
+    replica: Uuid,
+    local: broadcast::Sender<Arc<DomainEvent>>,
+    metrics: Metrics,
+}
+
+/// Where a reader stands: the Redis instance it read from, and the last id.
+struct Position {
+    run_id: String,
+    last_id: String,
+}
+
+type ReadReply = Option<Vec<(String, Vec<(String, Vec<String>)>)>>;
+
+impl Reader {
+    /// Reads until the process ends, reconnecting with backoff.
+    async fn run(self) {
+        let mut position: Option<Position> = None;
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            match self.session(&mut position).await {
+                Ok(()) => {}
+                Err(e) => {
+                    self.metrics.redis_error();
+                    tracing::warn!(error = %e, "event stream unavailable; reconnecting");
+                }
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// One connection's worth of reading; returns on any Redis error.
+    async fn session(&self, position: &mut Option<Position>) -> redis::RedisResult<()> {
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Duration::from_millis(500))
+            .set_response_timeout(Duration::from_millis(READ_BLOCK_MS + 2000));
+        let mut conn = self.client.get_multiplexed_async_connection_with_config(&config).await?;
+        let run_id = run_id(&mut conn).await?;
+        let last_id = match position.take() {
+            Some(p) if p.run_id == run_id => p.last_id,
+            // Redis restarted: its stream is new, read it all.
+            Some(_) => "0-0".to_owned(),
+            // First start: only what comes from now on.
+            None => newest_id(&mut conn, &self.key).await?,
+        };
+        *position = Some(Position { run_id, last_id });
+        tracing::info!(stream = %self.key, "reading events from redis");
+        loop {
+            let Some(p) = position.as_mut() else { return Ok(()) };
+            let reply: ReadReply = redis::cmd("XREAD")
+                .arg("COUNT")
+                .arg(512)
+                .arg("BLOCK")
+                .arg(READ_BLOCK_MS)
+                .arg("STREAMS")
+                .arg(&self.key)
+                .arg(&p.last_id)
+                .query_async(&mut conn)
+                .await?;
+            for (_, entries) in reply.unwrap_or_default() {
+                for (id, fields) in entries {
+                    self.deliver(&fields);
+                    p.last_id = id;
+                }
+            }
+        }
+    }
+
+    fn deliver(&self, fields: &[String]) {
+        let Some(text) = fields.chunks(2).find(|kv| kv[0] == "e").and_then(|kv| kv.get(1)) else { return };
+        match serde_json::from_str::<Envelope>(text) {
+            Ok(envelope) if envelope.origin != self.replica => {
+                self.metrics.event_received();
+                let _ = self.local.send(Arc::new(envelope.event));
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "ignoring a malformed event from redis"),
+        }
+    }
+}
+
+async fn run_id(conn: &mut MultiplexedConnection) -> redis::RedisResult<String> {
+    let info: String = redis::cmd("INFO").arg("server").query_async(conn).await?;
+    Ok(info.lines().find_map(|l| l.strip_prefix("run_id:")).unwrap_or_default().trim().to_owned())
+}
+
+async fn newest_id(conn: &mut MultiplexedConnection, key: &str) -> redis::RedisResult<String> {
+    let newest: Vec<(String, Vec<String>)> =
+        redis::cmd("XREVRANGE").arg(key).arg("+").arg("-").arg("COUNT").arg(1).query_async(conn).await?;
+    Ok(newest.into_iter().next().map_or_else(|| "0-0".to_owned(), |(id, _)| id))
+}

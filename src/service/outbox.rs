@@ -1,0 +1,134 @@
+//! The event outbox: a mutation's events are written in its own
+//! transaction, and a relay task (one per replica) moves them to the Redis
+//! stream after commit. Redis being down delays events, never loses them,
+//! and never slows a write: writers only INSERT here.
+
+use crate::error::AppResult;
+use crate::events::redis_stream::RedisStream;
+use crate::service::store::Store;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Rows relayed per round trip.
+const BATCH: u64 = 256;
+/// How often the relay looks without being woken: rows left behind by a
+/// replica that died between commit and relay are picked up by the others.
+const SWEEP: Duration = Duration::from_secs(2);
+/// Longest pause after a failed relay before the next try.
+const MAX_BACKOFF: Duration = Duration::from_millis(400);
+
+/// Writes `payloads` into the outbox inside the caller's transaction.
+pub async fn append<C: ConnectionTrait>(tx: &C, payloads: Vec<String>) -> AppResult<()> {
+    if payloads.is_empty() {
+        return Ok(());
+    }
+    let backend = tx.get_database_backend();
+    let marks: Vec<String> = (1..=payloads.len())
+        .map(|i| if backend == DbBackend::Postgres { format!("(${i})") } else { "(?)".to_owned() })
+        .collect();
+    let sql = format!("INSERT INTO event_outbox (payload) VALUES {}", marks.join(", "));
+    let values: Vec<Value> = payloads.into_iter().map(Value::from).collect();
+    tx.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    Ok(())
+}
+
+/// Starts the relay on `db` (a pool of its own, so that background work
+/// neither waits for request connections nor counts as request
+/// statements): woken after each commit that wrote events, and every
+/// [`SWEEP`] regardless.
+pub fn spawn_relay(db: DatabaseConnection, store: Store, stream: Arc<RedisStream>) {
+    let wake = store.events.relay_wake();
+    tokio::spawn(async move {
+        let relay = Relay { db, store, stream };
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            match relay.once().await {
+                // A full batch: there may be more at once.
+                Ok(n) if n == BATCH as usize => continue,
+                Ok(_) => {
+                    backoff = Duration::from_millis(50);
+                    let _ = tokio::time::timeout(SWEEP, wake.notified()).await;
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "event relay failed; the events wait in the outbox");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    });
+}
+
+/// The relay task's handles.
+struct Relay {
+    /// The relay's own pool.
+    db: DatabaseConnection,
+    /// For SQLite's write slot, shared with request writers.
+    store: Store,
+    stream: Arc<RedisStream>,
+}
+
+impl Relay {
+    /// Relays up to [`BATCH`] rows, oldest first.
+    ///
+    /// PostgreSQL: the rows are deleted in a transaction that commits only once
+    /// Redis took them; a second replica's relay skips rows locked by the first.
+    /// SQLite (one process, one writer): the rows are read, appended, then
+    /// deleted, so the single write lock is never held while Redis answers.
+    async fn once(&self) -> Result<usize, RelayError> {
+        let (conn, stream) = (&self.db, self.stream.as_ref());
+        let db = |e: sea_orm::DbErr| RelayError::Db(e.into());
+        if conn.get_database_backend() == DbBackend::Postgres {
+            let tx = conn.begin().await.map_err(db)?;
+            let sql = format!(
+                "DELETE FROM event_outbox WHERE id IN \
+             (SELECT id FROM event_outbox ORDER BY id LIMIT {BATCH} FOR UPDATE SKIP LOCKED) RETURNING id, payload"
+            );
+            let rows = decode(tx.query_all_raw(Statement::from_string(DbBackend::Postgres, sql)).await.map_err(db)?)?;
+            send(stream, &rows).await?;
+            tx.commit().await.map_err(db)?;
+            return Ok(rows.len());
+        }
+        let sql = format!("SELECT id, payload FROM event_outbox ORDER BY id LIMIT {BATCH}");
+        let rows = decode(conn.query_all_raw(Statement::from_string(DbBackend::Sqlite, sql)).await.map_err(db)?)?;
+        send(stream, &rows).await?;
+        if let Some(((first, _), (last, _))) = rows.first().zip(rows.last()) {
+            let _slot = self.store.sqlite_write_slot().await;
+            let sql = "DELETE FROM event_outbox WHERE id BETWEEN ? AND ?";
+            conn.execute_raw(Statement::from_sql_and_values(DbBackend::Sqlite, sql, [(*first).into(), (*last).into()]))
+                .await
+                .map_err(db)?;
+        }
+        Ok(rows.len())
+    }
+}
+
+/// `(id, payload)` rows in id order.
+fn decode(rows: Vec<sea_orm::QueryResult>) -> Result<Vec<(i64, String)>, RelayError> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id: i64 = row.try_get("", "id").map_err(|e| RelayError::Db(e.into()))?;
+        let payload: String = row.try_get("", "payload").map_err(|e| RelayError::Db(e.into()))?;
+        out.push((id, payload));
+    }
+    out.sort_unstable_by_key(|(id, _)| *id);
+    Ok(out)
+}
+
+async fn send(stream: &RedisStream, rows: &[(i64, String)]) -> Result<(), RelayError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let payloads: Vec<String> = rows.iter().map(|(_, p)| p.clone()).collect();
+    stream.append(&payloads).await.map_err(RelayError::Redis)
+}
+
+/// Why a relay round did not complete (its rows stay in the outbox).
+#[derive(Debug, thiserror::Error)]
+enum RelayError {
+    #[error("database: {0}")]
+    Db(crate::error::AppError),
+    #[error("redis: {0}")]
+    Redis(redis::RedisError),
+}
