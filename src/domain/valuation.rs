@@ -7,6 +7,26 @@ pub fn usd_value(quantity: Decimal, rate: Decimal) -> Option<Decimal> {
     quantity.checked_mul(rate).map(cents)
 }
 
+/// `a + b` exactly: `None` when the sum overflows rust_decimal's 28
+/// significant digits or could only be kept by dropping some of them.
+pub fn exact_add(a: Decimal, b: Decimal) -> Option<Decimal> {
+    let sum = a.checked_add(b)?;
+    // A sum that had to be rounded no longer gives both terms back.
+    (sum.checked_sub(b) == Some(a) && sum.checked_sub(a) == Some(b)).then_some(sum)
+}
+
+/// The exact sum of `values`, or `None` as [`exact_add`] says.
+pub fn exact_sum(values: impl IntoIterator<Item = Decimal>) -> Option<Decimal> {
+    values.into_iter().try_fold(Decimal::ZERO, exact_add)
+}
+
+/// The error of a sum too large to give exactly, naming what was summed.
+pub fn sum_overflow(what: &str) -> crate::error::AppError {
+    crate::error::AppError::LimitExceeded(format!(
+        "{what} does not fit in 28 significant digits; it cannot be given exactly"
+    ))
+}
+
 /// Rounds half-even to two places and shows both ("12.3" -> "12.30").
 pub fn cents(v: Decimal) -> Decimal {
     let mut r = v.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);
@@ -21,6 +41,16 @@ mod tests {
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap_or_default()
+    }
+
+    #[test]
+    fn sums_are_exact_or_refused() {
+        let max = Decimal::MAX;
+        assert_eq!(exact_add(max, Decimal::ONE), None, "overflow");
+        assert_eq!(exact_add(d("7922816251426433759354395033"), d("0.01")), None, "digits would be lost");
+        assert_eq!(exact_add(d("0.1"), d("0.2")), Some(d("0.3")));
+        assert_eq!(exact_sum([d("1.5"), d("2.25")]), Some(d("3.75")));
+        assert_eq!(exact_sum([max, max]), None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use crate::domain::cards::{expiration_status, masked};
 use crate::domain::money::Dec;
+use crate::domain::valuation::{exact_add, sum_overflow};
 use crate::domain::{AssetStatus, CardExpirationStatus};
 use crate::error::{AppError, ToGql};
 use crate::graphql::accounts::Account;
@@ -51,18 +52,23 @@ pub fn at_scale(d: Decimal, scale: i32) -> Dec {
 }
 
 impl Asset {
+    /// available + onHold, exactly, or LIMIT_EXCEEDED.
+    pub fn total(&self) -> Result<Decimal, AppError> {
+        exact_add(self.model.available.0, self.model.on_hold.0).ok_or_else(|| sum_overflow("the total balance"))
+    }
+
     /// The balance fields at the currency's scale.
-    pub fn balance_now(&self) -> AssetBalance {
+    pub fn balance_now(&self) -> Result<AssetBalance, AppError> {
         let s = self.currency.decimals;
         let m = &self.model;
-        AssetBalance {
-            total: at_scale(m.available.0 + m.on_hold.0, s),
+        Ok(AssetBalance {
+            total: at_scale(self.total()?, s),
             available: at_scale(m.available.0, s),
             on_hold: at_scale(m.on_hold.0, s),
             future: at_scale(m.future.0, s),
             credit_limit: at_scale(m.credit_limit.0, s),
             scale: s,
-        }
+        })
     }
 }
 
@@ -86,8 +92,8 @@ impl Asset {
         AssetStatus::parse(&self.model.status).gql()
     }
     /// Balance fields.
-    async fn balance(&self) -> AssetBalance {
-        self.balance_now()
+    async fn balance(&self) -> Result<AssetBalance> {
+        self.balance_now().gql()
     }
     /// IBAN for fiat without bank integration.
     async fn address(&self) -> Option<&str> {

@@ -4,7 +4,7 @@
 //! lost, and its subscription ends.
 
 use crate::domain::AccountStatus;
-use crate::error::AppError;
+use crate::error::{AppError, ToGql};
 use crate::events::DomainEvent;
 use crate::graphql::accounts::{Account, StatusReason};
 use crate::graphql::assets::{Asset, AssetBalance};
@@ -114,7 +114,7 @@ impl BalanceEvent {
     }
     /// The asset's balance now.
     async fn balance(&self, ctx: &Context<'_>) -> Result<AssetBalance> {
-        Ok(self.load_asset(ctx).await?.balance_now())
+        self.load_asset(ctx).await?.balance_now().gql()
     }
     /// When it committed.
     async fn at(&self) -> DateTime<Utc> {

@@ -2,7 +2,8 @@
 //! and the quotes themselves.
 
 use crate::domain::money::Dec;
-use crate::domain::valuation::{cents, usd_value};
+use crate::domain::valuation::{cents, exact_add, exact_sum, sum_overflow, usd_value};
+use crate::error::{AppError, ToGql};
 use crate::graphql::assets::{at_scale, Asset};
 use crate::graphql::catalog::Currency;
 use crate::graphql::{load_err, req};
@@ -23,11 +24,11 @@ pub struct AssetValuation {
 }
 
 impl AssetValuation {
-    fn total(&self) -> Decimal {
-        self.asset.model.available.0 + self.asset.model.on_hold.0
-    }
-    fn usd(&self) -> Option<Decimal> {
-        self.quote.as_ref().and_then(|q| usd_value(self.total(), q.quote.rate))
+    /// The USD value: `Ok(None)` without a quote, an error when the
+    /// quantity or its value does not fit.
+    fn usd(&self) -> Result<Option<Decimal>, AppError> {
+        let Some(q) = &self.quote else { return Ok(None) };
+        usd_value(self.asset.total()?, q.quote.rate).map(Some).ok_or_else(|| sum_overflow("the USD value"))
     }
 }
 
@@ -50,12 +51,12 @@ impl AssetValuation {
         self.asset.currency.decimals
     }
     /// The asset's total balance.
-    async fn quantity(&self) -> Dec {
-        at_scale(self.total(), self.asset.currency.decimals)
+    async fn quantity(&self) -> Result<Dec> {
+        Ok(at_scale(self.asset.total().gql()?, self.asset.currency.decimals))
     }
     /// quantity x quoteRate, rounded half-even to cents; null without a quote.
-    async fn usd_value(&self) -> Option<Dec> {
-        self.usd().map(Dec)
+    async fn usd_value(&self) -> Result<Option<Dec>> {
+        Ok(self.usd().gql()?.map(Dec))
     }
     /// USD per unit.
     async fn usd_quote_rate(&self) -> Option<Dec> {
@@ -86,8 +87,12 @@ impl Valuation {
         "USD"
     }
     /// Sum of the rounded asset values.
-    async fn total(&self) -> Dec {
-        Dec(cents(self.assets.iter().filter_map(AssetValuation::usd).sum()))
+    async fn total(&self) -> Result<Dec> {
+        let mut values = Vec::with_capacity(self.assets.len());
+        for a in &self.assets {
+            values.extend(a.usd().gql()?);
+        }
+        Ok(Dec(cents(exact_sum(values).ok_or_else(|| sum_overflow("the USD total")).gql()?)))
     }
     /// False when any asset had no quote.
     async fn complete(&self) -> bool {
@@ -160,8 +165,8 @@ pub async fn subtree_summary(ctx: &Context<'_>, account: &account::Model) -> Res
     for r in &rows {
         if let Some(c) = r.currency_id {
             let e = sums.entry(c).or_default();
-            e.0 += r.available.0;
-            e.1 += r.on_hold.0;
+            e.0 = exact_add(e.0, r.available.0).ok_or_else(|| sum_overflow("the available sum")).gql()?;
+            e.1 = exact_add(e.1, r.on_hold.0).ok_or_else(|| sum_overflow("the on-hold sum")).gql()?;
         }
     }
     let currencies = l.currencies.load_many(sums.keys().copied()).await.map_err(load_err)?;
@@ -171,23 +176,25 @@ pub async fn subtree_summary(ctx: &Context<'_>, account: &account::Model) -> Res
     let mut by_currency: Vec<(currency::Model, Decimal, Decimal)> =
         sums.into_iter().filter_map(|(id, (a, h))| currencies.get(&id).map(|c| (c.clone(), a, h))).collect();
     by_currency.sort_by(|x, y| x.0.code.cmp(&y.0.code));
-    let by_currency = by_currency
-        .into_iter()
-        .map(|(c, available, on_hold)| {
-            let total = available + on_hold;
-            match quotes.get(&c.code).and_then(|q| usd_value(total, q.quote.rate)) {
-                Some(v) => usd_total += v,
-                None => complete = false,
+    let mut rows = Vec::with_capacity(by_currency.len());
+    for (c, available, on_hold) in by_currency {
+        let total = exact_add(available, on_hold).ok_or_else(|| sum_overflow("the total")).gql()?;
+        match quotes.get(&c.code) {
+            Some(q) => {
+                let v = usd_value(total, q.quote.rate).ok_or_else(|| sum_overflow("the USD value")).gql()?;
+                usd_total = exact_add(usd_total, v).ok_or_else(|| sum_overflow("the USD total")).gql()?;
             }
-            let s = c.decimals;
-            CurrencyBalance {
-                total: at_scale(total, s),
-                available: at_scale(available, s),
-                on_hold: at_scale(on_hold, s),
-                currency: Currency(c),
-            }
-        })
-        .collect();
+            None => complete = false,
+        }
+        let s = c.decimals;
+        rows.push(CurrencyBalance {
+            total: at_scale(total, s),
+            available: at_scale(available, s),
+            on_hold: at_scale(on_hold, s),
+            currency: Currency(c),
+        });
+    }
+    let by_currency = rows;
     Ok(BalanceSummary { account_count: accounts.len() as i32, by_currency, usd_total: Dec(cents(usd_total)), complete })
 }
 

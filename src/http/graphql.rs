@@ -13,6 +13,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response as HttpResponse};
+use futures_util::FutureExt;
 use serde_json::{json, Value};
 use std::time::Instant;
 
@@ -202,18 +203,25 @@ async fn execute(s: AppState, mut req: Request, media: Media, is_get: bool, cred
     }
     let query = req.query.clone();
     let loaders = Loaders::new(s.db.clone(), principal.organization_id, s.loader_delay, s.quotes.clone());
-    let resp: Response =
-        match tokio::time::timeout(s.request_timeout, s.schema.execute(req.data(principal).data(loaders))).await {
-            Ok(resp) => resp,
-            Err(_) => {
-                let e = crate::error::AppError::LimitExceeded(format!(
-                    "the request ran past its time limit of {} ms; retry (writes with their idempotency key)",
-                    s.request_timeout.as_millis()
-                ));
-                s.metrics.request(true);
-                return reply(StatusCode::OK, media, json!({ "data": null, "errors": [e.to_graphql_json()] }));
-            }
-        };
+    // A panic in a resolver becomes this request's INTERNAL error, never a
+    // dropped connection.
+    let run = std::panic::AssertUnwindSafe(s.schema.execute(req.data(principal).data(loaders))).catch_unwind();
+    let resp: Response = match tokio::time::timeout(s.request_timeout, run).await {
+        Ok(Ok(resp)) => resp,
+        Ok(Err(_)) => {
+            let e = crate::error::AppError::internal("a resolver panicked");
+            s.metrics.request(true);
+            return reply(StatusCode::OK, media, json!({ "data": null, "errors": [e.to_graphql_json()] }));
+        }
+        Err(_) => {
+            let e = crate::error::AppError::LimitExceeded(format!(
+                "the request ran past its time limit of {} ms; retry (writes with their idempotency key)",
+                s.request_timeout.as_millis()
+            ));
+            s.metrics.request(true);
+            return reply(StatusCode::OK, media, json!({ "data": null, "errors": [e.to_graphql_json()] }));
+        }
+    };
     s.metrics.request(!resp.errors.is_empty());
     tracing::info!(
         operation = op_name.as_deref().unwrap_or("-"),

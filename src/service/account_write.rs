@@ -541,5 +541,12 @@ async fn system_type<C: ConnectionTrait>(db: &C, org: Uuid) -> AppResult<Uuid> {
         category: Set(None),
         created_at: Set(now()),
     };
-    Ok(t.insert(db).await?.id)
+    // Concurrent first callers all insert; one row wins and everyone reads
+    // it (a plain insert would fail the losers with a unique violation).
+    account_type::Entity::insert(t)
+        .on_conflict_do_nothing_on([account_type::Column::OrganizationId, account_type::Column::Code])
+        .exec_without_returning(db)
+        .await?;
+    let t = find().one(db).await?.ok_or_else(|| AppError::internal("the SYSTEM account type vanished"))?;
+    Ok(t.id)
 }

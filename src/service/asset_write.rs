@@ -3,6 +3,7 @@
 
 use crate::auth::Principal;
 use crate::domain::inputs::{AddAssetInput, BalanceAdjustmentInput};
+use crate::domain::valuation::exact_add;
 use crate::domain::{validate, AssetStatus, CurrencyType, Role};
 use crate::error::{AppError, AppResult};
 use crate::events::DomainEvent;
@@ -257,18 +258,29 @@ pub async fn adjust(
     if before.status != AssetStatus::Active.as_str() {
         return Err(AppError::not_allowed("the asset is INACTIVE: activate it before moving its balance"));
     }
+    // FOR SHARE: a concurrent deleteAccount (FOR UPDATE) waits for this
+    // adjustment, or this one sees the deletion; never both.
     let acc = account::Entity::find_by_id(before.account_id)
+        .lock_shared()
         .one(&*tx)
         .await?
         .ok_or_else(|| AppError::internal("asset without account"))?;
     if acc.deleted_at.is_some() {
         return Err(AppError::not_allowed("the account is deleted"));
     }
-    let overflow = || AppError::invalid("input", "the resulting balance is too large");
-    let available = before.available.0.checked_add(deltas[0]).ok_or_else(overflow)?;
-    let on_hold = before.on_hold.0.checked_add(deltas[1]).ok_or_else(overflow)?;
-    let future = before.future.0.checked_add(deltas[2]).ok_or_else(overflow)?;
-    if available + before.credit_limit.0 < Decimal::ZERO {
+    // Exact or refused: a result rust_decimal could only keep by dropping
+    // digits is as wrong as an overflow.
+    let fits = |field: &'static str, base: Decimal, delta: Decimal| {
+        exact_add(base, delta).ok_or_else(|| {
+            AppError::invalid(field, "the resulting balance does not fit in 28 significant digits exactly")
+        })
+    };
+    let available = fits("input.available", before.available.0, deltas[0])?;
+    let on_hold = fits("input.onHold", before.on_hold.0, deltas[1])?;
+    let future = fits("input.future", before.future.0, deltas[2])?;
+    fits("input.onHold", available, on_hold)?;
+    let spendable = fits("input.available", available, before.credit_limit.0)?;
+    if spendable < Decimal::ZERO {
         return Err(AppError::invalid("input.available", "available + creditLimit would fall below zero"));
     }
     if on_hold < Decimal::ZERO {

@@ -91,6 +91,16 @@ async fn adjust_balance_rules(app: TestApp) {
     let r =
         app.data(ADJUST, json!({"a": eth, "i": {"idempotencyKey": "e2", "available": "0.200000000000000002"}})).await;
     assert_eq!(r["adjustBalance"]["balance"]["available"], "0.300000000000000003");
+    // A result rust_decimal could keep only by dropping a digit is refused,
+    // naming the field, and changes nothing.
+    let big = "60000000000.000000000000000001";
+    app.data(ADJUST, json!({"a": eth, "i": {"idempotencyKey": "e3", "available": big}})).await;
+    let (c, f) = app.error(ADJUST, json!({"a": eth, "i": {"idempotencyKey": "e4", "available": "30000000000"}})).await;
+    assert_eq!((c.as_str(), f.as_str()), ("VALIDATION_FAILED", "input.available"));
+    let (c, f) = app.error(ADJUST, json!({"a": eth, "i": {"idempotencyKey": "e5", "onHold": "30000000000"}})).await;
+    assert_eq!((c.as_str(), f.as_str()), ("VALIDATION_FAILED", "input.onHold"), "total would not fit");
+    let r = app.data(ADJUST, json!({"a": eth, "i": {"idempotencyKey": "e6", "future": "1"}})).await;
+    assert_eq!(r["adjustBalance"]["balance"]["available"], "60000000000.300000000000000004");
     let trail = app.data(r#"query($id: UUID) { auditEvents(filter: {entityId: $id, action: "asset.balance_adjusted"}) { totalCount nodes { after } } }"#, json!({"id": a})).await;
     assert_eq!(trail["auditEvents"]["totalCount"], 2, "one event per applied adjustment, none for replays or refusals");
     assert_eq!(trail["auditEvents"]["nodes"][0]["after"]["adjustment"]["idempotencyKey"], "k3");

@@ -2,6 +2,7 @@
 
 use crate::helpers::TestApp;
 use crate::mutations_assets::{active_asset, ADJUST};
+use accounts_gateway::domain::Role;
 use futures_util::future::join_all;
 use serde_json::json;
 
@@ -80,7 +81,29 @@ async fn concurrent_system_account_is_one(app: TestApp) {
     assert_eq!(d["accounts"]["totalCount"], 4);
 }
 
+/// 50 first calls on an organization that has neither the SYSTEM type nor
+/// the account: every one answers, all with the same account.
+async fn fifty_first_system_accounts_on_a_fresh_organization(app: TestApp) {
+    let (_, key) = accounts_gateway::service::api_keys::create(&app.db, "fresh", Role::Admin, "k").await.unwrap();
+    let q = "mutation { systemAccount(role: FEE_PAYER) { id kind type { code } } }";
+    let calls = (0..50).map(|_| {
+        let (app, key) = (&app, key.clone());
+        async move {
+            let resp = app.http.post(format!("{}/graphql", app.base)).header("x-api-key", key);
+            resp.json(&json!({"query": q})).send().await.unwrap().json::<serde_json::Value>().await.unwrap()
+        }
+    });
+    let results = join_all(calls).await;
+    let first = results[0]["data"]["systemAccount"].clone();
+    for r in &results {
+        assert!(r.get("errors").is_none(), "{r:#}");
+        assert_eq!(r["data"]["systemAccount"], first);
+    }
+    assert_eq!(first["type"]["code"], "SYSTEM");
+}
+
 crate::backend_tests!(
+    fifty_first_system_accounts_on_a_fresh_organization,
     parallel_adjustments_sum_exactly,
     parallel_replays_apply_once,
     parallel_status_changes_all_count,
