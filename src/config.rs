@@ -155,6 +155,11 @@ pub struct Settings {
     /// Timeout of one quote API call, in milliseconds.
     #[arg(long, env = "QUOTE_TIMEOUT_MS", default_value_t = 2_000, global = true)]
     pub quote_timeout_ms: u64,
+    /// After the price source fails for a currency, milliseconds before it
+    /// is asked for that currency again (the last good quote is served,
+    /// marked stale, meanwhile).
+    #[arg(long, env = "QUOTE_BACKOFF_MS", default_value_t = 5_000, global = true)]
+    pub quote_backoff_ms: u64,
     /// Retries of a failed quote API call (with doubling backoff from 100 ms).
     #[arg(long, env = "QUOTE_RETRIES", default_value_t = 2, global = true)]
     pub quote_retries: u32,

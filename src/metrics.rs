@@ -24,6 +24,7 @@ struct Counters {
     quote_source_calls: AtomicU64,
     quote_source_errors: AtomicU64,
     quote_stale_served: AtomicU64,
+    quote_backoff_skips: AtomicU64,
     events_relayed: AtomicU64,
     events_relay_errors: AtomicU64,
     events_received: AtomicU64,
@@ -76,6 +77,12 @@ impl Metrics {
         self.0.quote_stale_served.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Currencies not asked of the source because their back-off window
+    /// after a failure is still open.
+    pub fn quote_backoff_skip(&self, n: usize) {
+        self.0.quote_backoff_skips.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
     /// Events relayed from the outbox to Redis.
     pub fn events_relayed(&self, n: u64) {
         self.0.events_relayed.fetch_add(n, Ordering::Relaxed);
@@ -111,6 +118,11 @@ impl Metrics {
             ("gateway_quote_source_calls_total", "calls to the price source", &c.quote_source_calls),
             ("gateway_quote_source_errors_total", "failed calls to the price source", &c.quote_source_errors),
             ("gateway_quote_stale_served_total", "quotes served past their freshness", &c.quote_stale_served),
+            (
+                "gateway_quote_backoff_skips_total",
+                "currencies not asked of a failing source inside their back-off window",
+                &c.quote_backoff_skips,
+            ),
             ("gateway_events_relayed_total", "events relayed from the outbox to Redis", &c.events_relayed),
             ("gateway_events_relay_errors_total", "relay attempts Redis refused", &c.events_relay_errors),
             ("gateway_events_received_total", "events from other replicas delivered here", &c.events_received),

@@ -231,13 +231,26 @@ pub struct QuoteQuery;
 
 #[Object]
 impl QuoteQuery {
-    /// Current USD quotes for the given currency codes, through the quote cache.
+    /// Current USD quotes for the given currency codes, through the quote
+    /// cache. Codes the organization does not know, and codes with no
+    /// quote, are absent from the answer.
     async fn quotes(&self, ctx: &Context<'_>, currencies: Vec<String>) -> Result<Vec<Quote>> {
         if currencies.len() > 100 {
             return Err(crate::error::AppError::invalid("currencies", "at most 100 codes").to_graphql());
         }
-        let codes: Vec<String> = currencies.iter().map(|c| c.trim().to_uppercase()).collect();
-        let found = req(ctx)?.loaders.quotes.load_many(codes.clone()).await.map_err(load_err)?;
+        let r = req(ctx)?;
+        // Only the organization's own currencies reach the price source:
+        // anything else is answered as "no quote" without a call.
+        let known: std::collections::HashSet<String> =
+            crate::service::catalog::currencies(r.db, r.principal.organization_id)
+                .await
+                .gql()?
+                .into_iter()
+                .map(|c| c.code.to_uppercase())
+                .collect();
+        let codes: Vec<String> =
+            currencies.iter().map(|c| c.trim().to_uppercase()).filter(|c| known.contains(c)).collect();
+        let found = r.loaders.quotes.load_many(codes.clone()).await.map_err(load_err)?;
         let mut seen = std::collections::HashSet::new();
         Ok(codes
             .into_iter()

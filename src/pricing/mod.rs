@@ -3,7 +3,8 @@
 //! A lookup asks, in order: the in-process layer (fresh entries), Redis
 //! (one MGET for the whole batch), then the source (one call for every
 //! miss, shared by concurrent callers: single flight). When the source
-//! fails, the last good quote is served marked `stale`. Redis failing or
+//! fails, the last good quote is served marked `stale`, and that currency
+//! is not asked for again until its back-off window is over. Redis failing or
 //! slow never fails a read; it is logged and counted.
 
 pub mod redis_layer;
@@ -51,6 +52,11 @@ pub struct QuoteTiming {
     pub fresh: Duration,
     /// How long the last good quote is kept for outages.
     pub keep: Duration,
+    /// After the source fails for a currency (error, timeout or no usable
+    /// rate), how long it is not asked for that currency again: during an
+    /// outage each currency costs one provider timeout per window, not one
+    /// per request.
+    pub backoff: Duration,
 }
 
 type Flight = Shared<BoxFuture<'static, Arc<HashMap<String, CachedQuote>>>>;
@@ -66,6 +72,9 @@ struct Inner {
     redis: Option<RedisLayer>,
     local: moka::sync::Cache<String, CachedQuote>,
     inflight: Mutex<HashMap<String, Flight>>,
+    /// Currency -> the instant (by `clock`) before which the source is not
+    /// asked for it again.
+    backoff: moka::sync::Cache<String, DateTime<Utc>>,
     timing: QuoteTiming,
     metrics: Metrics,
     clock: Clock,
@@ -81,12 +90,16 @@ impl Quotes {
         clock: Clock,
     ) -> Self {
         let local = moka::sync::Cache::builder().max_capacity(10_000).time_to_live(timing.keep).build();
+        // The TTL only bounds memory; whether a window is over is decided
+        // by `clock`, so tests can cross it without waiting.
+        let backoff = moka::sync::Cache::builder().max_capacity(10_000).time_to_live(timing.backoff).build();
         Quotes {
             inner: Arc::new(Inner {
                 source,
                 redis,
                 local,
                 inflight: Mutex::new(HashMap::new()),
+                backoff,
                 timing,
                 metrics,
                 clock,
@@ -152,11 +165,14 @@ impl Quotes {
                 misses = still;
             }
         }
-        if misses.is_empty() {
-            return out;
+        let now = self.inner.clock.now();
+        let (waiting, misses): (Vec<String>, Vec<String>) =
+            misses.into_iter().partition(|c| self.inner.backoff.get(c).is_some_and(|until| now < until));
+        if !waiting.is_empty() {
+            self.inner.metrics.quote_backoff_skip(waiting.len());
         }
-        let fetched = self.fetch(&misses).await;
-        for code in misses {
+        let fetched = if misses.is_empty() { HashMap::new() } else { self.fetch(&misses).await };
+        for code in waiting.into_iter().chain(misses) {
             let found = fetched.get(&code).cloned().or_else(|| stale_known.remove(&code));
             if let Some(q) = found {
                 let v = self.view(&code, q);
@@ -221,6 +237,10 @@ impl Quotes {
         };
         for (code, q) in &fetched {
             self.inner.local.insert(code.clone(), q.clone());
+        }
+        let retry_at = now + chrono::Duration::from_std(self.inner.timing.backoff).unwrap_or_default();
+        for code in codes.iter().filter(|c| !fetched.contains_key(*c)) {
+            self.inner.backoff.insert(code.clone(), retry_at);
         }
         if let Some(redis) = &self.inner.redis {
             let entries: Vec<(String, String)> =

@@ -46,7 +46,10 @@ pub fn from_settings(s: &Settings, metrics: &Metrics, clock: Clock) -> anyhow::R
         }
         None => None,
     };
-    let timing =
-        QuoteTiming { fresh: Duration::from_secs(s.quote_fresh_secs), keep: Duration::from_secs(s.quote_keep_secs) };
+    let timing = QuoteTiming {
+        fresh: Duration::from_secs(s.quote_fresh_secs),
+        keep: Duration::from_secs(s.quote_keep_secs),
+        backoff: Duration::from_millis(s.quote_backoff_ms),
+    };
     Ok(Quotes::new(source, redis, timing, metrics.clone(), clock))
 }

@@ -42,6 +42,7 @@ async fn ttl_and_stale_fallback() {
     let v = app.data(r#"{ accountByExternalId(externalId: "acc-john-crypto") { balance { complete assets { stale usdValue } } } }"#, json!({})).await;
     assert_eq!(v["accountByExternalId"]["balance"]["complete"], false, "ETH was never fetched, so it has no quote");
     server.set(Mode::Slow(Duration::from_millis(1500)));
+    app.clock.advance(Duration::from_secs(6));
     let slow = btc(&app).await;
     assert_eq!(slow["stale"], true, "a source slower than its timeout counts as down");
 }
@@ -54,10 +55,52 @@ async fn bad_rates_are_never_cached() {
     let q = r#"{ quotes(currencies: ["BTC", "ETH", "USDC", "EUR"]) { currency usdRate source } }"#;
     assert_eq!(app.data(q, json!({})).await["quotes"], json!([]));
     server.set(Mode::Body(json!("<html>502</html>")));
+    app.clock.advance(Duration::from_secs(6));
     assert_eq!(app.data(q, json!({})).await["quotes"], json!([]));
+    assert_eq!(server.calls(), 2, "each answer came from the source, not from a cache of the bad one");
     server.set(Mode::Ok);
+    app.clock.advance(Duration::from_secs(6));
     let good = app.data(q, json!({})).await["quotes"].as_array().unwrap().len();
     assert_eq!(good, 4, "nothing bad was cached in between");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_outage_costs_one_timeout_per_currency_per_window() {
+    let server = QuoteServer::start().await;
+    let app = spawn(&server, 1, &[]).await;
+    assert_eq!(btc(&app).await["stale"], false);
+    server.set(Mode::Slow(Duration::from_millis(1500)));
+    app.clock.advance(Duration::from_millis(1100));
+    assert_eq!(btc(&app).await["stale"], true, "the timeout is paid once");
+    assert_eq!(server.calls(), 2);
+    let started = std::time::Instant::now();
+    for _ in 0..20 {
+        assert_eq!(btc(&app).await["stale"], true);
+    }
+    assert_eq!(server.calls(), 2, "inside the window the source is not asked again");
+    assert!(started.elapsed() < Duration::from_secs(1), "and no request pays its timeout");
+    assert!(app.metric("gateway_quote_backoff_skips_total").await >= 20);
+    // ETH failed nowhere yet: it is still asked for, once.
+    let eth = r#"{ quotes(currencies: ["ETH"]) { stale } }"#;
+    server.set(Mode::Fail);
+    assert_eq!(app.data(eth, json!({})).await["quotes"], json!([]));
+    assert_eq!(server.calls(), 3);
+    server.set(Mode::Ok);
+    app.clock.advance(Duration::from_secs(5));
+    assert_eq!(btc(&app).await["stale"], false, "after the window the source is asked again");
+    assert_eq!(server.calls(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_organizations_currencies_reach_the_source() {
+    let server = QuoteServer::start().await;
+    let app = spawn(&server, 60, &[]).await;
+    let q = r#"{ quotes(currencies: ["XYZ", "../../admin", "btc"]) { currency } }"#;
+    assert_eq!(app.data(q, json!({})).await["quotes"], json!([{"currency": "BTC"}]));
+    assert_eq!(server.calls(), 1);
+    let unknown = r#"{ quotes(currencies: ["XYZ", "DOGE"]) { currency } }"#;
+    assert_eq!(app.data(unknown, json!({})).await["quotes"], json!([]));
+    assert_eq!(server.calls(), 1, "unknown codes cost no call");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
