@@ -47,7 +47,7 @@ impl Application {
             .await
             .context("connecting to the database")?;
         crate::db::migrate(&db).await.context("migrating the database")?;
-        let card_key = secrets::card_key(&db, settings.card_hash_key.as_deref()).await.map_err(fail)?;
+        let card_key = secrets::card_key(&db, &settings.card_key_source()).await?;
         let empty = organization::Entity::find().count(&db).await? == 0;
         if empty && !settings.no_seed {
             let report = seed::seed(&db, organizations::DEMO, 0, &card_key, clock.now()).await.map_err(fail)?;

@@ -120,10 +120,16 @@ pub struct Settings {
     /// Refuse `deleteAccount` (accounts can still be closed by status).
     #[arg(long, env = "FORBID_ACCOUNT_DELETION", global = true)]
     pub forbid_account_deletion: bool,
-    /// Key of card-number fingerprints (HMAC-SHA256). When unset, a random
-    /// key is generated on first start and kept in the database.
+    /// Key of card-number fingerprints (HMAC-SHA256), at least 32 bytes.
+    /// When unset, the key is read from `--card-key-file`.
     #[arg(long, env = "CARD_HASH_KEY", global = true, hide_env_values = true)]
     pub card_hash_key: Option<String>,
+    /// File holding the card fingerprint key in hex, created (mode 0600)
+    /// with a random key when absent. Default: beside the SQLite file
+    /// (`accounts.db.card-key`), or `accounts-gateway.card-key` in the
+    /// working directory for PostgreSQL.
+    #[arg(long, env = "CARD_KEY_FILE", global = true)]
+    pub card_key_file: Option<std::path::PathBuf>,
     /// Where USD quotes come from.
     #[arg(long, env = "QUOTE_SOURCE", value_enum, default_value_t = QuoteSourceKind::File, global = true)]
     pub quote_source: QuoteSourceKind,
@@ -243,5 +249,14 @@ impl Settings {
     /// The DataLoader batching delay.
     pub fn dataloader_delay(&self) -> Duration {
         Duration::from_micros(self.dataloader_delay_us)
+    }
+
+    /// Where the card fingerprint key comes from.
+    pub fn card_key_source(&self) -> crate::service::secrets::KeySource {
+        crate::service::secrets::KeySource::from_settings(
+            self.card_hash_key.as_deref(),
+            self.card_key_file.as_deref(),
+            &self.database_url,
+        )
     }
 }

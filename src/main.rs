@@ -75,7 +75,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Seed(args) => {
             let conn = connect(&s).await?;
             let started = std::time::Instant::now();
-            let key = secrets::card_key(&conn, s.card_hash_key.as_deref()).await.map_err(fail)?;
+            let key = secrets::card_key(&conn, &s.card_key_source()).await?;
             let report =
                 seed::seed(&conn, organizations::DEMO, args.accounts, &key, chrono::Utc::now()).await.map_err(fail)?;
             tracing::info!(

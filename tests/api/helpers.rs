@@ -78,6 +78,13 @@ pub fn test_clock() -> Clock {
     Clock::starting_at(noon)
 }
 
+/// The card key file of a server database: one per database, so that
+/// replicas over one database share it and tests never share one.
+pub fn key_file_for(url: &str) -> String {
+    let name = format!("ag-{}.card-key", url.replace(|c: char| !c.is_ascii_alphanumeric(), "_"));
+    std::env::temp_dir().join(name).display().to_string()
+}
+
 impl TestApp {
     /// A second gateway over this one's database (a replica), with `flags`.
     pub async fn sibling(&self, flags: &[&str]) -> TestApp {
@@ -90,6 +97,10 @@ impl TestApp {
             "--rate-limit-per-second",
             "0",
         ];
+        let key_file = key_file_for(&self.db_url);
+        if self.db_url.starts_with("postgres") && !flags.contains(&"--card-key-file") {
+            args.extend_from_slice(&["--card-key-file", &key_file]);
+        }
         args.extend_from_slice(flags);
         let cli = Cli::parse_from(args);
         let app = Application::build_with_clock(&cli.settings, self.clock.clone()).await.expect("replica starts");
@@ -131,6 +142,10 @@ impl TestApp {
         // Tests fire bursts on purpose; the rate-limit test turns it back on.
         if !flags.contains(&"--rate-limit-per-second") {
             args.extend_from_slice(&["--rate-limit-per-second", "0"]);
+        }
+        let key_file = key_file_for(url);
+        if url.starts_with("postgres") && !flags.contains(&"--card-key-file") {
+            args.extend_from_slice(&["--card-key-file", &key_file]);
         }
         args.extend_from_slice(flags);
         let cli = Cli::parse_from(args);

@@ -9,6 +9,7 @@ mod accounts_filter;
 mod accounts_nested;
 mod accounts_paging;
 mod auth;
+mod card_key;
 mod errors;
 mod faults;
 mod http_spec;
