@@ -44,12 +44,13 @@ fn tenant<E: EntityTrait>(scope: &Scope, key: E::Column, keys: &[Uuid]) -> Resul
 }
 
 /// Applies `order`, then the id (in the last direction) so that rows with
-/// equal timestamps keep one stable order.
+/// equal timestamps keep one stable order. Join tables have no id; that is
+/// not an error (looking it up through `col` would log one).
 fn ordered<E: EntityTrait>(mut q: sea_orm::Select<E>, order: &[(E::Column, Order)]) -> sea_orm::Select<E> {
     for (c, o) in order {
         q = q.order_by(*c, o.clone());
     }
-    match (col::<E>("id"), order.last()) {
+    match (E::Column::from_str("id"), order.last()) {
         (Ok(id), Some((_, o))) => q.order_by(id, o.clone()),
         _ => q,
     }

@@ -4,7 +4,7 @@
 use crate::helpers::TestApp;
 use serde_json::json;
 
-const ACCOUNT: &str = r#"query($e: String!) { accountByExternalId(externalId: $e) {
+pub const ACCOUNT: &str = r#"query($e: String!) { accountByExternalId(externalId: $e) {
   id uid accountNumber name alias kind systemRole status
   statusReason { code description changedAt }
   type { code name category createdAt }

@@ -19,6 +19,7 @@ mod mutations_assets;
 mod mutations_concurrency;
 mod mutations_other;
 mod ops;
+mod quiet_logs;
 mod quote_server;
 mod services;
 mod statements;
