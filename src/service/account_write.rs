@@ -153,8 +153,12 @@ pub async fn create_in(
     let parent = match input.parent_id {
         None => None,
         Some(pid) => {
+            // FOR SHARE: a concurrent deleteAccount of the parent (FOR
+            // UPDATE) either waits for this child and sees it, or is seen
+            // here as deleted; never a live child under a deleted parent.
             let p = account::Entity::find_by_id(pid)
                 .filter(account::Column::OrganizationId.eq(org))
+                .lock_shared()
                 .one(&**tx)
                 .await?
                 .ok_or_else(|| AppError::missing(f("parentId"), "parent account"))?;

@@ -102,11 +102,133 @@ async fn fifty_first_system_accounts_on_a_fresh_organization(app: TestApp) {
     assert_eq!(first["type"]["code"], "SYSTEM");
 }
 
+const CREATE: &str = "mutation($i: CreateAccountInput!) { createAccount(input: $i) { id } }";
+const DELETE: &str = "mutation($id: UUID!) { deleteAccount(id: $id) { status } }";
+
+async fn new_account(app: &TestApp, name: String, parent: Option<&serde_json::Value>) -> serde_json::Value {
+    let i = json!({"name": name, "type": "PERSONAL", "ownerExternalId": "cli-ana", "parentId": parent});
+    app.data(CREATE, json!({"i": i})).await["createAccount"]["id"].clone()
+}
+
+/// 50 pairs of (create a sub-account, delete its parent) at once: for each
+/// pair exactly one wins, and no live child is left under a deleted parent.
+async fn sub_account_creation_races_parent_deletion(app: TestApp) {
+    let mut parents = Vec::new();
+    for i in 0..50 {
+        parents.push(new_account(&app, format!("Parent {i}"), None).await);
+    }
+    let pairs = parents.iter().enumerate().map(|(i, p)| {
+        let app = &app;
+        async move {
+            let child = json!({"i": {"name": format!("Child {i}"), "type": "PERSONAL", "ownerExternalId": "cli-ana", "parentId": p}});
+            futures_util::join!(app.gql(CREATE, child), app.gql(DELETE, json!({"id": p})))
+        }
+    });
+    for (created, deleted) in join_all(pairs).await {
+        let wins = [&created, &deleted].iter().filter(|r| r.get("errors").is_none()).count();
+        assert_eq!(wins, 1, "exactly one of the pair wins: {created} {deleted}");
+        for r in [&created, &deleted].iter().filter(|r| r.get("errors").is_some()) {
+            assert_eq!(crate::helpers::first_code(r), "NOT_ALLOWED", "{r}");
+        }
+    }
+    let q = "query($id: UUID!) { account(id: $id) { status subAccounts { nodes { status } } } }";
+    for p in &parents {
+        let a = app.data(q, json!({"id": p})).await["account"].clone();
+        let live =
+            a["subAccounts"]["nodes"].as_array().map_or(0, |n| n.iter().filter(|c| c["status"] != "DELETED").count());
+        assert!(!(a["status"] == "DELETED" && live > 0), "a live child under a deleted parent: {a}");
+    }
+}
+
+/// 50 pairs of (credit an empty asset, delete its account) at once: a
+/// deleted account never ends up holding a balance.
+async fn balance_changes_race_account_deletion(app: TestApp) {
+    let mut assets = Vec::new();
+    for i in 0..50 {
+        let ext = format!("race-del-{i}");
+        let i = json!({"name": ext, "type": "PERSONAL", "ownerExternalId": "cli-ana", "externalId": ext});
+        app.data(CREATE, json!({"i": i})).await;
+        let asset = active_asset(&app, &ext, "EUR", "0").await;
+        assets.push((app.account_id(&ext).await, asset));
+    }
+    let pairs = assets.iter().enumerate().map(|(i, (acc, asset))| {
+        let app = &app;
+        async move {
+            let credit = json!({"a": asset, "i": {"idempotencyKey": format!("race-{i}"), "available": "5"}});
+            futures_util::join!(app.gql(ADJUST, credit), app.gql(DELETE, json!({"id": acc})))
+        }
+    });
+    for (adjusted, deleted) in join_all(pairs).await {
+        let wins = [&adjusted, &deleted].iter().filter(|r| r.get("errors").is_none()).count();
+        assert_eq!(wins, 1, "exactly one of the pair wins: {adjusted} {deleted}");
+    }
+    let q = "query($id: UUID!) { account(id: $id) { status assets { balance { available } } } }";
+    for (acc, _) in &assets {
+        let a = app.data(q, json!({"id": acc})).await["account"].clone();
+        let held = a["assets"][0]["balance"]["available"] != "0.00";
+        assert!(!(a["status"] == "DELETED" && held), "a deleted account holds a balance: {a}");
+    }
+}
+
 crate::backend_tests!(
     fifty_first_system_accounts_on_a_fresh_organization,
     parallel_adjustments_sum_exactly,
     parallel_replays_apply_once,
     parallel_status_changes_all_count,
     parallel_creates_with_one_external_id,
-    concurrent_system_account_is_one
+    concurrent_system_account_is_one,
+    sub_account_creation_races_parent_deletion,
+    balance_changes_race_account_deletion
 );
+
+/// The interleaving the 50 pairs rarely hit, forced: a deletion holds the
+/// parent's row lock; a sub-account creation must wait for it (seen in
+/// `pg_stat_activity`) and then refuse, instead of reading the parent as
+/// live and inserting beside the deletion.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sub_account_creation_waits_for_a_deletion_in_flight() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let Some(app) = TestApp::spawn(crate::helpers::Backend::Postgres).await else { return };
+    let parent = new_account(&app, "Parent".into(), None).await;
+    let pid = parent.as_str().unwrap().to_owned();
+    let deletion = app.db.begin().await.unwrap();
+    deletion.execute_unprepared(&format!("SELECT id FROM accounts WHERE id = '{pid}' FOR UPDATE")).await.unwrap();
+    let create = {
+        let (app_base, key) = (app.base.clone(), app.key.clone());
+        let i = json!({"name": "Child", "type": "PERSONAL", "ownerExternalId": "cli-ana", "parentId": pid});
+        tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(format!("{app_base}/graphql"))
+                .header("x-api-key", key)
+                .json(&json!({"query": CREATE, "variables": {"i": i}}))
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        })
+    };
+    let waiting =
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%accounts%'";
+    let db = app.db.clone();
+    crate::services::wait_until(
+        "the creation to wait on the parent's lock",
+        std::time::Duration::from_secs(10),
+        || {
+            let db = db.clone();
+            async move {
+                let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), waiting)).await;
+                row.ok().flatten().and_then(|r| r.try_get::<i64>("", "n").ok()).unwrap_or(0) > 0
+            }
+        },
+    )
+    .await;
+    deletion
+        .execute_unprepared(&format!("UPDATE accounts SET status = 'DELETED', deleted_at = now() WHERE id = '{pid}'"))
+        .await
+        .unwrap();
+    deletion.commit().await.unwrap();
+    let answer = create.await.unwrap();
+    assert_eq!(crate::helpers::first_code(&answer), "NOT_ALLOWED", "{answer}");
+}
