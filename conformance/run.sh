@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts the gateway ($1: its binary) on a fresh SQLite database and a free
 # port, then runs the GraphQL-over-HTTP audit suite and the graphql-ws
-# reference client against it.
+# reference client and Apollo Client's persisted-queries link against it.
 set -euo pipefail
 bin=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,3 +21,4 @@ cd "$here"
 npm ci --no-audit --no-fund --silent
 URL="http://127.0.0.1:$port/graphql" KEY="$key" node http-audit.mjs
 URL="http://127.0.0.1:$port/graphql" KEY="$key" node ws-client.mjs
+URL="http://127.0.0.1:$port/graphql" KEY="$key" node apollo-apq.mjs

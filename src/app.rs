@@ -101,6 +101,16 @@ impl Application {
         let schema = graphql::build(store.clone(), options);
         let listener = TcpListener::bind(&settings.bind).await.with_context(|| format!("binding {}", settings.bind))?;
         let quotes = crate::pricing::setup::from_settings(settings, &metrics, clock)?;
+        let persisted_redis = match &settings.redis_url {
+            Some(url) => Some(crate::redis_cache::RedisLayer::new(
+                url,
+                &settings.redis_prefix,
+                "apq:",
+                Duration::from_millis(settings.redis_timeout_ms),
+                metrics.clone(),
+            )?),
+            None => None,
+        };
         let cors_origins = settings.cors_origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned);
         let state = AppState {
             schema,
@@ -112,6 +122,8 @@ impl Application {
             limiter: RateLimiter::new(settings.rate_limit_per_second, settings.rate_limit_burst),
             loader_delay: settings.dataloader_delay(),
             graphiql: settings.graphiql,
+            persisted: crate::http::persisted::PersistedQueries::new(settings.persisted_queries_bytes, persisted_redis),
+            max_query_length: settings.max_query_length,
             max_body_bytes: settings.max_body_bytes,
             request_timeout: Duration::from_millis(settings.request_timeout_ms),
             cors_origins: cors_origins.collect(),

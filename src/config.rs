@@ -212,6 +212,11 @@ pub struct Settings {
     /// Most characters in one query document.
     #[arg(long, env = "MAX_QUERY_LENGTH", default_value_t = 20_000, global = true)]
     pub max_query_length: usize,
+    /// Bytes of documents the automatic persisted-query store keeps in
+    /// memory (least recently used go first); shared through Redis too
+    /// when `REDIS_URL` is set.
+    #[arg(long, env = "PERSISTED_QUERIES_BYTES", default_value_t = 8 * 1024 * 1024, global = true)]
+    pub persisted_queries_bytes: u64,
     /// Largest request body, in bytes (10 MiB fits a 10,000-row import).
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024, global = true)]
     pub max_body_bytes: usize,

@@ -20,7 +20,6 @@ pub mod viewer;
 use crate::auth::Principal;
 use crate::error::AppError;
 use crate::service::store::Store;
-use async_graphql::extensions::apollo_persisted_queries::{ApolloPersistedQueries, LruCacheStorage};
 use async_graphql::{Context, MergedObject, Schema};
 use loaders::Loaders;
 use sea_orm::DatabaseConnection;
@@ -70,8 +69,7 @@ pub fn build(store: Store, options: SchemaOptions) -> AppSchema {
         .data(store)
         .limit_depth(options.max_depth)
         .limit_complexity(options.max_complexity)
-        .extension(options.limits)
-        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(1024)));
+        .extension(options.limits);
     if !options.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }

@@ -136,8 +136,11 @@ fn to_request(value: Value) -> Result<Request, String> {
     let Value::Object(obj) = &value else {
         return Err("the request must be a JSON object".into());
     };
+    // Apollo's automatic persisted queries send a hash alone at first.
+    let hash_only = obj.get("extensions").and_then(|e| e.get("persistedQuery")).is_some();
     match obj.get("query") {
         Some(Value::String(_)) => {}
+        None | Some(Value::Null) if hash_only => {}
         _ => return Err("`query` must be a string".into()),
     }
     if !matches!(obj.get("operationName"), None | Some(Value::Null | Value::String(_))) {
@@ -152,8 +155,12 @@ fn to_request(value: Value) -> Result<Request, String> {
 }
 
 /// The operation the request will run, once parsed (the parsed document
-/// is kept in the request, so it is parsed once).
-fn operation_type(req: &mut Request) -> Result<Option<OperationType>, ServerError> {
+/// is kept in the request, so it is parsed once). A document over the
+/// length limit is refused before it is parsed.
+fn operation_type(req: &mut Request, max_length: usize) -> Result<Option<OperationType>, ServerError> {
+    if req.query.len() > max_length {
+        return Err(crate::graphql::limits::exceeded(format!("the query is longer than {max_length} characters")));
+    }
     let doc = match async_graphql::parser::parse_query(&req.query) {
         Ok(doc) => doc,
         Err(async_graphql::parser::Error::RecursionLimitExceeded) => {
@@ -182,11 +189,13 @@ async fn execute(s: AppState, mut req: Request, media: Media, is_get: bool, cred
             return resp;
         }
     };
-    // An automatic persisted query may arrive as a hash alone; the schema's
-    // extension fills the query in, and checks it then.
-    let persisted_only = req.query.is_empty() && req.extensions.contains_key("persistedQuery");
-    let op = if persisted_only { Ok(None) } else { operation_type(&mut req) };
-    match op {
+    // A persisted document is filled in before any check, so that it
+    // passes every check a sent one does.
+    let to_register = match s.persisted.resolve(&mut req).await {
+        Ok(hash) => hash,
+        Err(e) => return request_error(media, vec![e], ""),
+    };
+    match operation_type(&mut req, s.max_query_length) {
         Err(e) => return request_error(media, vec![e], &req.query),
         Ok(Some(OperationType::Mutation | OperationType::Subscription)) if is_get => {
             let mut resp = (StatusCode::METHOD_NOT_ALLOWED, "mutations must use POST").into_response();
@@ -194,6 +203,9 @@ async fn execute(s: AppState, mut req: Request, media: Media, is_get: bool, cred
             return resp;
         }
         Ok(_) => {}
+    }
+    if let Some(hash) = to_register {
+        s.persisted.register(hash, &req.query).await;
     }
     if !s.limiter.allow(&principal.limit_key()) {
         let e = crate::error::AppError::LimitExceeded("too many requests for this credential; slow down".into());

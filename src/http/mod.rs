@@ -2,6 +2,7 @@
 
 pub mod graphql;
 pub mod health;
+pub mod persisted;
 pub mod sockets;
 pub mod ws;
 
@@ -40,6 +41,10 @@ pub struct AppState {
     pub loader_delay: Duration,
     /// Whether /graphiql is served.
     pub graphiql: bool,
+    /// Automatic persisted queries.
+    pub persisted: persisted::PersistedQueries,
+    /// Longest query document.
+    pub max_query_length: usize,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
     /// Longest a request may run.

@@ -7,15 +7,14 @@
 //! is not asked for again until its back-off window is over. Redis failing or
 //! slow never fails a read; it is logged and counted.
 
-pub mod redis_layer;
 pub mod setup;
 pub mod source;
 
 use crate::clock::Clock;
 use crate::metrics::Metrics;
+use crate::redis_cache::RedisLayer;
 use chrono::{DateTime, Utc};
 use futures_util::future::{BoxFuture, FutureExt, Shared};
-use redis_layer::RedisLayer;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use source::PriceSource;

@@ -1,11 +1,11 @@
 //! Builds the quote service from settings.
 
-use super::redis_layer::RedisLayer;
 use super::source::{FileSource, HttpSource, PriceSource, DEFAULT_IDS, DEMO_RATES};
 use super::{QuoteTiming, Quotes};
 use crate::clock::Clock;
 use crate::config::{QuoteSourceKind, Settings};
 use crate::metrics::Metrics;
+use crate::redis_cache::RedisLayer;
 use anyhow::Context;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -41,9 +41,13 @@ pub fn from_settings(s: &Settings, metrics: &Metrics, clock: Clock) -> anyhow::R
         }
     };
     let redis = match &s.redis_url {
-        Some(url) => {
-            Some(RedisLayer::new(url, &s.redis_prefix, Duration::from_millis(s.redis_timeout_ms), metrics.clone())?)
-        }
+        Some(url) => Some(RedisLayer::new(
+            url,
+            &s.redis_prefix,
+            "quote:USD:",
+            Duration::from_millis(s.redis_timeout_ms),
+            metrics.clone(),
+        )?),
         None => None,
     };
     let timing = QuoteTiming {

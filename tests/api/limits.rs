@@ -30,7 +30,9 @@ async fn hostile_queries() {
     let complexity = "{ accounts(first: 500) { nodes { subAccounts(first: 500) { nodes { subAccounts(first: 500) { nodes { id } } } } } } }";
     let roots: String = (0..30).map(|i| format!("f{i}: currencies {{ code }} ")).collect();
     let long = format!("{{ viewer {{ role }} }} # {}", "x".repeat(30_000));
+    let parser_bomb = format!("{{ {}role{} }}", "viewer { ".repeat(400), " }".repeat(400));
     for (name, q) in [
+        ("nesting past the parser's limit", parser_bomb),
         ("depth bomb", depth),
         ("1,000 aliased mutations", aliases),
         ("1,000 aliases", read_aliases),
@@ -43,7 +45,7 @@ async fn hostile_queries() {
         assert!(body.get("data").is_none() || body["data"].is_null(), "{name}: nothing ran");
     }
     // Each request costs its API-key lookup and nothing more.
-    assert_eq!(app.statements().await - statements, 6, "refused before touching the data");
+    assert_eq!(app.statements().await - statements, 7, "refused before touching the data");
     assert_eq!(count(&app).await, before, "nothing changed");
     // A legitimate deep page still passes.
     let ok = app
@@ -79,29 +81,121 @@ async fn introspection_can_be_switched_off() {
     assert_eq!(page.status(), StatusCode::NOT_FOUND);
 }
 
+fn persisted(query: &str) -> serde_json::Value {
+    use sha2::{Digest, Sha256};
+    json!({"persistedQuery": {"version": 1, "sha256Hash": hex::encode(Sha256::digest(query.as_bytes()))}})
+}
+
+async fn post(app: &TestApp, body: serde_json::Value) -> serde_json::Value {
+    app.http.post(format!("{}/graphql", app.base)).json(&body).send().await.unwrap().json().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn automatic_persisted_queries() {
-    use sha2::{Digest, Sha256};
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     let query = "{ viewer { role } }";
-    let hash = hex::encode(Sha256::digest(query.as_bytes()));
-    let ext = json!({"persistedQuery": {"version": 1, "sha256Hash": hash}});
-    let url = format!("{}/graphql", app.base);
-    let miss: serde_json::Value =
-        app.http.post(&url).json(&json!({"extensions": ext, "query": ""})).send().await.unwrap().json().await.unwrap();
+    let ext = persisted(query);
+    // What Apollo's link sends first: the hash alone, no `query` at all.
+    let miss = post(&app, json!({"extensions": ext})).await;
     assert_eq!(miss["errors"][0]["message"], "PersistedQueryNotFound", "{miss}");
-    let store: serde_json::Value = app
+    assert_eq!(first_code(&miss), "PERSISTED_QUERY_NOT_FOUND");
+    let wrong = post(&app, json!({"extensions": ext, "query": "{ viewer { subject } }"})).await;
+    assert_eq!(first_code(&wrong), "VALIDATION_FAILED", "a document must match its hash: {wrong}");
+    let store = post(&app, json!({"extensions": ext, "query": query})).await;
+    assert_eq!(store["data"]["viewer"]["role"], "ADMIN");
+    let hit = post(&app, json!({"extensions": ext})).await;
+    assert_eq!(hit["data"]["viewer"]["role"], "ADMIN", "{hit}");
+    let get = app
         .http
-        .post(&url)
-        .json(&json!({"extensions": ext, "query": query}))
+        .get(format!("{}/graphql", app.base))
+        .query(&[("extensions", ext.to_string())])
         .send()
         .await
         .unwrap()
-        .json()
+        .json::<serde_json::Value>()
         .await
         .unwrap();
-    assert_eq!(store["data"]["viewer"]["role"], "ADMIN");
-    let hit: serde_json::Value =
-        app.http.post(&url).json(&json!({"extensions": ext, "query": ""})).send().await.unwrap().json().await.unwrap();
-    assert_eq!(hit["data"]["viewer"]["role"], "ADMIN", "{hit}");
+    assert_eq!(get["data"]["viewer"]["role"], "ADMIN", "hash-only over GET: {get}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persisted_documents_pass_every_check() {
+    let app = TestApp::spawn_with(Backend::Sqlite, &["--max-query-length", "200", "--max-depth", "6"]).await.unwrap();
+    // A mutation registered over POST still cannot run over GET.
+    let mutation = r#"mutation { createProject(name: "Over GET") { name } }"#;
+    let ext = persisted(mutation);
+    assert!(post(&app, json!({"extensions": ext, "query": mutation})).await.get("errors").is_none());
+    let over_get =
+        app.http.get(format!("{}/graphql", app.base)).query(&[("extensions", ext.to_string())]).send().await.unwrap();
+    assert_eq!(over_get.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let projects = app.data(r#"{ projects { name } }"#, json!({})).await;
+    assert_eq!(projects["projects"].as_array().unwrap().iter().filter(|p| p["name"] == "Over GET").count(), 1);
+    // Too long: refused, and so never kept.
+    let long = format!("{{ viewer {{ role }} }} # {}", "x".repeat(300));
+    let refused = post(&app, json!({"extensions": persisted(&long), "query": long})).await;
+    assert_eq!(first_code(&refused), "LIMIT_EXCEEDED", "{refused}");
+    let later = post(&app, json!({"extensions": persisted(&long)})).await;
+    assert_eq!(first_code(&later), "PERSISTED_QUERY_NOT_FOUND", "{later}");
+    // Too deep: refused whether it is sent or fetched by its hash.
+    let deep = "{ accounts { nodes { parent { parent { parent { parent { parent { id } } } } } } } }";
+    for body in [json!({"extensions": persisted(deep), "query": deep}), json!({"extensions": persisted(deep)})] {
+        let answer = post(&app, body).await;
+        assert!(matches!(first_code(&answer).as_str(), "LIMIT_EXCEEDED" | "PERSISTED_QUERY_NOT_FOUND"), "{answer}");
+        assert!(answer["data"].is_null(), "{answer}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_share_persisted_queries_through_redis() {
+    let Some(redis) = crate::helpers::redis_flags() else { return };
+    let prefix = format!("apq{}:", uuid::Uuid::new_v4().simple());
+    // The URL from the helper, one prefix for both replicas.
+    let flags = [redis[0].as_str(), redis[1].as_str(), "--redis-prefix", &prefix];
+    let one = TestApp::spawn_with(Backend::Sqlite, &flags).await.unwrap();
+    let two = TestApp::spawn_with(Backend::Sqlite, &flags).await.unwrap();
+    let query = "{ viewer { organization { name } } }";
+    assert!(post(&one, json!({"extensions": persisted(query), "query": query})).await.get("errors").is_none());
+    let elsewhere = post(&two, json!({"extensions": persisted(query)})).await;
+    assert_eq!(elsewhere["data"]["viewer"]["organization"]["name"], "demo", "{elsewhere}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_configured_body_limit_is_the_one_that_applies() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    // 3 MB: past axum's own 2 MiB default, inside the 10 MiB MAX_BODY_BYTES.
+    let pad = "x".repeat(3_000_000);
+    let query = "query($pad: String!) { viewer { role } clients(filter: {email: $pad}) { totalCount } }";
+    let body = json!({"query": query, "variables": {"pad": pad}});
+    let resp = app.http.post(format!("{}/graphql", app.base)).json(&body).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.json::<serde_json::Value>().await.unwrap()["data"]["viewer"]["role"], "ADMIN");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_credential_is_checked_before_the_document_is_parsed() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let broken = format!("{{ {}", "viewer { ".repeat(1000));
+    let resp = reqwest::Client::new()
+        .post(format!("{}/graphql", app.base))
+        .header("x-api-key", "agk_not_a_key")
+        .json(&json!({"query": broken}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(first_code(&body), "UNAUTHENTICATED", "not a syntax error: {body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_past_its_time_limit_is_refused() {
+    let server = crate::quote_server::QuoteServer::start().await;
+    server.set(crate::quote_server::Mode::Slow(std::time::Duration::from_secs(5)));
+    let mut flags = server.flags(60);
+    flags.extend(["--request-timeout-ms".into(), "300".into()]);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let app = TestApp::spawn_with(Backend::Sqlite, &flags).await.unwrap();
+    let body = app.gql(r#"{ quotes(currencies: ["BTC"]) { usdRate } }"#, json!({})).await;
+    assert_eq!(first_code(&body), "LIMIT_EXCEEDED", "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("time limit"), "{body}");
 }

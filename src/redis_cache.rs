@@ -1,6 +1,7 @@
-//! The shared quote cache in Redis: one key per currency, one MGET per
-//! batch, pipelined writes. Every call has a tight timeout and a failure
-//! only costs the cache: the caller falls back to memory and the source.
+//! A cache in Redis shared by every replica (USD quotes, persisted query
+//! documents): one MGET per batch, pipelined writes. Every call has a tight
+//! timeout and a failure only costs the cache: the caller falls back to
+//! memory (and, for quotes, the source).
 
 use crate::metrics::Metrics;
 use redis::aio::ConnectionManager;
@@ -14,6 +15,7 @@ const RECONNECT_AFTER: Duration = Duration::from_secs(2);
 /// A lazily connected Redis with timeouts.
 pub struct RedisLayer {
     client: redis::Client,
+    /// `{deployment prefix}{namespace}`, put before every key.
     prefix: String,
     timeout: Duration,
     conn: Mutex<(Option<ConnectionManager>, Option<Instant>)>,
@@ -21,20 +23,26 @@ pub struct RedisLayer {
 }
 
 impl RedisLayer {
-    /// A layer over `url`; keys are `{prefix}quote:USD:{CODE}`.
-    pub fn new(url: &str, prefix: &str, timeout: Duration, metrics: Metrics) -> redis::RedisResult<Self> {
+    /// A layer over `url`; keys are `{prefix}{namespace}{key}`.
+    pub fn new(
+        url: &str,
+        prefix: &str,
+        namespace: &str,
+        timeout: Duration,
+        metrics: Metrics,
+    ) -> redis::RedisResult<Self> {
         Ok(RedisLayer {
             client: redis::Client::open(url)?,
-            prefix: prefix.to_owned(),
+            prefix: format!("{prefix}{namespace}"),
             timeout,
             conn: Mutex::new((None, None)),
             metrics,
         })
     }
 
-    /// The key of `code`'s quote.
-    pub fn key(&self, code: &str) -> String {
-        format!("{}quote:USD:{code}", self.prefix)
+    /// The Redis key of `key`.
+    pub fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
     }
 
     async fn connection(&self) -> Option<ConnectionManager> {
@@ -55,13 +63,13 @@ impl RedisLayer {
                 Some(c)
             }
             Ok(Err(e)) => {
-                tracing::warn!(error = %e, "redis unavailable; quotes come from memory and the source");
+                tracing::warn!(error = %e, "redis unavailable; serving from memory");
                 self.metrics.redis_error();
                 guard.1 = Some(Instant::now());
                 None
             }
             Err(_) => {
-                tracing::warn!("redis connect timed out; quotes come from memory and the source");
+                tracing::warn!("redis connect timed out; serving from memory");
                 self.metrics.redis_error();
                 guard.1 = Some(Instant::now());
                 None
@@ -69,13 +77,13 @@ impl RedisLayer {
         }
     }
 
-    /// One MGET for `codes`; `None` when Redis could not answer in time.
-    pub async fn get_many(&self, codes: &[String]) -> Option<Vec<Option<String>>> {
-        if codes.is_empty() {
+    /// One MGET for `keys`; `None` when Redis could not answer in time.
+    pub async fn get_many(&self, keys: &[String]) -> Option<Vec<Option<String>>> {
+        if keys.is_empty() {
             return Some(Vec::new());
         }
         let mut conn = self.connection().await?;
-        let keys: Vec<String> = codes.iter().map(|c| self.key(c)).collect();
+        let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
         self.metrics.redis_batch();
         match tokio::time::timeout(self.timeout, conn.mget::<_, Vec<Option<String>>>(keys)).await {
             Ok(Ok(values)) => Some(values),
@@ -92,15 +100,15 @@ impl RedisLayer {
         }
     }
 
-    /// Writes `(code, value)` pairs in one pipeline, each expiring after `ttl`.
+    /// Writes `(key, value)` pairs in one pipeline, each expiring after `ttl`.
     pub async fn set_many(&self, entries: &[(String, String)], ttl: Duration) {
         if entries.is_empty() {
             return;
         }
         let Some(mut conn) = self.connection().await else { return };
         let mut pipe = redis::pipe();
-        for (code, value) in entries {
-            pipe.cmd("SET").arg(self.key(code)).arg(value).arg("EX").arg(ttl.as_secs().max(1)).ignore();
+        for (key, value) in entries {
+            pipe.cmd("SET").arg(self.key(key)).arg(value).arg("EX").arg(ttl.as_secs().max(1)).ignore();
         }
         match tokio::time::timeout(self.timeout, pipe.query_async::<()>(&mut conn)).await {
             Ok(Ok(())) => {}
