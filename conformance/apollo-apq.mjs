@@ -34,5 +34,8 @@ async function run(useGETForHashedQueries, name) {
   console.log(`ok: Apollo persisted queries (${name}): ${shape}`);
 }
 
-await run(false, 'ApqOverPost');
-await run(true, 'ApqOverGet');
+// Names unique to this run: with REDIS_URL set, the gateway remembers a
+// document across restarts, and the first request must be a miss.
+const run_id = `${Date.now()}${Math.floor(Math.random() * 1e6)}`;
+await run(false, `ApqOverPost${run_id}`);
+await run(true, `ApqOverGet${run_id}`);

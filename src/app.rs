@@ -72,7 +72,13 @@ impl Application {
             };
             anyhow::ensure!(loopback, "--dev is allowed on a loopback address only (not {})", settings.bind);
             tracing::warn!("--dev: requests without a credential act as the demo organization's ADMIN");
-            Some(Principal { organization_id: demo.id, role: Role::Admin, subject: "dev".into(), expires_at: None })
+            Some(Principal {
+                organization_id: demo.id,
+                role: Role::Admin,
+                subject: "dev".into(),
+                expires_at: None,
+                api_key_id: None,
+            })
         } else {
             None
         };
@@ -83,10 +89,15 @@ impl Application {
             None => EventBus::default(),
         };
         let store = Store::new(db.clone(), events, card_key, policy, clock.clone());
+        // Background work (event relay, revocation watcher) has a pool of
+        // its own: not counted as request statements, never competing with
+        // requests for a connection.
+        let background = crate::db::connect_background(&settings.database_url).await?;
         if let Some(stream) = store.events.stream() {
-            let background = crate::db::connect_background(&settings.database_url).await?;
-            crate::service::outbox::spawn_relay(background, store.clone(), stream.clone());
+            crate::service::outbox::spawn_relay(background.clone(), store.clone(), stream.clone());
         }
+        let revocations = crate::auth::revocations::Revocations::default();
+        revocations.spawn_watcher(background);
         let limits = Limits {
             max_query_length: settings.max_query_length,
             max_aliases: settings.max_aliases,
@@ -137,6 +148,8 @@ impl Application {
             shutdown: tokio::sync::watch::channel(false).0,
             sockets: SocketCounter::default(),
             ws_credentials: CredentialSockets::default(),
+            ws_operations: SocketCounter::default(),
+            revocations,
         };
         Ok(Application { listener, state, initial_admin_key })
     }

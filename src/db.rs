@@ -30,11 +30,12 @@ pub async fn connect(url: &str, max_connections: u32, metrics: &Metrics) -> anyh
     Ok(db)
 }
 
-/// A small pool for background tasks (the event relay): not counted as
-/// request statements, and never competing for request connections.
+/// A small pool for background tasks (the event relay, the revocation
+/// watcher): not counted as request statements, and never competing for
+/// request connections.
 pub async fn connect_background(url: &str) -> anyhow::Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(url.to_owned());
-    opts.max_connections(1).connect_timeout(ACQUIRE_TIMEOUT).acquire_timeout(ACQUIRE_TIMEOUT).sqlx_logging(false);
+    opts.max_connections(2).connect_timeout(ACQUIRE_TIMEOUT).acquire_timeout(ACQUIRE_TIMEOUT).sqlx_logging(false);
     Ok(Database::connect(opts).await?)
 }
 

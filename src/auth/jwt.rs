@@ -118,6 +118,6 @@ impl JwtVerifier {
         let c = data.claims;
         let role = Role::from_name(&c.role).ok_or("the token's role is not ADMIN, OPERATOR or VIEWER")?;
         let expires_at = c.exp.and_then(|e| DateTime::<Utc>::from_timestamp(e, 0));
-        Ok(Principal { organization_id: c.org, role, subject: c.sub, expires_at })
+        Ok(Principal { organization_id: c.org, role, subject: c.sub, expires_at, api_key_id: None })
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod jwt;
 pub mod rate_limit;
+pub mod revocations;
 
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
@@ -25,6 +26,9 @@ pub struct Principal {
     pub subject: String,
     /// When the credential stops being valid (a JWT's `exp`).
     pub expires_at: Option<DateTime<Utc>>,
+    /// The API key presented, so that its revocation can close the
+    /// caller's open sockets.
+    pub api_key_id: Option<Uuid>,
 }
 
 impl Principal {

@@ -26,7 +26,14 @@ pub async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
     }
 }
 
-/// Prometheus counters.
+/// Prometheus counters, and the WebSocket gauges.
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render())
+    let mut body = s.metrics.render();
+    for (name, help, value) in [
+        ("gateway_ws_sockets", "open WebSockets", s.sockets.live()),
+        ("gateway_ws_operations", "live operations (subscriptions) over WebSocket", s.ws_operations.live()),
+    ] {
+        body.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
 }

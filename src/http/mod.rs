@@ -59,6 +59,10 @@ pub struct AppState {
     pub sockets: sockets::SocketCounter,
     /// Sockets per credential.
     pub ws_credentials: sockets::CredentialSockets,
+    /// Live subscriptions (and single-result operations) over WebSocket.
+    pub ws_operations: sockets::SocketCounter,
+    /// Revoked API keys, for the sockets that presented them.
+    pub revocations: crate::auth::revocations::Revocations,
 }
 
 /// The gateway's routes.

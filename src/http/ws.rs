@@ -5,8 +5,10 @@
 //! closes with 1002/1011 where the protocol asks for 4400/4401/4403, has no
 //! initialisation timeout, and lets a duplicate subscription id replace the
 //! first silently. This one also closes a socket when its credential
-//! expires (4403), caps subscriptions per socket and sockets per credential,
-//! pings, and closes with 1001 on shutdown.
+//! expires or its API key is revoked (4403), caps subscriptions per socket
+//! and sockets per credential, counts every operation against the
+//! credential's rate limit and in the metrics, pings and closes a peer that
+//! misses a pong, and closes with 1001 on shutdown.
 
 use super::AppState;
 use crate::auth::{Credential, Principal};
@@ -19,7 +21,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
 /// The two subprotocols.
@@ -45,7 +47,8 @@ impl Protocol {
 pub struct WsConfig {
     /// Time allowed between opening and `connection_init`.
     pub init_timeout: Duration,
-    /// Interval of server pings (keep-alive).
+    /// Interval of server pings (keep-alive); a peer that has sent nothing,
+    /// not even a pong, for a whole interval after a ping is closed.
     pub keepalive: Duration,
     /// Most live subscriptions on one socket.
     pub max_subscriptions: usize,
@@ -96,6 +99,9 @@ struct Connection {
     protocol: Protocol,
     out: mpsc::Sender<Message>,
     principal: Option<Principal>,
+    /// The credential of `connection_init`, to check again when news of
+    /// revocations was missed.
+    credential: Credential,
     init_seen: bool,
     subs: HashMap<String, JoinHandle<()>>,
     done: mpsc::UnboundedSender<String>,
@@ -125,13 +131,25 @@ impl Connection {
         let (done, mut done_rx) = mpsc::unbounded_channel::<String>();
         let mut shutdown = state.shutdown.subscribe();
         let _live = state.sockets.enter();
-        let mut conn =
-            Connection { state, protocol, out, principal: None, init_seen: false, subs: HashMap::new(), done };
+        let mut revoked = state.revocations.subscribe();
+        let mut conn = Connection {
+            state,
+            protocol,
+            out,
+            principal: None,
+            credential: Credential::default(),
+            init_seen: false,
+            subs: HashMap::new(),
+            done,
+        };
         let init_deadline = tokio::time::sleep(cfg.init_timeout);
         tokio::pin!(init_deadline);
         let mut ping = tokio::time::interval(cfg.keepalive);
         ping.tick().await;
         let mut counted: Option<String> = None;
+        // A ping sent and nothing heard since: the peer is gone if the next
+        // tick finds it so.
+        let mut awaiting_pong = false;
         let stop: Stop = loop {
             let expiry = conn.principal.as_ref().and_then(|p| p.expires_at);
             let until_expiry = async {
@@ -146,28 +164,53 @@ impl Connection {
                 }
                 _ = until_expiry => break Some(close(4403, "Forbidden: the credential expired")),
                 _ = shutdown.changed() => break Some(close(1001, "the server is shutting down")),
+                news = revoked.recv() => match news {
+                    Ok(id) if conn.principal.as_ref().and_then(|p| p.api_key_id) == Some(id) => {
+                        break Some(close(4403, "Forbidden: the API key was revoked"));
+                    }
+                    Ok(_) | Err(broadcast::error::RecvError::Closed) => {}
+                    // Missed some news: ask the database about this key.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if conn.principal.is_some() && conn.state.auth.authenticate(&conn.credential).await.is_err() {
+                            break Some(close(4403, "Forbidden: the credential is no longer valid"));
+                        }
+                    }
+                },
                 _ = ping.tick(), if conn.principal.is_some() => {
+                    if awaiting_pong {
+                        tracing::info!("closing a WebSocket whose peer missed a pong");
+                        break Some(close(1001, "Pong timeout"));
+                    }
                     let msg = match conn.protocol {
                         Protocol::Transport => json!({"type": "ping"}),
                         Protocol::Legacy => json!({"type": "ka"}),
                     };
-                    if conn.out.send(text(msg)).await.is_err() {
+                    // A protocol-level ping as well: every WebSocket client
+                    // answers it, whatever its GraphQL subprotocol.
+                    let sent = conn.out.send(text(msg)).await.is_ok()
+                        && conn.out.send(Message::Ping(axum::body::Bytes::new())).await.is_ok();
+                    if !sent {
                         break None;
                     }
+                    awaiting_pong = true;
                 }
                 Some(id) = done_rx.recv() => {
                     conn.subs.remove(&id);
                 }
-                msg = stream.next() => match msg {
-                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break None,
-                    Some(Ok(Message::Text(t))) => {
-                        if let Some(stop) = conn.handle(t.as_str(), &headers, &mut counted).await {
-                            break stop;
+                msg = stream.next() => {
+                    // Anything from the peer (a pong, a message) shows it is alive.
+                    awaiting_pong &= !matches!(msg, Some(Ok(_)));
+                    match msg {
+                        None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break None,
+                        Some(Ok(Message::Text(t))) => {
+                            if let Some(stop) = conn.handle(t.as_str(), &headers, &mut counted).await {
+                                break stop;
+                            }
                         }
+                        Some(Ok(Message::Binary(_))) => break Some(close(4400, "Binary messages are not supported")),
+                        Some(Ok(_)) => {}
                     }
-                    Some(Ok(Message::Binary(_))) => break Some(close(4400, "Binary messages are not supported")),
-                    Some(Ok(_)) => {}
-                },
+                }
             }
         };
         for (_, task) in conn.subs.drain() {
@@ -199,7 +242,8 @@ impl Connection {
                 if !payload.is_null() && !payload.is_object() {
                     return Some(Some(close(4400, "Invalid connection_init payload")));
                 }
-                let principal = match self.state.auth.authenticate(&credential(&payload, headers)).await {
+                self.credential = credential(&payload, headers);
+                let principal = match self.state.auth.authenticate(&self.credential).await {
                     Ok(p) => p,
                     Err(e) => return Some(self.refuse(&e.to_string()).await),
                 };
@@ -258,12 +302,18 @@ impl Connection {
             Ok(r) => r,
             Err(_) => return Some(Some(close(4400, "Invalid subscribe payload"))),
         };
-        if self.subs.len() >= self.state.ws.max_subscriptions {
-            let e = crate::error::AppError::LimitExceeded(format!(
-                "at most {} subscriptions per socket",
-                self.state.ws.max_subscriptions
-            ));
-            let _ = self.out.send(text(json!({"type": "error", "id": id, "payload": [e.to_graphql_json()]}))).await;
+        let refusal = if self.subs.len() >= self.state.ws.max_subscriptions {
+            Some(format!("at most {} subscriptions per socket", self.state.ws.max_subscriptions))
+        } else if !self.state.limiter.allow(&principal.limit_key()) {
+            Some("too many requests for this credential; slow down".to_owned())
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
+            self.state.metrics.request(true);
+            let e = crate::error::AppError::LimitExceeded(why).to_graphql_json();
+            let payload = if self.protocol == Protocol::Legacy { json!({"errors": [e]}) } else { json!([e]) };
+            let _ = self.out.send(text(json!({"type": "error", "id": id, "payload": payload}))).await;
             return None;
         }
         let s = &self.state;
@@ -272,10 +322,15 @@ impl Connection {
         let query = request.query.clone();
         let mut responses = s.schema.execute_stream(request.data(principal).data(loaders));
         let (out, done, protocol, sub_id) = (self.out.clone(), self.done.clone(), self.protocol, id.clone());
+        let (metrics, live) = (s.metrics.clone(), s.ws_operations.enter());
         let task = tokio::spawn(async move {
+            let _live = live;
             let mut first = true;
             while let Some(mut resp) = responses.next().await {
                 resp.errors = resp.errors.into_iter().map(|e| super::graphql::with_code(e, &query)).collect();
+                if first {
+                    metrics.request(!resp.errors.is_empty());
+                }
                 // A request refused before execution is an `error` message.
                 let refused = first && resp.data == async_graphql::Value::Null && !resp.errors.is_empty();
                 let payload = serde_json::to_value(&resp).unwrap_or(Value::Null);

@@ -5,6 +5,7 @@ use crate::auth::Principal;
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
 use crate::service::{now, organizations};
+use chrono::{DateTime, Utc};
 use entity::{api_key, organization};
 use rand::RngCore;
 use sea_orm::{
@@ -88,6 +89,12 @@ pub async fn revoke<C: ConnectionTrait>(db: &C, id_or_prefix: &str) -> AppResult
     Ok(m.update(db).await?)
 }
 
+/// Keys revoked at or after `since`, with when.
+pub async fn revoked_since<C: ConnectionTrait>(db: &C, since: DateTime<Utc>) -> AppResult<Vec<(Uuid, DateTime<Utc>)>> {
+    let rows = api_key::Entity::find().filter(api_key::Column::RevokedAt.gte(since)).all(db).await?;
+    Ok(rows.into_iter().filter_map(|k| k.revoked_at.map(|at| (k.id, at))).collect())
+}
+
 /// The caller a key stands for, or `None` for an unknown or revoked key.
 pub async fn authenticate<C: ConnectionTrait>(db: &C, key: &str) -> AppResult<Option<Principal>> {
     if !key.starts_with(PREFIX) || key.len() > 200 {
@@ -100,6 +107,7 @@ pub async fn authenticate<C: ConnectionTrait>(db: &C, key: &str) -> AppResult<Op
             role: Role::parse(&k.role)?,
             subject: format!("key:{}", k.name),
             expires_at: None,
+            api_key_id: Some(k.id),
         })),
         _ => Ok(None),
     }

@@ -143,6 +143,11 @@ impl TestApp {
         if !flags.contains(&"--rate-limit-per-second") {
             args.extend_from_slice(&["--rate-limit-per-second", "0"]);
         }
+        // A debug build on a loaded 2-core machine may take minutes over a
+        // 10,000-row import; the time-limit test sets its own.
+        if !flags.contains(&"--request-timeout-ms") {
+            args.extend_from_slice(&["--request-timeout-ms", "600000"]);
+        }
         let key_file = key_file_for(url);
         if url.starts_with("postgres") && !flags.contains(&"--card-key-file") {
             args.extend_from_slice(&["--card-key-file", &key_file]);

@@ -28,3 +28,4 @@ mod tenancy;
 mod valuation;
 mod valuation_cache;
 mod ws_client;
+mod ws_guards;

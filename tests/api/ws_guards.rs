@@ -1,0 +1,99 @@
+//! WebSockets under the same guards as HTTP: a revoked key's sockets are
+//! closed on every replica, operations count against the rate limit and in
+//! the metrics, and a peer that stops answering pings is closed.
+
+use crate::helpers::TestApp;
+use crate::services::wait_until;
+use crate::ws_client::{Got, Ws};
+use accounts_gateway::domain::Role;
+use accounts_gateway::service::api_keys;
+use serde_json::json;
+use std::time::Duration;
+
+const T: &str = "graphql-transport-ws";
+const STATUS_SUB: &str = "subscription { accountStatusChanged { status } }";
+
+/// The `api-key revoke` command, run as an operator would: another process.
+fn revoke_with_the_cli(db_url: &str, id: &str) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_accounts-gateway"))
+        .args(["api-key", "revoke", id, "--database-url", db_url])
+        .output()
+        .expect("the command runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+async fn revoking_a_key_closes_its_sockets_on_every_replica(app: TestApp) {
+    let replica = app.sibling(&[]).await;
+    let (row, doomed) = api_keys::create(&app.db, "demo", Role::Viewer, "doomed").await.unwrap();
+    let mut here = Ws::ready(&app.base, T, &doomed).await;
+    let mut there = Ws::ready(&replica.base, T, &doomed).await;
+    here.subscribe("1", STATUS_SUB, json!({})).await;
+    there.subscribe("1", STATUS_SUB, json!({})).await;
+    let mut bystander = Ws::ready(&replica.base, T, &app.key).await;
+    revoke_with_the_cli(&app.db_url, &row.id.to_string());
+    for ws in [&mut here, &mut there] {
+        let (code, reason) = ws.close().await;
+        assert_eq!(code, 4403, "{reason}");
+        assert!(reason.contains("revoked"), "{reason}");
+    }
+    bystander.send(json!({"type": "ping"})).await;
+    match bystander.next(Duration::from_secs(5)).await {
+        Got::Json(v) => assert_eq!(v["type"], "pong", "other keys' sockets stay open: {v}"),
+        other => panic!("other keys' sockets stay open: {other:?}"),
+    }
+    let mut again = Ws::open(&app.base, T).await;
+    again.send(json!({"type": "connection_init", "payload": {"x-api-key": doomed}})).await;
+    assert_eq!(again.close_code().await, 4403, "and the key opens no new one");
+}
+
+crate::backend_tests!(revoking_a_key_closes_its_sockets_on_every_replica);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_operations_count_against_the_rate_limit_and_in_metrics() {
+    let flags = ["--rate-limit-per-second", "1", "--rate-limit-burst", "2"];
+    let app = TestApp::spawn_with(crate::helpers::Backend::Sqlite, &flags).await.unwrap();
+    let before = app.metric("gateway_graphql_requests_total").await;
+    let mut ws = Ws::ready(&app.base, T, &app.key).await;
+    for i in 0..6 {
+        ws.subscribe(&format!("q{i}"), "{ viewer { role } }", json!({})).await;
+    }
+    let (mut answered, mut limited) = (0, 0);
+    while answered + limited < 6 {
+        match ws.next(Duration::from_secs(5)).await {
+            Got::Json(v) if v["type"] == "next" => answered += 1,
+            Got::Json(v) if v["type"] == "error" => {
+                assert_eq!(v["payload"][0]["extensions"]["code"], "LIMIT_EXCEEDED", "{v}");
+                limited += 1;
+            }
+            Got::Json(v) if v["type"] == "complete" => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(limited >= 1, "a burst of 6 over a limit of 2 is refused in part ({answered} answered)");
+    assert_eq!(app.metric("gateway_graphql_requests_total").await - before, 6, "every operation is counted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_misses_a_pong_is_closed() {
+    let app = TestApp::spawn_with(crate::helpers::Backend::Sqlite, &["--ws-keepalive-secs", "1"]).await.unwrap();
+    // Never read again: tungstenite answers pings only while it reads, so
+    // this is what a vanished peer looks like from the server.
+    let _silent = Ws::ready(&app.base, T, &app.key).await;
+    let mut alive = Ws::ready(&app.base, T, &app.key).await;
+    let reader = tokio::spawn(async move {
+        loop {
+            if let Got::Closed(code, reason) = alive.next(Duration::from_secs(60)).await {
+                return (code, reason);
+            }
+        }
+    });
+    assert_eq!(app.metric("gateway_ws_sockets").await, 2);
+    wait_until("the silent peer to be closed", Duration::from_secs(20), || async {
+        app.metric("gateway_ws_sockets").await == 1
+    })
+    .await;
+    if reader.is_finished() {
+        panic!("a peer that answers stays open, but it was closed: {:?}", reader.await);
+    }
+    reader.abort();
+}
