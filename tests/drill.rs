@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The fault drill: two gateway replicas over a PostgreSQL and a Redis this
 //! test starts itself, under a steady load of reads and idempotent writes,
 //! while Redis is killed, PostgreSQL crashes and comes back, and Redis
