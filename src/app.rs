@@ -83,7 +83,10 @@ impl Application {
             None
         };
         let auth = Authenticator::new(db.clone(), jwt_verifier(settings)?, anonymous);
-        let policy = Policy { forbid_account_deletion: settings.forbid_account_deletion };
+        let policy = Policy {
+            forbid_account_deletion: settings.forbid_account_deletion,
+            transitions: settings.status_transitions,
+        };
         let events = match &settings.redis_url {
             Some(url) => EventBus::with_redis(url, &settings.redis_prefix, metrics.clone())?,
             None => EventBus::default(),

@@ -117,9 +117,15 @@ pub struct Settings {
     /// Serve GraphiQL at /graphiql.
     #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub graphiql: bool,
-    /// Refuse `deleteAccount` (accounts can still be closed by status).
+    /// Refuse `deleteAccount` (accounts can still be closed by status), as
+    /// seed 004 answers 405 to every delete. Off (the default), deletion is
+    /// a soft delete, as in seed 001.
     #[arg(long, env = "FORBID_ACCOUNT_DELETION", global = true)]
     pub forbid_account_deletion: bool,
+    /// Account status changes: `machine` (the status machine) or `free`
+    /// (any change, as seeds 003 and 004 allow; DELETED stays terminal).
+    #[arg(long, env = "STATUS_TRANSITIONS", value_enum, default_value_t = crate::domain::status::Transitions::Machine, global = true)]
+    pub status_transitions: crate::domain::status::Transitions,
     /// Key of card-number fingerprints (HMAC-SHA256), at least 32 bytes.
     /// When unset, the key is read from `--card-key-file`.
     #[arg(long, env = "CARD_HASH_KEY", global = true, hide_env_values = true)]

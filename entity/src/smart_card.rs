@@ -19,6 +19,12 @@ pub struct Model {
     pub expiration_date: String,
     pub active: bool,
     pub created_at: DateTimeUtc,
+    /// Reason code given when the card was last deactivated.
+    pub deactivation_reason_code: Option<String>,
+    /// Reason text given when the card was last deactivated.
+    pub deactivation_reason_description: Option<String>,
+    /// When the card was last deactivated.
+    pub deactivated_at: Option<DateTimeUtc>,
 }
 
 /// No relations are navigated through SeaORM here; loaders query by key.

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod columns;
 mod m20261122_000001_create_tables;
 mod m20261201_000001_event_outbox;
+mod m20261202_000001_card_deactivation;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -15,6 +16,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_create_tables::Migration), Box::new(m20261201_000001_event_outbox::Migration)]
+        vec![
+            Box::new(m20261122_000001_create_tables::Migration),
+            Box::new(m20261201_000001_event_outbox::Migration),
+            Box::new(m20261202_000001_card_deactivation::Migration),
+        ]
     }
 }

@@ -45,6 +45,8 @@ pub struct CreateAccountInput {
     pub accounting: Option<bool>,
     /// Custody type.
     pub custody: Option<String>,
+    /// The bank account that holds a custodied account's funds.
+    pub custody_bank_account: Option<BankAccountInput>,
     /// String/number/boolean values by key.
     pub metadata: Option<Json<serde_json::Value>>,
     /// Optional assets created with the account, in the same transaction.
@@ -69,10 +71,28 @@ pub struct UpdateAccountInput {
     pub allow_sending: Option<bool>,
     /// Whether the account may receive.
     pub allow_receiving: Option<bool>,
-    /// The owner's main account.
+    /// The owner's main account: making one main takes the flag from the
+    /// owner's previous main account.
     pub main: Option<bool>,
+    /// The custody bank account; null removes it.
+    pub custody_bank_account: MaybeUndefined<BankAccountInput>,
     /// Replaces the whole metadata object.
     pub metadata: Option<Json<serde_json::Value>>,
+}
+
+/// The bank account that holds a custodied account's funds.
+#[derive(InputObject, Clone, Debug)]
+pub struct BankAccountInput {
+    /// The bank's account number (IBAN or local), 1 to 50 characters.
+    pub account_number: String,
+    /// The bank, 1 to 100 characters.
+    pub bank: String,
+    /// A currency code the organization knows.
+    pub currency: String,
+    /// Checking, savings, ... (up to 50 characters).
+    pub type_account: Option<String>,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country: Option<String>,
 }
 
 /// Why a status is set.
@@ -82,6 +102,17 @@ pub struct StatusReasonInput {
     pub code: Option<String>,
     /// Free text.
     pub description: Option<String>,
+}
+
+impl StatusReasonInput {
+    /// The reason's code (up to 50 characters) and description (up to
+    /// 500), checked; both `None` without a reason.
+    pub fn checked(reason: Option<&Self>) -> crate::error::AppResult<(Option<String>, Option<String>)> {
+        use crate::domain::validate::optional;
+        let code = optional("reason.code", reason.and_then(|r| r.code.as_deref()), 50)?;
+        let description = optional("reason.description", reason.and_then(|r| r.description.as_deref()), 500)?;
+        Ok((code, description))
+    }
 }
 
 /// A new asset of an account.

@@ -154,4 +154,9 @@ impl EventBus {
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<DomainEvent>> {
         self.local.subscribe()
     }
+
+    /// Subscriptions listening on this replica now.
+    pub fn subscribers(&self) -> usize {
+        self.local.receiver_count()
+    }
 }

@@ -1,6 +1,8 @@
 //! Mutations of assets, balances, wallets and smart cards.
 
-use crate::domain::inputs::{AddAssetInput, AddWalletInput, BalanceAdjustmentInput, IssueSmartCardInput};
+use crate::domain::inputs::{
+    AddAssetInput, AddWalletInput, BalanceAdjustmentInput, IssueSmartCardInput, StatusReasonInput,
+};
 use crate::domain::AssetStatus;
 use crate::error::ToGql;
 use crate::graphql::assets::{Asset, SmartCard, Wallet};
@@ -61,9 +63,16 @@ impl AssetMutation {
         Ok(SmartCard(wc::issue_card(r.store, r.principal, account_id, &input).await.gql()?))
     }
 
-    /// Activates or deactivates a card.
-    async fn set_smart_card_active(&self, ctx: &Context<'_>, id: Uuid, active: bool) -> Result<SmartCard> {
+    /// Activates or deactivates a card; a deactivation may say why (kept
+    /// in `SmartCard.deactivation`).
+    async fn set_smart_card_active(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        active: bool,
+        reason: Option<StatusReasonInput>,
+    ) -> Result<SmartCard> {
         let r = req(ctx)?;
-        Ok(SmartCard(wc::set_card_active(r.store, r.principal, id, active).await.gql()?))
+        Ok(SmartCard(wc::set_card_active(r.store, r.principal, id, active, reason.as_ref()).await.gql()?))
     }
 }

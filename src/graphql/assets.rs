@@ -204,6 +204,15 @@ impl SmartCard {
     async fn active(&self) -> bool {
         self.0.active
     }
+    /// Why and when the card was last deactivated; null while it has never been.
+    async fn deactivation(&self) -> Option<crate::graphql::accounts::StatusReason> {
+        let c = &self.0;
+        c.deactivated_at.map(|at| crate::graphql::accounts::StatusReason {
+            code: c.deactivation_reason_code.clone(),
+            description: c.deactivation_reason_description.clone(),
+            changed_at: at,
+        })
+    }
     /// Issue time.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

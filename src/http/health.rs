@@ -32,6 +32,11 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     for (name, help, value) in [
         ("gateway_ws_sockets", "open WebSockets", s.sockets.live()),
         ("gateway_ws_operations", "live operations (subscriptions) over WebSocket", s.ws_operations.live()),
+        (
+            "gateway_event_subscribers",
+            "subscriptions listening for events on this replica",
+            s.store.events.subscribers(),
+        ),
     ] {
         body.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"));
     }

@@ -3,7 +3,7 @@
 
 use crate::auth::Principal;
 use crate::domain::account_number::account_number;
-use crate::domain::inputs::{CreateAccountInput, StatusReasonInput, UpdateAccountInput};
+use crate::domain::inputs::{BankAccountInput, CreateAccountInput, StatusReasonInput, UpdateAccountInput};
 use crate::domain::{status, validate, AccountStatus, Role, SystemRole};
 use crate::error::{AppError, AppResult};
 use crate::events::DomainEvent;
@@ -17,6 +17,9 @@ use sea_orm::{
     TryInsertResult,
 };
 use uuid::Uuid;
+
+/// The account type of system accounts, created on demand.
+const SYSTEM_TYPE: &str = "SYSTEM";
 
 /// How deep sub-accounts may nest (a top-level account is level 1).
 pub const MAX_LEVELS: i32 = 5;
@@ -42,6 +45,8 @@ pub async fn lock<C: ConnectionTrait>(db: &C, org: Uuid, id: Uuid, field: &str) 
         .ok_or_else(|| AppError::missing(field, "account"))
 }
 
+/// The type of a CLIENT account, by code: the SYSTEM type is reserved for
+/// system accounts.
 async fn type_by_code<C: ConnectionTrait>(
     db: &C,
     org: Uuid,
@@ -49,6 +54,9 @@ async fn type_by_code<C: ConnectionTrait>(
     field: &str,
 ) -> AppResult<account_type::Model> {
     let code = validate::code(field, code, 50)?;
+    if code == SYSTEM_TYPE {
+        return Err(AppError::invalid(field, "the SYSTEM type is reserved for system accounts"));
+    }
     account_type::Entity::find()
         .filter(account_type::Column::OrganizationId.eq(org))
         .filter(account_type::Column::Code.eq(code))
@@ -143,6 +151,10 @@ pub async fn create_in(
     let external_id = validate::handle(&f("externalId"), input.external_id.as_deref())?;
     let product_id = validate::optional(&f("productId"), input.product_id.as_deref(), 100)?;
     let custody = validate::optional(&f("custody"), input.custody.as_deref(), 100)?;
+    let bank_account = match &input.custody_bank_account {
+        Some(b) => Some(bank_account(&**tx, org, b, &f("custodyBankAccount.")).await?),
+        None => None,
+    };
     let metadata = validate::metadata(&f("metadata"), input.metadata.clone().map(|j| j.0))?;
     let status = input.status.unwrap_or(AccountStatus::Pending);
     if status == AccountStatus::Deleted {
@@ -209,13 +221,16 @@ pub async fn create_in(
         main: Set(input.main.unwrap_or(false)),
         accounting: Set(input.accounting.unwrap_or(false)),
         custody: Set(custody),
-        custody_bank_account: Set(None),
+        custody_bank_account: Set(bank_account),
         metadata: Set(metadata),
         version: Set(1),
         created_at: Set(at),
         updated_at: Set(at),
         deleted_at: Set(None),
     };
+    if input.main == Some(true) {
+        take_main(&**tx, who, owner.id, None).await?;
+    }
     let created = model.insert(&**tx).await.map_err(|e| conflict(e, prefix))?;
     let change = Change {
         action: "account.created",
@@ -230,6 +245,74 @@ pub async fn create_in(
         asset_write::add_in(tx, who, &created, a, &format!("{prefix}assets.{i}.")).await?;
     }
     Ok(created)
+}
+
+/// A validated custody bank account, as stored: its currency must be one
+/// the organization knows.
+async fn bank_account<C: ConnectionTrait>(
+    db: &C,
+    org: Uuid,
+    input: &BankAccountInput,
+    prefix: &str,
+) -> AppResult<serde_json::Value> {
+    let f = |name: &str| format!("{prefix}{name}");
+    let number = validate::text(&f("accountNumber"), &input.account_number, 50)?;
+    let bank = validate::text(&f("bank"), &input.bank, 100)?;
+    let code = validate::code(&f("currency"), &input.currency, 10)?;
+    let known = currency::Entity::find()
+        .filter(currency::Column::OrganizationId.eq(org))
+        .filter(currency::Column::Code.eq(code.clone()))
+        .one(db)
+        .await?;
+    if known.is_none() {
+        return Err(AppError::invalid(f("currency"), "no currency with this code"));
+    }
+    let type_account = validate::optional(&f("typeAccount"), input.type_account.as_deref(), 50)?;
+    let country = match input.country.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(c) if c.len() == 2 && c.chars().all(|ch| ch.is_ascii_alphabetic()) => Some(c.to_ascii_uppercase()),
+        Some(_) => return Err(AppError::invalid(f("country"), "must be an ISO 3166-1 alpha-2 code, like DE")),
+    };
+    Ok(serde_json::json!({
+        "accountNumber": number,
+        "bank": bank,
+        "currency": code,
+        "typeAccount": type_account,
+        "country": country,
+    }))
+}
+
+/// Takes the main flag from the owner's other live accounts, each change
+/// audited. Serialized on the owner's row, so two accounts made main at
+/// once still leave one.
+async fn take_main<C: ConnectionTrait>(db: &C, who: &Principal, owner: Uuid, except: Option<Uuid>) -> AppResult<()> {
+    let org = who.organization_id;
+    client::Entity::find_by_id(owner).filter(client::Column::OrganizationId.eq(org)).lock_exclusive().one(db).await?;
+    let mut q = account::Entity::find()
+        .filter(account::Column::OrganizationId.eq(org))
+        .filter(account::Column::OwnerId.eq(owner))
+        .filter(account::Column::Main.eq(true))
+        .filter(account::Column::DeletedAt.is_null());
+    if let Some(id) = except {
+        q = q.filter(account::Column::Id.ne(id));
+    }
+    for before in q.lock_exclusive().all(db).await? {
+        let mut m = before.clone().into_active_model();
+        m.main = Set(false);
+        m.version = Set(before.version + 1);
+        m.updated_at = Set(now());
+        let after = m.update(db).await?;
+        let change = Change {
+            action: "account.updated",
+            entity_type: "ACCOUNT",
+            entity_id: after.id,
+            account_id: Some(after.id),
+            before: Some(&before),
+            after: Some(&after),
+        };
+        audit::record(db, who, change).await?;
+    }
+    Ok(())
 }
 
 /// `createAccount`.
@@ -301,7 +384,17 @@ pub async fn update(
         MaybeUndefined::Value(p) => m.product_id = Set(validate::optional("input.productId", Some(p), 100)?),
     }
     if let Some(code) = &input.account_type {
+        if before.kind == "SYSTEM" {
+            return Err(AppError::not_allowed("a system account's type cannot change"));
+        }
         m.type_id = Set(type_by_code(&*tx, org, code, "input.type").await?.id);
+    }
+    match &input.custody_bank_account {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => m.custody_bank_account = Set(None),
+        MaybeUndefined::Value(b) => {
+            m.custody_bank_account = Set(Some(bank_account(&*tx, org, b, "input.custodyBankAccount.").await?));
+        }
     }
     if let Some(v) = input.allow_sending {
         m.allow_sending = Set(v);
@@ -310,6 +403,11 @@ pub async fn update(
         m.allow_receiving = Set(v);
     }
     if let Some(v) = input.main {
+        if v && !before.main {
+            if let Some(owner) = before.owner_id {
+                take_main(&*tx, who, owner, Some(id)).await?;
+            }
+        }
         m.main = Set(v);
     }
     if let Some(meta) = &input.metadata {
@@ -347,7 +445,7 @@ async fn change_status(
     reason: Option<&StatusReasonInput>,
 ) -> AppResult<account::Model> {
     let from = AccountStatus::parse(&before.status)?;
-    status::check(from, to)?;
+    status::check(store.policy.transitions, from, to)?;
     if to == AccountStatus::Deleted {
         if store.policy.forbid_account_deletion {
             return Err(AppError::not_allowed("account deletion is not permitted by policy"));
@@ -364,8 +462,7 @@ async fn change_status(
             return Err(AppError::not_allowed("an account with live sub-accounts cannot be deleted"));
         }
     }
-    let code = validate::optional("reason.code", reason.and_then(|r| r.code.as_deref()), 50)?;
-    let description = validate::optional("reason.description", reason.and_then(|r| r.description.as_deref()), 500)?;
+    let (code, description) = StatusReasonInput::checked(reason)?;
     let at = now();
     let mut m = before.clone().into_active_model();
     m.status = Set(to.as_str().into());
@@ -439,6 +536,9 @@ pub async fn system_account(
     role: SystemRole,
     currency: Option<&str>,
 ) -> AppResult<account::Model> {
+    // The role first: a caller who may not create system accounts learns
+    // nothing about existing ones through this mutation either.
+    who.require(Role::Operator)?;
     let org = who.organization_id;
     let cur = match currency {
         Some(c) => {
@@ -461,7 +561,6 @@ pub async fn system_account(
     if let Some(existing) = find().one(&store.db).await? {
         return Ok(existing);
     }
-    who.require(Role::Operator)?;
     let mut tx = store.begin().await?;
     let ty = system_type(&*tx, org).await?;
     let uid = organizations::reserve_uids(&*tx, org, 1).await?;
@@ -532,7 +631,7 @@ async fn system_type<C: ConnectionTrait>(db: &C, org: Uuid) -> AppResult<Uuid> {
     let find = || {
         account_type::Entity::find()
             .filter(account_type::Column::OrganizationId.eq(org))
-            .filter(account_type::Column::Code.eq("SYSTEM"))
+            .filter(account_type::Column::Code.eq(SYSTEM_TYPE))
     };
     if let Some(t) = find().one(db).await? {
         return Ok(t.id);
@@ -540,7 +639,7 @@ async fn system_type<C: ConnectionTrait>(db: &C, org: Uuid) -> AppResult<Uuid> {
     let t = account_type::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(org),
-        code: Set("SYSTEM".into()),
+        code: Set(SYSTEM_TYPE.into()),
         name: Set("System".into()),
         category: Set(None),
         created_at: Set(now()),

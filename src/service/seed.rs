@@ -276,6 +276,9 @@ impl Seeder<'_> {
             expiration_date: Set(expiry),
             active: Set(true),
             created_at: Set(at),
+            deactivation_reason_code: Set(None),
+            deactivation_reason_description: Set(None),
+            deactivated_at: Set(None),
         });
     }
 

@@ -16,6 +16,8 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 pub struct Policy {
     /// Refuse `deleteAccount` altogether (as one of the seed APIs does).
     pub forbid_account_deletion: bool,
+    /// Which status changes are allowed.
+    pub transitions: crate::domain::status::Transitions,
 }
 
 /// Everything a write needs.

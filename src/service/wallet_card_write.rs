@@ -2,7 +2,7 @@
 
 use crate::auth::Principal;
 use crate::domain::cards::{expires_at, fingerprint};
-use crate::domain::inputs::{AddWalletInput, IssueSmartCardInput};
+use crate::domain::inputs::{AddWalletInput, IssueSmartCardInput, StatusReasonInput};
 use crate::domain::{address, validate, Role};
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Change};
@@ -160,6 +160,9 @@ pub async fn issue_card(
         expiration_date: Set(expiry.to_owned()),
         active: Set(true),
         created_at: Set(today),
+        deactivation_reason_code: Set(None),
+        deactivation_reason_description: Set(None),
+        deactivated_at: Set(None),
     }
     .insert(&*tx)
     .await
@@ -177,13 +180,29 @@ pub async fn issue_card(
     Ok(created)
 }
 
-/// `setSmartCardActive`.
-pub async fn set_card_active(store: &Store, who: &Principal, id: Uuid, active: bool) -> AppResult<smart_card::Model> {
+/// `setSmartCardActive`: a deactivation keeps its reason and time (shown
+/// until the next deactivation, reactivations included).
+pub async fn set_card_active(
+    store: &Store,
+    who: &Principal,
+    id: Uuid,
+    active: bool,
+    reason: Option<&StatusReasonInput>,
+) -> AppResult<smart_card::Model> {
     who.require(Role::Operator)?;
+    let (code, description) = StatusReasonInput::checked(reason)?;
+    if active && (code.is_some() || description.is_some()) {
+        return Err(AppError::invalid("reason", "a reason is given when deactivating a card"));
+    }
     let tx = store.begin().await?;
     let before = card(&*tx, who.organization_id, id).await?;
     let mut m = before.clone().into_active_model();
     m.active = Set(active);
+    if !active && before.active {
+        m.deactivation_reason_code = Set(code);
+        m.deactivation_reason_description = Set(description);
+        m.deactivated_at = Set(Some(now()));
+    }
     let after = m.update(&*tx).await?;
     let change = Change {
         action: if active { "smart_card.activated" } else { "smart_card.deactivated" },

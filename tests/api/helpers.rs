@@ -195,6 +195,15 @@ impl TestApp {
         self.metric("gateway_db_statements_total").await
     }
 
+    /// Waits until `n` subscriptions listen for events on this server:
+    /// what a test needs before it makes the change they should hear.
+    pub async fn wait_subscribers(&self, n: u64) {
+        crate::services::wait_until(&format!("{n} subscribers"), std::time::Duration::from_secs(10), || async {
+            self.metric("gateway_event_subscribers").await == n
+        })
+        .await;
+    }
+
     /// A counter from `/metrics`.
     pub async fn metric(&self, name: &str) -> u64 {
         let url = format!("{}/metrics", self.base);

@@ -21,6 +21,7 @@ mod mutations_other;
 mod ops;
 mod quiet_logs;
 mod quote_server;
+mod seed_fidelity;
 mod services;
 mod statements;
 mod subscriptions;

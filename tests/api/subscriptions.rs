@@ -24,7 +24,7 @@ async fn status_events_filters_and_rollbacks(app: TestApp) {
     by_owner.subscribe("1", STATUS_SUB, json!({"o": app.client_id("cli-ana").await})).await;
     let mut all = Ws::ready(&app.base, T, &app.key).await;
     all.subscribe("all", STATUS_SUB, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.wait_subscribers(3).await;
 
     // Refused and rolled-back changes publish nothing.
     app.error(SET, json!({"id": mei, "s": "BLOCKED"})).await;
@@ -51,11 +51,11 @@ async fn status_events_filters_and_rollbacks(app: TestApp) {
 
     // Completing a subscription stops it; the id can be used again.
     by_account.send(json!({"type": "complete", "id": "1"})).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.wait_subscribers(2).await;
     app.data(SET, json!({"id": mei, "s": "INACTIVE"})).await;
     assert!(matches!(by_account.next(QUIET).await, Got::Nothing));
     by_account.subscribe("1", STATUS_SUB, json!({"a": mei})).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.wait_subscribers(3).await;
     app.data(SET, json!({"id": mei, "s": "ACTIVE"})).await;
     assert_eq!(by_account.event().await["data"]["accountStatusChanged"]["status"], "ACTIVE");
 }
@@ -65,7 +65,7 @@ async fn balance_events(app: TestApp) {
     let mut ws = Ws::ready(&app.base, T, &app.key).await;
     let q = "subscription($a: UUID) { balanceChanged(accountId: $a) { at account { name } asset { currency { code } } balance { available total } } }";
     ws.subscribe("b", q, json!({"a": app.account_id("acc-john-crypto").await})).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.wait_subscribers(1).await;
     app.data(crate::mutations_assets::ADJUST, json!({"a": asset, "i": {"idempotencyKey": "s1", "available": "12.34"}}))
         .await;
     let e = ws.event().await["data"]["balanceChanged"].clone();
@@ -84,7 +84,7 @@ async fn other_organizations_never_hear(app: TestApp) {
     spy.subscribe("x", STATUS_SUB, json!({"a": mei})).await;
     let mut spy_all = Ws::ready(&app.base, T, &other).await;
     spy_all.subscribe("y", STATUS_SUB, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.wait_subscribers(2).await;
     app.data(SET, json!({"id": mei, "s": "ACTIVE"})).await;
     assert!(matches!(spy.next(QUIET).await, Got::Nothing), "naming another tenant's account gets nothing");
     assert!(matches!(spy_all.next(QUIET).await, Got::Nothing));
@@ -173,7 +173,10 @@ async fn subscriptions_per_socket_and_sockets_per_credential_are_capped() {
     third.send(json!({"type": "connection_init", "payload": {"x-api-key": app.key}})).await;
     assert_eq!(third.close_code().await, 4403, "a third socket for one credential");
     drop(second);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    crate::services::wait_until("the dropped socket to be released", Duration::from_secs(10), || async {
+        app.metric("gateway_ws_sockets").await == 1
+    })
+    .await;
     let _again = Ws::ready(&app.base, T, &app.key).await;
 }
 
@@ -183,7 +186,7 @@ async fn legacy_graphql_ws_protocol() {
     let mut ws = Ws::ready(&app.base, "graphql-ws", &app.key).await;
     let mei = app.account_id("acc-mei-usdc").await;
     ws.send(json!({"type": "start", "id": "7", "payload": {"query": STATUS_SUB, "variables": {"a": mei}}})).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.wait_subscribers(1).await;
     app.data(SET, json!({"id": mei, "s": "ACTIVE"})).await;
     match ws.next(Duration::from_secs(5)).await {
         Got::Json(v) => {
@@ -236,7 +239,7 @@ async fn a_lagging_subscriber_is_ended_with_a_reason() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     let mut ws = Ws::ready(&app.base, T, &app.key).await;
     ws.subscribe("slow", STATUS_SUB, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    app.wait_subscribers(1).await;
     let org = accounts_gateway::service::organizations::ensure(&app.db, "demo").await.unwrap().id;
     let account = uuid::Uuid::parse_str(app.account_id("acc-ana-main").await.as_str().unwrap()).unwrap();
     let burst: Vec<DomainEvent> = (0..10_000)
@@ -303,7 +306,8 @@ async fn replicas_share_events_through_redis() {
     on_a.subscribe("1", STATUS_SUB, json!({"a": mei})).await;
     let mut on_b = Ws::ready(&b.base, T, &b.key).await;
     on_b.subscribe("1", STATUS_SUB, json!({"a": mei})).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    a.wait_subscribers(1).await;
+    b.wait_subscribers(1).await;
     a.data(SET, json!({"id": mei, "s": "ACTIVE"})).await;
     let from_b: Value = on_b.event().await;
     assert_eq!(from_b["data"]["accountStatusChanged"]["status"], "ACTIVE", "a change on A reaches B");

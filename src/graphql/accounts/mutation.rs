@@ -78,7 +78,10 @@ impl AccountMutation {
         Ok(Account(m))
     }
 
-    /// Soft delete: status DELETED and deletedAt set; rows are kept. NOT_ALLOWED where policy forbids deletion or the account holds a non-zero balance.
+    /// Soft delete, as seed 001 does: status DELETED and deletedAt set; rows
+    /// are kept. NOT_ALLOWED while an asset holds a non-zero balance or a
+    /// sub-account lives, and always when the server runs with
+    /// FORBID_ACCOUNT_DELETION (as seed 004, which refuses every delete).
     async fn delete_account(&self, ctx: &Context<'_>, id: Uuid) -> Result<Account> {
         let r = req(ctx)?;
         Ok(Account(account_write::delete(r.store, r.principal, id).await.gql()?))

@@ -113,6 +113,11 @@ impl Account {
             changed_at: m.status_changed_at,
         })
     }
+    /// When the status last changed, whether or not a reason was given
+    /// (creation counts as the first change).
+    async fn status_changed_at(&self) -> DateTime<Utc> {
+        self.0.status_changed_at
+    }
     /// The integrator's reference, unique per organization.
     async fn external_id(&self) -> Option<&str> {
         self.0.external_id.as_deref()
