@@ -9,6 +9,7 @@ mod columns;
 mod m20261122_000001_create_tables;
 mod m20261201_000001_event_outbox;
 mod m20261202_000001_card_deactivation;
+mod m20261202_000002_outbox_retention;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_tables::Migration),
             Box::new(m20261201_000001_event_outbox::Migration),
             Box::new(m20261202_000001_card_deactivation::Migration),
+            Box::new(m20261202_000002_outbox_retention::Migration),
         ]
     }
 }

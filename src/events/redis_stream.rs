@@ -15,6 +15,9 @@ use std::time::Duration;
 use tokio::sync::{broadcast, Mutex};
 use uuid::Uuid;
 
+/// Longest the reader waits for slow subscribers before reading on.
+const PACE_LIMIT: Duration = Duration::from_secs(5);
+
 /// How long one relay append may take before it counts as failed.
 const APPEND_TIMEOUT: Duration = Duration::from_millis(500);
 /// How long one XREAD blocks waiting for entries.
@@ -32,12 +35,26 @@ pub struct RedisStream {
     key: String,
     conn: Mutex<Option<ConnectionManager>>,
     metrics: Metrics,
+    /// Bumped when this replica's reader finds Redis restarted (its stream,
+    /// kept in memory, is gone): the relay then sends its retained rows again.
+    restarts: tokio::sync::watch::Sender<u64>,
 }
 
 impl RedisStream {
     /// A handle on `key`; connects lazily.
     pub fn new(url: &str, key: &str, metrics: Metrics) -> redis::RedisResult<Self> {
-        Ok(RedisStream { client: redis::Client::open(url)?, key: key.to_owned(), conn: Mutex::new(None), metrics })
+        Ok(RedisStream {
+            client: redis::Client::open(url)?,
+            key: key.to_owned(),
+            conn: Mutex::new(None),
+            metrics,
+            restarts: tokio::sync::watch::channel(0).0,
+        })
+    }
+
+    /// Changes each time Redis is found restarted.
+    pub fn restarts(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.restarts.subscribe()
     }
 
     async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
@@ -54,12 +71,22 @@ impl RedisStream {
         Ok(c)
     }
 
-    /// Appends `payloads` (encoded envelopes) in one round trip; an error
-    /// means none may be counted as sent (the caller keeps them).
-    pub async fn append(&self, payloads: &[String]) -> redis::RedisResult<()> {
+    /// Appends `(outbox id, encoded envelope)` entries in one round trip;
+    /// an error means none may be counted as sent (the caller keeps them).
+    pub async fn append(&self, entries: &[(i64, String)]) -> redis::RedisResult<()> {
         let mut pipe = redis::pipe();
-        for p in payloads {
-            pipe.cmd("XADD").arg(&self.key).arg("MAXLEN").arg("~").arg(STREAM_MAXLEN).arg("*").arg("e").arg(p).ignore();
+        for (id, p) in entries {
+            pipe.cmd("XADD")
+                .arg(&self.key)
+                .arg("MAXLEN")
+                .arg("~")
+                .arg(STREAM_MAXLEN)
+                .arg("*")
+                .arg("i")
+                .arg(id)
+                .arg("e")
+                .arg(p)
+                .ignore();
         }
         let sent = async {
             let mut conn = self.connection().await?;
@@ -74,7 +101,7 @@ impl RedisStream {
             // A fresh connection next time: the manager may hold a dead one.
             *self.conn.lock().await = None;
         } else {
-            self.metrics.events_relayed(payloads.len() as u64);
+            self.metrics.events_relayed(entries.len() as u64);
         }
         result
     }
@@ -87,6 +114,8 @@ impl RedisStream {
             replica,
             local,
             metrics: self.metrics.clone(),
+            restarts: self.restarts.clone(),
+            seen: std::sync::Mutex::new(Seen::default()),
         };
         tokio::spawn(reader.run());
     }
@@ -98,6 +127,37 @@ struct Reader {
     replica: Uuid,
     local: broadcast::Sender<Arc<DomainEvent>>,
     metrics: Metrics,
+    restarts: tokio::sync::watch::Sender<u64>,
+    /// Outbox ids delivered lately: an entry relayed again after a Redis
+    /// restart is delivered once.
+    seen: std::sync::Mutex<Seen>,
+}
+
+/// How many delivered outbox ids are remembered: far more than the
+/// outbox retains.
+const SEEN: usize = 200_000;
+
+/// The last [`SEEN`] outbox ids delivered.
+#[derive(Default)]
+struct Seen {
+    ids: std::collections::HashSet<i64>,
+    order: std::collections::VecDeque<i64>,
+}
+
+impl Seen {
+    /// Remembers `id`; false when it was already there.
+    fn first_time(&mut self, id: i64) -> bool {
+        if !self.ids.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > SEEN {
+            if let Some(old) = self.order.pop_front() {
+                self.ids.remove(&old);
+            }
+        }
+        true
+    }
 }
 
 /// Where a reader stands: the Redis instance it read from, and the last id.
@@ -135,8 +195,12 @@ impl Reader {
         let run_id = run_id(&mut conn).await?;
         let last_id = match position.take() {
             Some(p) if p.run_id == run_id => p.last_id,
-            // Redis restarted: its stream is new, read it all.
-            Some(_) => "0-0".to_owned(),
+            // Redis restarted: its stream is new, read it all, and have the
+            // relay send again what the old one may have lost.
+            Some(_) => {
+                self.restarts.send_modify(|n| *n += 1);
+                "0-0".to_owned()
+            }
             // First start: only what comes from now on.
             None => newest_id(&mut conn, &self.key).await?,
         };
@@ -160,11 +224,34 @@ impl Reader {
                     p.last_id = id;
                 }
             }
+            self.pace().await;
+        }
+    }
+
+    /// Backpressure: after an outage the backlog arrives at once. The stream
+    /// keeps it, so reading waits while subscribers are more than half a
+    /// buffer behind, rather than pushing them past the buffer (where they
+    /// would lose events); but only for so long, so that one stuck
+    /// subscriber cannot hold back every other.
+    async fn pace(&self) {
+        let since = std::time::Instant::now();
+        while self.local.len() > super::BUFFER / 2 && since.elapsed() < PACE_LIMIT {
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 
     fn deliver(&self, fields: &[String]) {
-        let Some(text) = fields.chunks(2).find(|kv| kv[0] == "e").and_then(|kv| kv.get(1)) else { return };
+        let field = |name: &str| fields.chunks(2).find(|kv| kv[0] == name).and_then(|kv| kv.get(1));
+        let Some(text) = field("e") else { return };
+        if let Some(id) = field("i").and_then(|i| i.parse::<i64>().ok()) {
+            let fresh = match self.seen.lock() {
+                Ok(mut seen) => seen.first_time(id),
+                Err(poisoned) => poisoned.into_inner().first_time(id),
+            };
+            if !fresh {
+                return;
+            }
+        }
         match serde_json::from_str::<Envelope>(text) {
             Ok(envelope) if envelope.origin != self.replica => {
                 self.metrics.event_received();
@@ -185,4 +272,21 @@ async fn newest_id(conn: &mut MultiplexedConnection, key: &str) -> redis::RedisR
     let newest: Vec<(String, Vec<String>)> =
         redis::cmd("XREVRANGE").arg(key).arg("+").arg("-").arg("COUNT").arg(1).query_async(conn).await?;
     Ok(newest.into_iter().next().map_or_else(|| "0-0".to_owned(), |(id, _)| id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_is_delivered_once_and_memory_stays_bounded() {
+        let mut seen = Seen::default();
+        assert!(seen.first_time(7));
+        assert!(!seen.first_time(7), "a re-sent entry is skipped");
+        for id in 100..(100 + SEEN as i64) {
+            seen.first_time(id);
+        }
+        assert_eq!(seen.ids.len(), SEEN);
+        assert!(seen.first_time(7), "the oldest ids are forgotten first");
+    }
 }

@@ -2,6 +2,12 @@
 //! transaction, and a relay task (one per replica) moves them to the Redis
 //! stream after commit. Redis being down delays events, never loses them,
 //! and never slows a write: writers only INSERT here.
+//!
+//! A relayed row is kept for [`RETENTION`], marked with when it was
+//! relayed: Redis keeps its stream in memory only, so if it dies before
+//! every replica has read an entry, the rows of the window are relayed
+//! again to the new Redis (replicas skip what they already delivered, by
+//! outbox id).
 
 use crate::error::AppResult;
 use crate::events::redis_stream::RedisStream;
@@ -17,6 +23,13 @@ const BATCH: u64 = 256;
 const SWEEP: Duration = Duration::from_secs(2);
 /// Longest pause after a failed relay before the next try.
 const MAX_BACKOFF: Duration = Duration::from_millis(400);
+/// How long relayed rows are kept, to be relayed again if Redis restarts.
+const RETENTION: Duration = Duration::from_secs(60);
+
+/// Milliseconds since the epoch, the outbox's relay mark.
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
 
 /// Writes `payloads` into the outbox inside the caller's transaction.
 pub async fn append<C: ConnectionTrait>(tx: &C, payloads: Vec<String>) -> AppResult<()> {
@@ -39,16 +52,32 @@ pub async fn append<C: ConnectionTrait>(tx: &C, payloads: Vec<String>) -> AppRes
 /// [`SWEEP`] regardless.
 pub fn spawn_relay(db: DatabaseConnection, store: Store, stream: Arc<RedisStream>) {
     let wake = store.events.relay_wake();
+    let mut restarts = stream.restarts();
     tokio::spawn(async move {
         let relay = Relay { db, store, stream };
         let mut backoff = Duration::from_millis(50);
         loop {
+            // Redis came back empty: what it held and some replica may not
+            // have read yet goes again.
+            if restarts.has_changed().unwrap_or(false) {
+                restarts.borrow_and_update();
+                match relay.requeue().await {
+                    Ok(n) => tracing::info!(events = n, "redis restarted: relaying the retained events again"),
+                    Err(e) => tracing::warn!(error = %e, "could not requeue retained events"),
+                }
+            }
             match relay.once().await {
                 // A full batch: there may be more at once.
                 Ok(n) if n == BATCH as usize => continue,
                 Ok(_) => {
                     backoff = Duration::from_millis(50);
-                    let _ = tokio::time::timeout(SWEEP, wake.notified()).await;
+                    if let Err(e) = relay.forget_old().await {
+                        tracing::debug!(error = %e, "could not prune the outbox");
+                    }
+                    tokio::select! {
+                        _ = tokio::time::timeout(SWEEP, wake.notified()) => {}
+                        _ = restarts.changed() => {}
+                    }
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, "event relay failed; the events wait in the outbox");
@@ -70,38 +99,66 @@ struct Relay {
 }
 
 impl Relay {
-    /// Relays up to [`BATCH`] rows, oldest first.
+    /// Relays up to [`BATCH`] rows not relayed yet, oldest first.
     ///
-    /// PostgreSQL: the rows are deleted in a transaction that commits only once
+    /// PostgreSQL: the rows are marked in a transaction that commits only once
     /// Redis took them; a second replica's relay skips rows locked by the first.
     /// SQLite (one process, one writer): the rows are read, appended, then
-    /// deleted, so the single write lock is never held while Redis answers.
+    /// marked, so the single write lock is never held while Redis answers.
     async fn once(&self) -> Result<usize, RelayError> {
         let (conn, stream) = (&self.db, self.stream.as_ref());
-        let db = |e: sea_orm::DbErr| RelayError::Db(e.into());
         if conn.get_database_backend() == DbBackend::Postgres {
             let tx = conn.begin().await.map_err(db)?;
             let sql = format!(
-                "DELETE FROM event_outbox WHERE id IN \
-             (SELECT id FROM event_outbox ORDER BY id LIMIT {BATCH} FOR UPDATE SKIP LOCKED) RETURNING id, payload"
+                "UPDATE event_outbox SET relayed_ms = $1 WHERE id IN \
+                 (SELECT id FROM event_outbox WHERE relayed_ms IS NULL ORDER BY id LIMIT {BATCH} \
+                  FOR UPDATE SKIP LOCKED) RETURNING id, payload"
             );
-            let rows = decode(tx.query_all_raw(Statement::from_string(DbBackend::Postgres, sql)).await.map_err(db)?)?;
+            let stmt = Statement::from_sql_and_values(DbBackend::Postgres, sql, [now_ms().into()]);
+            let rows = decode(tx.query_all_raw(stmt).await.map_err(db)?)?;
             send(stream, &rows).await?;
             tx.commit().await.map_err(db)?;
             return Ok(rows.len());
         }
-        let sql = format!("SELECT id, payload FROM event_outbox ORDER BY id LIMIT {BATCH}");
+        let sql = format!("SELECT id, payload FROM event_outbox WHERE relayed_ms IS NULL ORDER BY id LIMIT {BATCH}");
         let rows = decode(conn.query_all_raw(Statement::from_string(DbBackend::Sqlite, sql)).await.map_err(db)?)?;
         send(stream, &rows).await?;
         if let Some(((first, _), (last, _))) = rows.first().zip(rows.last()) {
-            let _slot = self.store.sqlite_write_slot().await;
-            let sql = "DELETE FROM event_outbox WHERE id BETWEEN ? AND ?";
-            conn.execute_raw(Statement::from_sql_and_values(DbBackend::Sqlite, sql, [(*first).into(), (*last).into()]))
-                .await
-                .map_err(db)?;
+            let sql = "UPDATE event_outbox SET relayed_ms = ? WHERE id BETWEEN ? AND ? AND relayed_ms IS NULL";
+            self.write(Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                sql,
+                [now_ms().into(), (*first).into(), (*last).into()],
+            ))
+            .await?;
         }
         Ok(rows.len())
     }
+
+    /// Marks every retained row as not relayed: after a Redis restart.
+    async fn requeue(&self) -> Result<u64, RelayError> {
+        let sql = "UPDATE event_outbox SET relayed_ms = NULL WHERE relayed_ms IS NOT NULL";
+        self.write(Statement::from_string(self.db.get_database_backend(), sql)).await
+    }
+
+    /// Deletes rows relayed longer than [`RETENTION`] ago.
+    async fn forget_old(&self) -> Result<u64, RelayError> {
+        let backend = self.db.get_database_backend();
+        let mark = if backend == DbBackend::Postgres { "$1" } else { "?" };
+        let cutoff = now_ms() - i64::try_from(RETENTION.as_millis()).unwrap_or(i64::MAX);
+        let sql = format!("DELETE FROM event_outbox WHERE relayed_ms < {mark}");
+        self.write(Statement::from_sql_and_values(backend, sql, [cutoff.into()])).await
+    }
+
+    /// Runs a write, in SQLite's write slot (shared with request writers).
+    async fn write(&self, stmt: Statement) -> Result<u64, RelayError> {
+        let _slot = self.store.sqlite_write_slot().await;
+        Ok(self.db.execute_raw(stmt).await.map_err(db)?.rows_affected())
+    }
+}
+
+fn db(e: sea_orm::DbErr) -> RelayError {
+    RelayError::Db(e.into())
 }
 
 /// `(id, payload)` rows in id order.
@@ -120,8 +177,7 @@ async fn send(stream: &RedisStream, rows: &[(i64, String)]) -> Result<(), RelayE
     if rows.is_empty() {
         return Ok(());
     }
-    let payloads: Vec<String> = rows.iter().map(|(_, p)| p.clone()).collect();
-    stream.append(&payloads).await.map_err(RelayError::Redis)
+    stream.append(rows).await.map_err(RelayError::Redis)
 }
 
 /// Why a relay round did not complete (its rows stay in the outbox).
