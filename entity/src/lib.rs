@@ -11,6 +11,7 @@ pub mod amount;
 pub mod api_key;
 pub mod asset;
 pub mod audit_event;
+pub mod balance_entry;
 pub mod client;
 pub mod currency;
 pub mod currency_network;

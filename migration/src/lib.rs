@@ -10,6 +10,7 @@ mod m20261122_000001_create_tables;
 mod m20261201_000001_event_outbox;
 mod m20261202_000001_card_deactivation;
 mod m20261202_000002_outbox_retention;
+mod m20261202_000003_balance_journal;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_event_outbox::Migration),
             Box::new(m20261202_000001_card_deactivation::Migration),
             Box::new(m20261202_000002_outbox_retention::Migration),
+            Box::new(m20261202_000003_balance_journal::Migration),
         ]
     }
 }

@@ -57,6 +57,10 @@ contract_enum!(
     }
 );
 contract_enum!(
+    /// What made a balance change.
+    BalanceCause { Initial => "INITIAL", Adjustment => "ADJUSTMENT", Import => "IMPORT" }
+);
+contract_enum!(
     /// Whether an asset can be used.
     AssetStatus { Active => "ACTIVE", Inactive => "INACTIVE" }
 );

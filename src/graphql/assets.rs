@@ -40,6 +40,28 @@ pub struct AssetBalance {
     pub scale: i32,
 }
 
+impl AssetBalance {
+    /// The balance fields at `scale`, with their exact total (or
+    /// LIMIT_EXCEEDED when it would not fit).
+    pub fn of(
+        available: Decimal,
+        on_hold: Decimal,
+        future: Decimal,
+        credit_limit: Decimal,
+        scale: i32,
+    ) -> Result<Self, AppError> {
+        let total = exact_add(available, on_hold).ok_or_else(|| sum_overflow("the total balance"))?;
+        Ok(AssetBalance {
+            total: at_scale(total, scale),
+            available: at_scale(available, scale),
+            on_hold: at_scale(on_hold, scale),
+            future: at_scale(future, scale),
+            credit_limit: at_scale(credit_limit, scale),
+            scale,
+        })
+    }
+}
+
 /// Shows `d` with at least `scale` decimals ("10" -> "10.00"). A value with
 /// more decimals keeps them: rounding here would hide money.
 pub fn at_scale(d: Decimal, scale: i32) -> Dec {
@@ -59,16 +81,27 @@ impl Asset {
 
     /// The balance fields at the currency's scale.
     pub fn balance_now(&self) -> Result<AssetBalance, AppError> {
-        let s = self.currency.decimals;
         let m = &self.model;
-        Ok(AssetBalance {
-            total: at_scale(self.total()?, s),
-            available: at_scale(m.available.0, s),
-            on_hold: at_scale(m.on_hold.0, s),
-            future: at_scale(m.future.0, s),
-            credit_limit: at_scale(m.credit_limit.0, s),
-            scale: s,
-        })
+        AssetBalance::of(m.available.0, m.on_hold.0, m.future.0, m.credit_limit.0, self.currency.decimals)
+    }
+
+    /// This asset as it stood at `at`, from its journal: zeros before it
+    /// existed. `None` reads now.
+    pub async fn as_of(&self, ctx: &Context<'_>, at: Option<DateTime<Utc>>) -> Result<Asset> {
+        let Some(at) = at else { return Ok(self.clone()) };
+        let entry = req(ctx)?.loaders.balance_at.load_one((self.model.id, at)).await.map_err(load_err)?;
+        let zero = entity::Amount(Decimal::ZERO);
+        let mut model = self.model.clone();
+        match entry {
+            Some(e) => {
+                (model.available, model.on_hold, model.future, model.credit_limit) =
+                    (e.available, e.on_hold, e.future, e.credit_limit);
+            }
+            None => {
+                (model.available, model.on_hold, model.future, model.credit_limit) = (zero, zero, zero, zero);
+            }
+        }
+        Ok(Asset { model, currency: self.currency.clone() })
     }
 }
 
@@ -91,9 +124,19 @@ impl Asset {
     async fn status(&self) -> Result<AssetStatus> {
         AssetStatus::parse(&self.model.status).gql()
     }
-    /// Balance fields.
-    async fn balance(&self) -> Result<AssetBalance> {
-        self.balance_now().gql()
+    /// Balance fields; with `at`, as they stood at that instant (zeros before
+    /// the asset existed).
+    async fn balance(&self, ctx: &Context<'_>, at: Option<DateTime<Utc>>) -> Result<AssetBalance> {
+        self.as_of(ctx, at).await?.balance_now().gql()
+    }
+    /// Every committed change of this asset's balance, newest first.
+    async fn journal(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<crate::graphql::connection::Conn<crate::graphql::journal::BalanceEntry>> {
+        crate::graphql::journal::page(ctx, self, first, after).await
     }
     /// IBAN for fiat without bank integration.
     async fn address(&self) -> Option<&str> {

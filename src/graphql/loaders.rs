@@ -155,6 +155,23 @@ impl Loader<String> for QuoteLoader {
     }
 }
 
+/// The balance journal's row in force at an instant, by (asset, instant).
+pub struct BalanceAtLoader {
+    scope: Arc<Scope>,
+}
+
+impl Loader<(Uuid, chrono::DateTime<chrono::Utc>)> for BalanceAtLoader {
+    type Value = entity::balance_entry::Model;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, chrono::DateTime<chrono::Utc>)],
+    ) -> Result<HashMap<(Uuid, chrono::DateTime<chrono::Utc>), Self::Value>, AppError> {
+        crate::service::journal::latest_at(&self.scope.db, self.scope.org, keys).await
+    }
+}
+
 /// Descendant accounts and their assets, by root account.
 pub struct SubtreeLoader {
     scope: Arc<Scope>,
@@ -202,6 +219,8 @@ pub struct Loaders {
     pub subtree: Cached<SubtreeLoader>,
     /// Currencies living on a network, by network id.
     pub currencies_by_network: Cached<GroupedWith<currency_network::Entity, currency::Entity>>,
+    /// An asset's balance at an instant, from its journal.
+    pub balance_at: DataLoader<BalanceAtLoader, HashMapCache>,
 }
 
 /// A loader that gathers keys for `delay`. A page of 500 accounts with 3
@@ -237,6 +256,7 @@ impl Loaders {
         self.quotes.enable_all_cache(false);
         self.subtree.enable_all_cache(false);
         self.currencies_by_network.enable_all_cache(false);
+        self.balance_at.enable_all_cache(false);
         self
     }
 
@@ -290,6 +310,7 @@ impl Loaders {
             currencies: batched(ById { scope: scope.clone(), _entity: PhantomData }, delay),
             quotes: batched(QuoteLoader { quotes }, delay),
             subtree: batched(SubtreeLoader { scope: scope.clone() }, delay),
+            balance_at: batched(BalanceAtLoader { scope: scope.clone() }, delay),
             currencies_by_network: batched(
                 GroupedWith {
                     scope: scope.clone(),

@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod catalog_mutation;
 pub mod clients;
 pub mod connection;
+pub mod journal;
 pub mod limits;
 pub mod loaders;
 pub mod subscriptions;

@@ -4,7 +4,7 @@
 use crate::auth::Principal;
 use crate::domain::account_number::account_number;
 use crate::domain::inputs::{BankAccountInput, CreateAccountInput, StatusReasonInput, UpdateAccountInput};
-use crate::domain::{status, validate, AccountStatus, Role, SystemRole};
+use crate::domain::{status, validate, AccountStatus, BalanceCause, Role, SystemRole};
 use crate::error::{AppError, AppResult};
 use crate::events::DomainEvent;
 use crate::service::audit::{self, Change};
@@ -143,6 +143,7 @@ pub async fn create_in(
     who: &Principal,
     input: &CreateAccountInput,
     prefix: &str,
+    cause: BalanceCause,
 ) -> AppResult<account::Model> {
     let org = who.organization_id;
     let f = |name: &str| format!("{prefix}{name}");
@@ -242,7 +243,7 @@ pub async fn create_in(
     };
     audit::record(&**tx, who, change).await?;
     for (i, a) in input.assets.iter().flatten().enumerate() {
-        asset_write::add_in(tx, who, &created, a, &format!("{prefix}assets.{i}.")).await?;
+        asset_write::add_in(tx, who, &created, a, &format!("{prefix}assets.{i}."), cause).await?;
     }
     Ok(created)
 }
@@ -319,7 +320,7 @@ async fn take_main<C: ConnectionTrait>(db: &C, who: &Principal, owner: Uuid, exc
 pub async fn create(store: &Store, who: &Principal, input: &CreateAccountInput) -> AppResult<account::Model> {
     who.require(Role::Operator)?;
     let mut tx = store.begin().await?;
-    let created = create_in(&mut tx, who, input, "input.").await?;
+    let created = create_in(&mut tx, who, input, "input.", BalanceCause::Initial).await?;
     tx.commit().await?;
     Ok(created)
 }

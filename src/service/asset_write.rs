@@ -4,12 +4,12 @@
 use crate::auth::Principal;
 use crate::domain::inputs::{AddAssetInput, BalanceAdjustmentInput};
 use crate::domain::valuation::exact_add;
-use crate::domain::{validate, AssetStatus, CurrencyType, Role};
+use crate::domain::{validate, AssetStatus, BalanceCause, CurrencyType, Role};
 use crate::error::{AppError, AppResult};
 use crate::events::DomainEvent;
 use crate::service::audit::{self, Change};
 use crate::service::store::{Store, WriteTx};
-use crate::service::{account_write, now};
+use crate::service::{account_write, journal, now};
 use entity::{account, asset, currency, idempotency_record, Amount};
 use rust_decimal::Decimal;
 use sea_orm::{
@@ -76,13 +76,17 @@ pub fn new_asset(org: Uuid, account_id: Uuid, currency_id: Uuid, status: AssetSt
     }
 }
 
+/// Inserts a new asset with its audit event and its journal's first row.
 async fn insert_audited(
     tx: &WriteTx,
     who: &Principal,
     row: asset::ActiveModel,
     field: &str,
+    cause: BalanceCause,
 ) -> AppResult<asset::Model> {
     let created = row.insert(&**tx).await.map_err(|e| AppError::from_unique(e, &[("currency_id", field)]))?;
+    let deltas = [created.available.0, created.on_hold.0, created.future.0];
+    journal::append(&**tx, who, &created, cause, None, deltas, created.created_at).await?;
     let change = Change {
         action: "asset.added",
         entity_type: "ASSET",
@@ -95,13 +99,15 @@ async fn insert_audited(
     Ok(created)
 }
 
-/// Adds an asset to `account` inside `tx`; `prefix` names input fields.
+/// Adds an asset to `account` inside `tx`; `prefix` names input fields and
+/// `cause` is what its initial balance is recorded as in the journal.
 pub async fn add_in(
     tx: &mut WriteTx,
     who: &Principal,
     account: &account::Model,
     input: &AddAssetInput,
     prefix: &str,
+    cause: BalanceCause,
 ) -> AppResult<(asset::Model, currency::Model)> {
     let org = who.organization_id;
     let f = |name: &str| format!("{prefix}{name}");
@@ -132,7 +138,7 @@ pub async fn add_in(
     row.external_id = Set(validate::handle(&f("externalId"), input.external_id.as_deref())?);
     row.bank = Set(validate::optional(&f("bank"), input.bank.as_deref(), 100)?);
     row.platform = Set(validate::optional(&f("platform"), input.platform.as_deref(), 100)?);
-    Ok((insert_audited(tx, who, row, &f("currency")).await?, cur))
+    Ok((insert_audited(tx, who, row, &f("currency"), cause).await?, cur))
 }
 
 /// The zero-balance, active asset of a new system account.
@@ -142,7 +148,8 @@ pub async fn insert_system_asset(
     account: &account::Model,
     cur: &currency::Model,
 ) -> AppResult<asset::Model> {
-    insert_audited(tx, who, new_asset(who.organization_id, account.id, cur.id, AssetStatus::Active), "currency").await
+    let row = new_asset(who.organization_id, account.id, cur.id, AssetStatus::Active);
+    insert_audited(tx, who, row, "currency", BalanceCause::Initial).await
 }
 
 /// `addAsset`.
@@ -155,7 +162,7 @@ pub async fn add(
     who.require(Role::Operator)?;
     let mut tx = store.begin().await?;
     let acc = account_write::lock(&*tx, who.organization_id, account_id, "accountId").await?;
-    let created = add_in(&mut tx, who, &acc, input, "input.").await?;
+    let created = add_in(&mut tx, who, &acc, input, "input.", BalanceCause::Initial).await?;
     tx.commit().await?;
     Ok(created)
 }
@@ -317,6 +324,7 @@ pub async fn adjust(
     .insert(&*tx)
     .await
     .map_err(|e| AppError::from_unique(e, &[("key", "input.idempotencyKey")]))?;
+    journal::append(&*tx, who, &after, BalanceCause::Adjustment, Some(&input.idempotency_key), deltas, at).await?;
     // The trail keeps the request (deltas, reason, key) beside the rows.
     let to_json = |v: &asset::Model| serde_json::to_value(v).unwrap_or_default();
     let mut after_json = to_json(&after);

@@ -3,7 +3,7 @@
 
 use crate::auth::Principal;
 use crate::domain::inputs::CreateAccountInput;
-use crate::domain::Role;
+use crate::domain::{BalanceCause, Role};
 use crate::error::{AppError, AppResult};
 use crate::service::account_write::create_in;
 use crate::service::store::Store;
@@ -62,7 +62,7 @@ pub async fn import(
         let mut tx = store.begin().await?;
         for (i, row) in rows.iter().enumerate() {
             let mut sp = tx.savepoint().await?;
-            match create_in(&mut sp, who, row, &format!("rows.{i}.")).await {
+            match create_in(&mut sp, who, row, &format!("rows.{i}."), BalanceCause::Import).await {
                 Ok(m) => {
                     sp.release(&mut tx).await?;
                     report.created.push(m);
@@ -83,7 +83,7 @@ pub async fn import(
     }
     for (i, row) in rows.iter().enumerate() {
         let mut tx = store.begin().await?;
-        match create_in(&mut tx, who, row, &format!("rows.{i}.")).await {
+        match create_in(&mut tx, who, row, &format!("rows.{i}."), BalanceCause::Import).await {
             Ok(m) => {
                 tx.commit().await?;
                 report.created.push(m);

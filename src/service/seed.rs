@@ -565,6 +565,7 @@ pub async fn seed<C: TransactionTrait + ConnectionTrait>(
     seeder.next_uid = first + demo_count;
     seeder.generate(extra);
     let report = seeder.batch.flush(&tx).await?;
+    crate::service::journal::backfill(&tx).await?;
     tx.commit().await?;
     // Fresh statistics after a bulk load: without them PostgreSQL plans
     // the page query as a scan and sort of every account (10x slower).

@@ -12,6 +12,7 @@ mod auth;
 mod card_key;
 mod errors;
 mod faults;
+mod history;
 mod http_spec;
 mod limits;
 mod mutations_accounts;

@@ -1,0 +1,79 @@
+//! The balance journal as the schema shows it: `Asset.journal`.
+
+use crate::domain::money::Dec;
+use crate::domain::paging::PageArgs;
+use crate::domain::BalanceCause;
+use crate::error::ToGql;
+use crate::graphql::assets::{at_scale, Asset, AssetBalance};
+use crate::graphql::connection::{connection, wants_total, Conn};
+use crate::graphql::req;
+use async_graphql::{Context, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::balance_entry;
+use uuid::Uuid;
+
+/// One committed change of an asset's balance.
+pub struct BalanceEntry {
+    /// The journal row.
+    pub model: balance_entry::Model,
+    /// The currency's decimals.
+    pub scale: i32,
+}
+
+#[Object]
+impl BalanceEntry {
+    /// Unique id.
+    async fn id(&self) -> Uuid {
+        self.model.id
+    }
+    /// Commit time.
+    async fn at(&self) -> DateTime<Utc> {
+        self.model.at
+    }
+    /// Who made the change.
+    async fn actor(&self) -> &str {
+        &self.model.actor
+    }
+    /// What made it.
+    async fn cause(&self) -> Result<BalanceCause> {
+        BalanceCause::parse(&self.model.cause).gql()
+    }
+    /// The adjustment's idempotency key.
+    async fn idempotency_key(&self) -> Option<&str> {
+        self.model.idempotency_key.as_deref()
+    }
+    /// Change of available.
+    async fn delta_available(&self) -> Dec {
+        at_scale(self.model.delta_available.0, self.scale)
+    }
+    /// Change of on hold.
+    async fn delta_on_hold(&self) -> Dec {
+        at_scale(self.model.delta_on_hold.0, self.scale)
+    }
+    /// Change of future.
+    async fn delta_future(&self) -> Dec {
+        at_scale(self.model.delta_future.0, self.scale)
+    }
+    /// The balance right after this entry.
+    async fn balance(&self) -> Result<AssetBalance> {
+        let m = &self.model;
+        AssetBalance::of(m.available.0, m.on_hold.0, m.future.0, m.credit_limit.0, self.scale).gql()
+    }
+}
+
+/// A page of `asset`'s journal, newest first.
+pub async fn page(
+    ctx: &Context<'_>,
+    asset: &Asset,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<Conn<BalanceEntry>> {
+    let r = req(ctx)?;
+    let args = PageArgs { first, after, ..Default::default() };
+    let page =
+        crate::service::journal::page(r.db, r.principal.organization_id, asset.model.id, &args, wants_total(ctx))
+            .await
+            .gql()?;
+    let scale = asset.currency.decimals;
+    Ok(connection(page, |model| BalanceEntry { model, scale }))
+}

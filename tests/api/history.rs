@@ -1,0 +1,100 @@
+//! History: the balance journal, balances at an instant, batched.
+
+use crate::helpers::TestApp;
+use crate::mutations_assets::ADJUST;
+use serde_json::{json, Value};
+
+const ADD: &str = "mutation($a: UUID!, $i: AddAssetInput!) { addAsset(accountId: $a, input: $i) { id } }";
+const JOURNAL: &str = "query { accounts(first: 500) { nodes { assets { id journal(first: 10) { totalCount nodes { at actor cause idempotencyKey deltaAvailable deltaOnHold balance { available onHold total } } } } } } }";
+const AT: &str = "query($at: DateTime) { accounts(first: 500) { nodes { assets { id balance(at: $at) { available onHold total } } } } }";
+
+/// The asset `id` out of a page of every account's assets.
+fn find(page: &Value, id: &Value) -> Value {
+    let nodes = page["accounts"]["nodes"].as_array().cloned().unwrap_or_default();
+    let assets = nodes.iter().flat_map(|n| n["assets"].as_array().cloned().unwrap_or_default());
+    assets.into_iter().find(|a| &a["id"] == id).unwrap_or(Value::Null)
+}
+
+async fn journal(app: &TestApp, asset: &Value) -> Value {
+    find(&app.data(JOURNAL, json!({})).await, asset)["journal"].clone()
+}
+
+/// One microsecond before `at` (an RFC 3339 instant from the API).
+fn just_before(at: &Value) -> String {
+    let t = chrono::DateTime::parse_from_rfc3339(at.as_str().unwrap()).unwrap();
+    (t - chrono::Duration::microseconds(1)).to_rfc3339()
+}
+
+async fn every_balance_change_is_journaled_once(app: TestApp) {
+    let acc = app.account_id("acc-mei-usdc").await;
+    let asset = app.data(ADD, json!({"a": acc, "i": {"currency": "EUR", "initialBalance": "10"}})).await["addAsset"]
+        ["id"]
+        .clone();
+    app.data("mutation($id: UUID!) { setAssetStatus(id: $id, status: ACTIVE) { status } }", json!({"id": asset})).await;
+    let credit = json!({"a": asset, "i": {"idempotencyKey": "j-1", "available": "5.50", "onHold": "1"}});
+    app.data(ADJUST, credit.clone()).await;
+    app.data(ADJUST, credit).await;
+    let j = journal(&app, &asset).await;
+    assert_eq!(j["totalCount"], 2, "a replay writes no row: {j}");
+    let (newest, first) = (&j["nodes"][0], &j["nodes"][1]);
+    assert_eq!(newest["cause"], "ADJUSTMENT");
+    assert_eq!(newest["idempotencyKey"], "j-1");
+    assert_eq!(newest["actor"], "key:initial-admin");
+    assert_eq!((newest["deltaAvailable"].as_str(), newest["deltaOnHold"].as_str()), (Some("5.50"), Some("1.00")));
+    assert_eq!(newest["balance"], json!({"available": "15.50", "onHold": "1.00", "total": "16.50"}));
+    assert_eq!(first["cause"], "INITIAL");
+    assert_eq!(first["balance"], json!({"available": "10.00", "onHold": "0.00", "total": "10.00"}));
+
+    // As it stood: at each entry, and before the asset existed.
+    let at = |t: Value| {
+        let (app, asset) = (&app, asset.clone());
+        async move { find(&app.data(AT, json!({"at": t})).await, &asset)["balance"].clone() }
+    };
+    assert_eq!(at(newest["at"].clone()).await["total"], "16.50");
+    assert_eq!(at(first["at"].clone()).await["total"], "10.00");
+    assert_eq!(at(json!(just_before(&newest["at"]))).await["total"], "10.00");
+    assert_eq!(
+        at(json!(just_before(&first["at"]))).await,
+        json!({"available": "0.00", "onHold": "0.00", "total": "0.00"}),
+        "zeros before the asset existed"
+    );
+    assert_eq!(at(Value::Null).await["total"], "16.50", "no `at`: now");
+}
+
+async fn imports_and_seeded_assets_have_journals(app: TestApp) {
+    let q = "mutation($rows: [CreateAccountInput!]!) { importAccounts(rows: $rows) { accounts { assets { id } } } }";
+    let rows = json!([{"name": "Imported", "type": "PERSONAL", "ownerExternalId": "cli-ana", "assets": [{"currency": "USD", "initialBalance": "7"}]}]);
+    let imported = app.data(q, json!({"rows": rows})).await["importAccounts"]["accounts"][0]["assets"][0]["id"].clone();
+    let j = journal(&app, &imported).await;
+    assert_eq!(j["nodes"][0]["cause"], "IMPORT", "{j}");
+    assert_eq!(j["nodes"][0]["balance"]["available"], "7.00");
+    let ana = r#"{ accountByExternalId(externalId: "acc-ana-main") { assets { id balance { available } } } }"#;
+    let usd = app.data(ana, json!({})).await["accountByExternalId"]["assets"][0].clone();
+    let j = journal(&app, &usd["id"]).await;
+    assert_eq!(j["totalCount"], 1);
+    assert_eq!(j["nodes"][0]["cause"], "INITIAL");
+    assert_eq!(j["nodes"][0]["balance"]["available"], usd["balance"]["available"], "the demo data's balance");
+}
+
+async fn balances_at_an_instant_cost_the_same_for_5_or_50_accounts(app: TestApp) {
+    let q =
+        "query($n: Int!, $at: DateTime) { accounts(first: $n) { nodes { assets { balance(at: $at) { total } } } } }";
+    let at = chrono::Utc::now().to_rfc3339();
+    let cost = |n: i32| {
+        let (app, at) = (&app, at.clone());
+        async move {
+            let before = app.statements().await;
+            let d = app.data(q, json!({"n": n, "at": at})).await;
+            assert!(d["accounts"]["nodes"].as_array().is_some_and(|a| !a.is_empty()));
+            app.statements().await - before
+        }
+    };
+    let (five, fifty) = (cost(5).await, cost(50).await);
+    assert_eq!(five, fifty, "balance(at:) is batched like every relation");
+}
+
+crate::backend_tests!(
+    every_balance_change_is_journaled_once,
+    imports_and_seeded_assets_have_journals,
+    balances_at_an_instant_cost_the_same_for_5_or_50_accounts
+);
