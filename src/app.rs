@@ -100,7 +100,7 @@ impl Application {
             crate::service::outbox::spawn_relay(background.clone(), store.clone(), stream.clone());
         }
         let revocations = crate::auth::revocations::Revocations::default();
-        revocations.spawn_watcher(background);
+        revocations.spawn_watcher(background.clone());
         let limits = Limits {
             max_query_length: settings.max_query_length,
             max_aliases: settings.max_aliases,
@@ -114,7 +114,8 @@ impl Application {
         };
         let schema = graphql::build(store.clone(), options);
         let listener = TcpListener::bind(&settings.bind).await.with_context(|| format!("binding {}", settings.bind))?;
-        let quotes = crate::pricing::setup::from_settings(settings, &metrics, clock)?;
+        let history = crate::pricing::history::HistorySink::spawn(background.clone(), store.clone());
+        let quotes = crate::pricing::setup::from_settings(settings, &metrics, clock, Some(history))?;
         let persisted_redis = match &settings.redis_url {
             Some(url) => Some(crate::redis_cache::RedisLayer::new(
                 url,

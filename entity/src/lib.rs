@@ -19,6 +19,7 @@ pub mod idempotency_record;
 pub mod network;
 pub mod organization;
 pub mod project;
+pub mod quote_history;
 pub mod server_setting;
 pub mod smart_card;
 pub mod wallet;

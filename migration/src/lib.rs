@@ -11,6 +11,7 @@ mod m20261201_000001_event_outbox;
 mod m20261202_000001_card_deactivation;
 mod m20261202_000002_outbox_retention;
 mod m20261202_000003_balance_journal;
+mod m20261202_000004_quote_history;
 
 /// Every migration, in order.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_card_deactivation::Migration),
             Box::new(m20261202_000002_outbox_retention::Migration),
             Box::new(m20261202_000003_balance_journal::Migration),
+            Box::new(m20261202_000004_quote_history::Migration),
         ]
     }
 }

@@ -154,9 +154,14 @@ impl Asset {
     async fn platform(&self) -> Option<&str> {
         self.model.platform.as_deref()
     }
-    /// The asset's balance valued in USD.
-    async fn valuation(&self, ctx: &Context<'_>) -> Result<crate::graphql::valuation::AssetValuation> {
-        crate::graphql::valuation::value_asset(ctx, self.clone()).await
+    /// The asset's balance valued in USD; with `at`, as it stood then,
+    /// valued with the latest quote at or before it.
+    async fn valuation(
+        &self,
+        ctx: &Context<'_>,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<crate::graphql::valuation::AssetValuation> {
+        crate::graphql::valuation::value_asset(ctx, self.clone(), at).await
     }
     /// On-chain wallets of this asset.
     async fn wallets(&self, ctx: &Context<'_>) -> Result<Vec<Wallet>> {

@@ -172,6 +172,39 @@ impl Loader<(Uuid, chrono::DateTime<chrono::Utc>)> for BalanceAtLoader {
     }
 }
 
+/// The quote in force at an instant, by (currency code, instant), from the
+/// quote history; USD is 1 at any instant.
+pub struct QuoteAtLoader {
+    scope: Arc<Scope>,
+    fresh: Duration,
+}
+
+impl Loader<(String, chrono::DateTime<chrono::Utc>)> for QuoteAtLoader {
+    type Value = QuoteView;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[(String, chrono::DateTime<chrono::Utc>)],
+    ) -> Result<HashMap<(String, chrono::DateTime<chrono::Utc>), QuoteView>, AppError> {
+        let (usd, others): (Vec<_>, Vec<_>) = keys.iter().cloned().partition(|(c, _)| c == "USD");
+        let mut out: HashMap<_, _> = usd
+            .into_iter()
+            .map(|(c, at)| {
+                let quote =
+                    crate::pricing::CachedQuote { rate: rust_decimal::Decimal::ONE, at, source: "fixed".into() };
+                ((c.clone(), at), QuoteView { currency: c, quote, stale: false })
+            })
+            .collect();
+        for ((code, at), m) in crate::service::quote_history::latest_at(&self.scope.db, &others).await? {
+            let stale = at.signed_duration_since(m.at).to_std().unwrap_or_default() >= self.fresh;
+            let quote = crate::pricing::CachedQuote { rate: m.rate.0, at: m.at, source: m.source };
+            out.insert((code.clone(), at), QuoteView { currency: code, quote, stale });
+        }
+        Ok(out)
+    }
+}
+
 /// Descendant accounts and their assets, by root account.
 pub struct SubtreeLoader {
     scope: Arc<Scope>,
@@ -221,6 +254,8 @@ pub struct Loaders {
     pub currencies_by_network: Cached<GroupedWith<currency_network::Entity, currency::Entity>>,
     /// An asset's balance at an instant, from its journal.
     pub balance_at: DataLoader<BalanceAtLoader, HashMapCache>,
+    /// A currency's quote at an instant, from the quote history.
+    pub quotes_at: DataLoader<QuoteAtLoader, HashMapCache>,
 }
 
 /// A loader that gathers keys for `delay`. A page of 500 accounts with 3
@@ -257,6 +292,7 @@ impl Loaders {
         self.subtree.enable_all_cache(false);
         self.currencies_by_network.enable_all_cache(false);
         self.balance_at.enable_all_cache(false);
+        self.quotes_at.enable_all_cache(false);
         self
     }
 
@@ -308,9 +344,10 @@ impl Loaders {
                 delay,
             ),
             currencies: batched(ById { scope: scope.clone(), _entity: PhantomData }, delay),
-            quotes: batched(QuoteLoader { quotes }, delay),
+            quotes: batched(QuoteLoader { quotes: quotes.clone() }, delay),
             subtree: batched(SubtreeLoader { scope: scope.clone() }, delay),
             balance_at: batched(BalanceAtLoader { scope: scope.clone() }, delay),
+            quotes_at: batched(QuoteAtLoader { scope: scope.clone(), fresh: quotes.freshness() }, delay),
             currencies_by_network: batched(
                 GroupedWith {
                     scope: scope.clone(),

@@ -10,9 +10,10 @@ use crate::graphql::{load_err, req};
 use crate::pricing::QuoteView;
 use async_graphql::{Context, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
+use entity::Amount;
 use entity::{account, currency};
 use rust_decimal::Decimal;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
 /// One asset valued in USD.
@@ -108,26 +109,51 @@ impl Valuation {
     }
 }
 
-/// Values an asset.
-pub async fn value_asset(ctx: &Context<'_>, asset: Asset) -> Result<AssetValuation> {
-    let quote = req(ctx)?.loaders.quotes.load_one(asset.currency.code.clone()).await.map_err(load_err)?;
+/// The quotes of `codes`: current ones (through the cache), or with `at`
+/// the latest of the quote history at or before it (`stale` relative to
+/// `at`). A code without a quote is absent.
+async fn quotes_for(
+    ctx: &Context<'_>,
+    codes: Vec<String>,
+    at: Option<DateTime<Utc>>,
+) -> Result<HashMap<String, QuoteView>> {
+    let l = req(ctx)?.loaders;
+    match at {
+        None => l.quotes.load_many(codes).await.map_err(load_err),
+        Some(at) => {
+            let found = l.quotes_at.load_many(codes.into_iter().map(|c| (c, at))).await.map_err(load_err)?;
+            Ok(found.into_iter().map(|((code, _), q)| (code, q)).collect())
+        }
+    }
+}
+
+/// Values an asset, now or as it stood at `at`.
+pub async fn value_asset(ctx: &Context<'_>, asset: Asset, at: Option<DateTime<Utc>>) -> Result<AssetValuation> {
+    let asset = asset.as_of(ctx, at).await?;
+    let quote = quotes_for(ctx, vec![asset.currency.code.clone()], at).await?.remove(&asset.currency.code);
     Ok(AssetValuation { asset, quote })
 }
 
-/// Values every asset of `account`.
-pub async fn value_account(ctx: &Context<'_>, account: &account::Model) -> Result<Valuation> {
+/// Values every asset of `account`, now or as they stood at `at`.
+pub async fn value_account(
+    ctx: &Context<'_>,
+    account: &account::Model,
+    at: Option<DateTime<Utc>>,
+) -> Result<Valuation> {
     let r = req(ctx)?;
-    let l = r.loaders;
-    let assets = l.assets_by_account.load_one(account.id).await.map_err(load_err)?.unwrap_or_default();
-    let quotes = l.quotes.load_many(assets.iter().map(|(_, c)| c.code.clone())).await.map_err(load_err)?;
+    let rows = r.loaders.assets_by_account.load_one(account.id).await.map_err(load_err)?.unwrap_or_default();
+    let assets = rows.into_iter().map(|(model, currency)| Asset { model, currency });
+    // All at once, so the journal reads of every asset batch into one.
+    let assets = futures_util::future::try_join_all(assets.map(|a| async move { a.as_of(ctx, at).await })).await?;
+    let quotes = quotes_for(ctx, assets.iter().map(|a| a.currency.code.clone()).collect(), at).await?;
     let assets = assets
         .into_iter()
-        .map(|(model, currency)| {
-            let quote = quotes.get(&currency.code).cloned();
-            AssetValuation { asset: Asset { model, currency }, quote }
+        .map(|asset| {
+            let quote = quotes.get(&asset.currency.code).cloned();
+            AssetValuation { asset, quote }
         })
         .collect();
-    Ok(Valuation { assets, timestamp: r.store.clock.now() })
+    Ok(Valuation { assets, timestamp: at.unwrap_or_else(|| r.store.clock.now()) })
 }
 
 /// Balances of one currency over a sub-account tree.
@@ -156,10 +182,24 @@ pub struct BalanceSummary {
     pub complete: bool,
 }
 
-/// Sums `account`'s descendants.
-pub async fn subtree_summary(ctx: &Context<'_>, account: &account::Model) -> Result<BalanceSummary> {
+/// Sums `account`'s descendants, now or with their balances as they stood
+/// at `at` (over today's tree).
+pub async fn subtree_summary(
+    ctx: &Context<'_>,
+    account: &account::Model,
+    at: Option<DateTime<Utc>>,
+) -> Result<BalanceSummary> {
     let l = req(ctx)?.loaders;
-    let rows = l.subtree.load_one(account.id).await.map_err(load_err)?.unwrap_or_default();
+    let mut rows = l.subtree.load_one(account.id).await.map_err(load_err)?.unwrap_or_default();
+    if let Some(at) = at {
+        let keys = rows.iter().filter_map(|r| r.asset_id).map(|a| (a, at));
+        let then = l.balance_at.load_many(keys).await.map_err(load_err)?;
+        for r in rows.iter_mut() {
+            let entry = r.asset_id.and_then(|a| then.get(&(a, at)));
+            (r.available, r.on_hold) =
+                entry.map_or((Amount::default(), Amount::default()), |e| (e.available, e.on_hold));
+        }
+    }
     let accounts: std::collections::HashSet<Uuid> = rows.iter().map(|r| r.account_id).collect();
     let mut sums: BTreeMap<Uuid, (Decimal, Decimal)> = BTreeMap::new();
     for r in &rows {
@@ -170,7 +210,7 @@ pub async fn subtree_summary(ctx: &Context<'_>, account: &account::Model) -> Res
         }
     }
     let currencies = l.currencies.load_many(sums.keys().copied()).await.map_err(load_err)?;
-    let quotes = l.quotes.load_many(currencies.values().map(|c| c.code.clone())).await.map_err(load_err)?;
+    let quotes = quotes_for(ctx, currencies.values().map(|c| c.code.clone()).collect(), at).await?;
     let mut usd_total = Decimal::ZERO;
     let mut complete = true;
     let mut by_currency: Vec<(currency::Model, Decimal, Decimal)> =
@@ -256,6 +296,31 @@ impl QuoteQuery {
             .into_iter()
             .filter(|c| seen.insert(c.clone()))
             .filter_map(|c| found.get(&c).cloned().map(Quote))
+            .collect())
+    }
+
+    /// Every quote kept for `currency` (one of the organization's) taken in
+    /// `[from, to]`, oldest first; at most 1,000 (more is LIMIT_EXCEEDED).
+    async fn quote_history(
+        &self,
+        ctx: &Context<'_>,
+        currency: String,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Quote>> {
+        let r = req(ctx)?;
+        let code = currency.trim().to_uppercase();
+        let known = crate::service::catalog::currencies(r.db, r.principal.organization_id).await.gql()?;
+        if !known.iter().any(|c| c.code.eq_ignore_ascii_case(&code)) {
+            return Err(AppError::invalid("currency", "no currency with this code").to_graphql());
+        }
+        let rows = crate::service::quote_history::between(r.db, &code, from, to).await.gql()?;
+        Ok(rows
+            .into_iter()
+            .map(|m| {
+                let quote = crate::pricing::CachedQuote { rate: m.rate.0, at: m.at, source: m.source };
+                Quote(QuoteView { currency: m.currency, quote, stale: false })
+            })
             .collect())
     }
 }

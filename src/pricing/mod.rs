@@ -7,6 +7,7 @@
 //! is not asked for again until its back-off window is over. Redis failing or
 //! slow never fails a read; it is logged and counted.
 
+pub mod history;
 pub mod setup;
 pub mod source;
 
@@ -77,6 +78,7 @@ struct Inner {
     timing: QuoteTiming,
     metrics: Metrics,
     clock: Clock,
+    history: Option<history::HistorySink>,
 }
 
 impl Quotes {
@@ -87,6 +89,7 @@ impl Quotes {
         timing: QuoteTiming,
         metrics: Metrics,
         clock: Clock,
+        history: Option<history::HistorySink>,
     ) -> Self {
         let local = moka::sync::Cache::builder().max_capacity(10_000).time_to_live(timing.keep).build();
         // The TTL only bounds memory; whether a window is over is decided
@@ -102,8 +105,14 @@ impl Quotes {
                 timing,
                 metrics,
                 clock,
+                history,
             }),
         }
+    }
+
+    /// How long a quote is fresh.
+    pub fn freshness(&self) -> Duration {
+        self.inner.timing.fresh
     }
 
     fn is_fresh(&self, q: &CachedQuote) -> bool {
@@ -236,6 +245,9 @@ impl Quotes {
         };
         for (code, q) in &fetched {
             self.inner.local.insert(code.clone(), q.clone());
+        }
+        if let Some(history) = &self.inner.history {
+            history.record(fetched.iter().map(|(c, q)| (c.clone(), q.clone())).collect());
         }
         let retry_at = now + chrono::Duration::from_std(self.inner.timing.backoff).unwrap_or_default();
         for code in codes.iter().filter(|c| !fetched.contains_key(*c)) {

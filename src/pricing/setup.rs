@@ -12,7 +12,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The configured quote service.
-pub fn from_settings(s: &Settings, metrics: &Metrics, clock: Clock) -> anyhow::Result<Quotes> {
+pub fn from_settings(
+    s: &Settings,
+    metrics: &Metrics,
+    clock: Clock,
+    history: Option<super::history::HistorySink>,
+) -> anyhow::Result<Quotes> {
     let source: Arc<dyn PriceSource> = match s.quote_source {
         QuoteSourceKind::File => match &s.quotes_file {
             Some(path) => {
@@ -55,5 +60,5 @@ pub fn from_settings(s: &Settings, metrics: &Metrics, clock: Clock) -> anyhow::R
         keep: Duration::from_secs(s.quote_keep_secs),
         backoff: Duration::from_millis(s.quote_backoff_ms),
     };
-    Ok(Quotes::new(source, redis, timing, metrics.clone(), clock))
+    Ok(Quotes::new(source, redis, timing, metrics.clone(), clock, history))
 }

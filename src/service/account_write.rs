@@ -9,7 +9,7 @@ use crate::error::{AppError, AppResult};
 use crate::events::DomainEvent;
 use crate::service::audit::{self, Change};
 use crate::service::store::{Store, WriteTx};
-use crate::service::{asset_write, now, organizations};
+use crate::service::{asset_write, organizations};
 use async_graphql::MaybeUndefined;
 use entity::{account, account_type, asset, client, currency, project};
 use sea_orm::{
@@ -195,7 +195,7 @@ pub async fn create_in(
     }
     ensure_free(&**tx, org, alias.as_deref(), external_id.as_deref(), None, prefix).await?;
     let uid = organizations::reserve_uids(&**tx, org, 1).await?;
-    let at = now();
+    let at = tx.now();
     let model = account::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(org),
@@ -230,7 +230,7 @@ pub async fn create_in(
         deleted_at: Set(None),
     };
     if input.main == Some(true) {
-        take_main(&**tx, who, owner.id, None).await?;
+        take_main(tx, who, owner.id, None).await?;
     }
     let created = model.insert(&**tx).await.map_err(|e| conflict(e, prefix))?;
     let change = Change {
@@ -241,7 +241,7 @@ pub async fn create_in(
         before: None,
         after: Some(&created),
     };
-    audit::record(&**tx, who, change).await?;
+    audit::record(tx, who, change).await?;
     for (i, a) in input.assets.iter().flatten().enumerate() {
         asset_write::add_in(tx, who, &created, a, &format!("{prefix}assets.{i}."), cause).await?;
     }
@@ -286,8 +286,8 @@ async fn bank_account<C: ConnectionTrait>(
 /// Takes the main flag from the owner's other live accounts, each change
 /// audited. Serialized on the owner's row, so two accounts made main at
 /// once still leave one.
-async fn take_main<C: ConnectionTrait>(db: &C, who: &Principal, owner: Uuid, except: Option<Uuid>) -> AppResult<()> {
-    let org = who.organization_id;
+async fn take_main(tx: &WriteTx, who: &Principal, owner: Uuid, except: Option<Uuid>) -> AppResult<()> {
+    let (org, db) = (who.organization_id, &**tx);
     client::Entity::find_by_id(owner).filter(client::Column::OrganizationId.eq(org)).lock_exclusive().one(db).await?;
     let mut q = account::Entity::find()
         .filter(account::Column::OrganizationId.eq(org))
@@ -301,7 +301,7 @@ async fn take_main<C: ConnectionTrait>(db: &C, who: &Principal, owner: Uuid, exc
         let mut m = before.clone().into_active_model();
         m.main = Set(false);
         m.version = Set(before.version + 1);
-        m.updated_at = Set(now());
+        m.updated_at = Set(tx.now());
         let after = m.update(db).await?;
         let change = Change {
             action: "account.updated",
@@ -311,7 +311,7 @@ async fn take_main<C: ConnectionTrait>(db: &C, who: &Principal, owner: Uuid, exc
             before: Some(&before),
             after: Some(&after),
         };
-        audit::record(db, who, change).await?;
+        audit::record(tx, who, change).await?;
     }
     Ok(())
 }
@@ -406,7 +406,7 @@ pub async fn update(
     if let Some(v) = input.main {
         if v && !before.main {
             if let Some(owner) = before.owner_id {
-                take_main(&*tx, who, owner, Some(id)).await?;
+                take_main(&tx, who, owner, Some(id)).await?;
             }
         }
         m.main = Set(v);
@@ -415,7 +415,7 @@ pub async fn update(
         m.metadata = Set(validate::metadata("input.metadata", Some(meta.0.clone()))?);
     }
     m.version = Set(before.version + 1);
-    m.updated_at = Set(now());
+    m.updated_at = Set(tx.now());
     let after = m.update(&*tx).await.map_err(|e| conflict(e, "input."))?;
     let change = Change {
         action: "account.updated",
@@ -425,7 +425,7 @@ pub async fn update(
         before: Some(&before),
         after: Some(&after),
     };
-    audit::record(&*tx, who, change).await?;
+    audit::record(&tx, who, change).await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -464,7 +464,7 @@ async fn change_status(
         }
     }
     let (code, description) = StatusReasonInput::checked(reason)?;
-    let at = now();
+    let at = tx.now();
     let mut m = before.clone().into_active_model();
     m.status = Set(to.as_str().into());
     m.status_reason_code = Set(code.clone());
@@ -485,7 +485,7 @@ async fn change_status(
         before: Some(&before),
         after: Some(&after),
     };
-    audit::record(&**tx, who, change).await?;
+    audit::record(tx, who, change).await?;
     tx.emit(DomainEvent::AccountStatusChanged {
         organization_id: after.organization_id,
         account_id: after.id,
@@ -563,9 +563,9 @@ pub async fn system_account(
         return Ok(existing);
     }
     let mut tx = store.begin().await?;
-    let ty = system_type(&*tx, org).await?;
+    let ty = system_type(&tx, org).await?;
     let uid = organizations::reserve_uids(&*tx, org, 1).await?;
-    let at = now();
+    let at = tx.now();
     let name = match &cur {
         Some(c) => format!("{} {}", role.as_str(), c.code),
         None => role.as_str().to_owned(),
@@ -618,7 +618,7 @@ pub async fn system_account(
             before: None,
             after: Some(&created),
         };
-        audit::record(&*tx, who, change).await?;
+        audit::record(&tx, who, change).await?;
         if let Some(c) = &cur {
             asset_write::insert_system_asset(&mut tx, who, &created, c).await?;
         }
@@ -628,7 +628,8 @@ pub async fn system_account(
 }
 
 /// The organization's SYSTEM account type, created on first use.
-async fn system_type<C: ConnectionTrait>(db: &C, org: Uuid) -> AppResult<Uuid> {
+async fn system_type(tx: &WriteTx, org: Uuid) -> AppResult<Uuid> {
+    let db = &**tx;
     let find = || {
         account_type::Entity::find()
             .filter(account_type::Column::OrganizationId.eq(org))
@@ -643,7 +644,7 @@ async fn system_type<C: ConnectionTrait>(db: &C, org: Uuid) -> AppResult<Uuid> {
         code: Set(SYSTEM_TYPE.into()),
         name: Set("System".into()),
         category: Set(None),
-        created_at: Set(now()),
+        created_at: Set(tx.now()),
     };
     // Concurrent first callers all insert; one row wins and everyone reads
     // it (a plain insert would fail the losers with a unique violation).

@@ -9,7 +9,7 @@ use crate::error::{AppError, AppResult};
 use crate::events::DomainEvent;
 use crate::service::audit::{self, Change};
 use crate::service::store::{Store, WriteTx};
-use crate::service::{account_write, journal, now};
+use crate::service::{account_write, journal};
 use entity::{account, asset, currency, idempotency_record, Amount};
 use rust_decimal::Decimal;
 use sea_orm::{
@@ -53,9 +53,14 @@ pub async fn lock<C: ConnectionTrait>(
     Ok((a, c))
 }
 
-/// A zero-balance asset row, stamped now.
-pub fn new_asset(org: Uuid, account_id: Uuid, currency_id: Uuid, status: AssetStatus) -> asset::ActiveModel {
-    let at = now();
+/// A zero-balance asset row, stamped `at`.
+pub fn new_asset(
+    org: Uuid,
+    account_id: Uuid,
+    currency_id: Uuid,
+    status: AssetStatus,
+    at: chrono::DateTime<chrono::Utc>,
+) -> asset::ActiveModel {
     asset::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(org),
@@ -95,7 +100,7 @@ async fn insert_audited(
         before: None,
         after: Some(&created),
     };
-    audit::record(&**tx, who, change).await?;
+    audit::record(tx, who, change).await?;
     Ok(created)
 }
 
@@ -131,7 +136,7 @@ pub async fn add_in(
     if exists.is_some() {
         return Err(AppError::conflict(f("currency"), format!("the account already has a {} asset", cur.code)));
     }
-    let mut row = new_asset(org, account.id, cur.id, AssetStatus::Inactive);
+    let mut row = new_asset(org, account.id, cur.id, AssetStatus::Inactive, tx.now());
     row.available = Set(Amount(initial));
     row.credit_limit = Set(Amount(credit));
     row.address = Set(address);
@@ -148,7 +153,7 @@ pub async fn insert_system_asset(
     account: &account::Model,
     cur: &currency::Model,
 ) -> AppResult<asset::Model> {
-    let row = new_asset(who.organization_id, account.id, cur.id, AssetStatus::Active);
+    let row = new_asset(who.organization_id, account.id, cur.id, AssetStatus::Active, tx.now());
     insert_audited(tx, who, row, "currency", BalanceCause::Initial).await
 }
 
@@ -180,7 +185,7 @@ pub async fn set_status(
     let mut m = before.clone().into_active_model();
     m.status = Set(status.as_str().into());
     m.version = Set(before.version + 1);
-    m.updated_at = Set(now());
+    m.updated_at = Set(tx.now());
     let after = m.update(&*tx).await?;
     let change = Change {
         action: "asset.status_changed",
@@ -190,7 +195,7 @@ pub async fn set_status(
         before: Some(&before),
         after: Some(&after),
     };
-    audit::record(&*tx, who, change).await?;
+    audit::record(&tx, who, change).await?;
     tx.commit().await?;
     Ok((after, cur))
 }
@@ -296,7 +301,7 @@ pub async fn adjust(
     if future < Decimal::ZERO {
         return Err(AppError::invalid("input.future", "future would fall below zero"));
     }
-    let at = now();
+    let at = tx.now();
     let mut m = before.clone().into_active_model();
     m.available = Set(Amount(available));
     m.on_hold = Set(Amount(on_hold));
@@ -341,7 +346,7 @@ pub async fn adjust(
         before: Some(&before_json),
         after: Some(&after_json),
     };
-    audit::record(&*tx, who, change).await?;
+    audit::record(&tx, who, change).await?;
     tx.emit(DomainEvent::BalanceChanged { organization_id: org, account_id: after.account_id, asset_id: id, at });
     tx.commit().await?;
     Ok((after, cur))

@@ -3,8 +3,8 @@
 use crate::auth::Principal;
 use crate::domain::paging::{PageArgs, SortValue};
 use crate::error::AppResult;
-use crate::service::now;
 use crate::service::paging::{fetch_page, PageResult, SortSpec};
+use crate::service::store::WriteTx;
 use async_graphql::InputObject;
 use chrono::{DateTime, Utc};
 use entity::audit_event;
@@ -28,13 +28,13 @@ pub struct Change<'a, T: Serialize> {
     pub after: Option<&'a T>,
 }
 
-/// Writes one audit event inside `db`'s transaction.
-pub async fn record<C: ConnectionTrait, T: Serialize>(db: &C, who: &Principal, change: Change<'_, T>) -> AppResult<()> {
+/// Writes one audit event inside `tx`, at its time.
+pub async fn record<T: Serialize>(tx: &WriteTx, who: &Principal, change: Change<'_, T>) -> AppResult<()> {
     let json = |v: Option<&T>| v.and_then(|v| serde_json::to_value(v).ok());
     audit_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(who.organization_id),
-        at: Set(now()),
+        at: Set(tx.now()),
         actor: Set(who.subject.clone()),
         action: Set(change.action.to_owned()),
         entity_type: Set(change.entity_type.to_owned()),
@@ -43,7 +43,7 @@ pub async fn record<C: ConnectionTrait, T: Serialize>(db: &C, who: &Principal, c
         before: Set(json(change.before)),
         after: Set(json(change.after)),
     }
-    .insert(db)
+    .insert(&**tx)
     .await?;
     Ok(())
 }

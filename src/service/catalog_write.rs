@@ -6,7 +6,6 @@ use crate::domain::inputs::{AccountTypeInput, CurrencyInput, NetworkInput};
 use crate::domain::{validate, Role};
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Change};
-use crate::service::now;
 use crate::service::store::Store;
 use entity::{account_type, currency, currency_network, network, project};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -22,7 +21,7 @@ async fn audited<T: Serialize>(
     row: &T,
 ) -> AppResult<()> {
     let change = Change { action, entity_type: kind, entity_id: id, account_id: None, before: None, after: Some(row) };
-    audit::record(&**tx, who, change).await
+    audit::record(tx, who, change).await
 }
 
 /// `createAccountType`.
@@ -41,7 +40,7 @@ pub async fn create_account_type(
         code: Set(code),
         name: Set(name),
         category: Set(input.category.map(|c| c.as_str().to_owned())),
-        created_at: Set(now()),
+        created_at: Set(tx.now()),
     }
     .insert(&*tx)
     .await
@@ -70,7 +69,7 @@ pub async fn create_currency(store: &Store, who: &Principal, input: &CurrencyInp
         symbol: Set(symbol),
         currency_type: Set(input.currency_type.as_str().into()),
         decimals: Set(input.decimals),
-        created_at: Set(now()),
+        created_at: Set(tx.now()),
     }
     .insert(&*tx)
     .await
@@ -112,7 +111,7 @@ pub async fn create_network(store: &Store, who: &Principal, input: &NetworkInput
         code: Set(code),
         name: Set(name),
         address_pattern: Set(pattern),
-        created_at: Set(now()),
+        created_at: Set(tx.now()),
     }
     .insert(&*tx)
     .await
@@ -131,7 +130,7 @@ pub async fn create_project(store: &Store, who: &Principal, name: &str) -> AppRe
         id: Set(Uuid::now_v7()),
         organization_id: Set(who.organization_id),
         name: Set(name),
-        created_at: Set(now()),
+        created_at: Set(tx.now()),
     }
     .insert(&*tx)
     .await

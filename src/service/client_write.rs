@@ -5,7 +5,6 @@ use crate::domain::inputs::{CreateClientInput, UpdateClientInput};
 use crate::domain::{validate, ClientKind, Role};
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Change};
-use crate::service::now;
 use crate::service::store::Store;
 use async_graphql::MaybeUndefined;
 use entity::client;
@@ -41,7 +40,7 @@ pub async fn create(store: &Store, who: &Principal, input: &CreateClientInput) -
     let ext = validate::handle("input.externalId", input.external_id.as_deref())?;
     let tx = store.begin().await?;
     ensure_free(&*tx, org, ext.as_deref(), None).await?;
-    let at = now();
+    let at = tx.now();
     let created = client::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(org),
@@ -63,7 +62,7 @@ pub async fn create(store: &Store, who: &Principal, input: &CreateClientInput) -
         before: None,
         after: Some(&created),
     };
-    audit::record(&*tx, who, change).await?;
+    audit::record(&tx, who, change).await?;
     tx.commit().await?;
     Ok(created)
 }
@@ -97,7 +96,7 @@ pub async fn update(store: &Store, who: &Principal, id: Uuid, input: &UpdateClie
             m.external_id = Set(ext);
         }
     }
-    m.updated_at = Set(now());
+    m.updated_at = Set(tx.now());
     let after = m.update(&*tx).await.map_err(unique)?;
     let change = Change {
         action: "client.updated",
@@ -107,7 +106,7 @@ pub async fn update(store: &Store, who: &Principal, id: Uuid, input: &UpdateClie
         before: Some(&before),
         after: Some(&after),
     };
-    audit::record(&*tx, who, change).await?;
+    audit::record(&tx, who, change).await?;
     tx.commit().await?;
     Ok(after)
 }

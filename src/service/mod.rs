@@ -16,6 +16,7 @@ pub mod journal;
 pub mod organizations;
 pub mod outbox;
 pub mod paging;
+pub mod quote_history;
 pub mod secrets;
 pub mod seed;
 pub mod store;

@@ -239,14 +239,12 @@ impl Seeder<'_> {
         at: DateTime<Utc>,
     ) -> Uuid {
         let currency = self.catalog.currencies.get(code).copied().unwrap_or_default();
-        let mut row = new_asset(self.org, account, currency, AssetStatus::Active);
+        let mut row = new_asset(self.org, account, currency, AssetStatus::Active, at);
         let id = Uuid::now_v7();
         row.id = Set(id);
         row.available = Set(dec(available));
         row.on_hold = Set(dec(on_hold));
         row.address = Set(address.map(str::to_owned));
-        row.created_at = Set(at);
-        row.updated_at = Set(at);
         self.batch.assets.push(row);
         id
     }

@@ -43,6 +43,7 @@ pub struct WriteTx {
     tx: DatabaseTransaction,
     events: Vec<DomainEvent>,
     bus: EventBus,
+    clock: Clock,
     _writer: Option<OwnedMutexGuard<()>>,
 }
 
@@ -54,6 +55,14 @@ impl Deref for WriteTx {
 }
 
 impl WriteTx {
+    /// The time records of this transaction carry (created, updated,
+    /// audited, journaled): the store's clock, to the microsecond the
+    /// databases keep.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        use chrono::SubsecRound;
+        self.clock.now().trunc_subsecs(6)
+    }
+
     /// Queues an event for after commit.
     pub fn emit(&mut self, event: DomainEvent) {
         self.events.push(event);
@@ -62,7 +71,13 @@ impl WriteTx {
     /// A savepoint inside this transaction; release it into this one or
     /// drop it (or `rollback`) to undo only what it did.
     pub async fn savepoint(&self) -> AppResult<WriteTx> {
-        Ok(WriteTx { tx: self.tx.begin().await?, events: Vec::new(), bus: self.bus.clone(), _writer: None })
+        Ok(WriteTx {
+            tx: self.tx.begin().await?,
+            events: Vec::new(),
+            bus: self.bus.clone(),
+            clock: self.clock.clone(),
+            _writer: None,
+        })
     }
 
     /// Keeps a savepoint's work (and its events) in `parent`.
@@ -113,7 +128,7 @@ impl Store {
             }
             _ => self.db.begin().await?,
         };
-        Ok(WriteTx { tx, events: Vec::new(), bus: self.events.clone(), _writer: writer })
+        Ok(WriteTx { tx, events: Vec::new(), bus: self.events.clone(), clock: self.clock.clone(), _writer: writer })
     }
 }
 

@@ -12,6 +12,8 @@ use uuid::Uuid;
 pub struct SubtreeRow {
     /// The descendant account.
     pub account_id: Uuid,
+    /// The asset, `None` for an account without assets.
+    pub asset_id: Option<Uuid>,
     /// The asset's currency, `None` for an account without assets.
     pub currency_id: Option<Uuid>,
     /// Available.
@@ -34,7 +36,7 @@ pub async fn rows<C: ConnectionTrait>(db: &C, org: Uuid, roots: &[Uuid]) -> AppR
            SELECT parent_id, id FROM accounts WHERE organization_id = {org} AND deleted_at IS NULL AND parent_id IN ({list}) \
            UNION ALL \
            SELECT tree.root, a.id FROM accounts a JOIN tree ON a.parent_id = tree.id WHERE a.deleted_at IS NULL) \
-         SELECT tree.root AS root, tree.id AS id, s.currency_id AS currency_id, s.available AS available, s.on_hold AS on_hold \
+         SELECT tree.root AS root, tree.id AS id, s.id AS asset_id, s.currency_id AS currency_id, s.available AS available, s.on_hold AS on_hold \
          FROM tree LEFT JOIN assets s ON s.account_id = tree.id",
         org = mark(1),
         list = list.join(", ")
@@ -49,6 +51,7 @@ pub async fn rows<C: ConnectionTrait>(db: &C, org: Uuid, roots: &[Uuid]) -> AppR
         };
         let r = SubtreeRow {
             account_id: row.try_get("", "id")?,
+            asset_id: row.try_get("", "asset_id")?,
             currency_id,
             available: amount("available")?,
             on_hold: amount("on_hold")?,

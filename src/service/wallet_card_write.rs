@@ -7,7 +7,7 @@ use crate::domain::{address, validate, Role};
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Change};
 use crate::service::store::Store;
-use crate::service::{account_write, asset_write, now};
+use crate::service::{account_write, asset_write};
 use chrono::Duration;
 use entity::{asset, currency_network, network, smart_card, wallet};
 use sea_orm::{
@@ -57,7 +57,7 @@ pub async fn add_wallet(
         network_id: Set(net.id),
         address: Set(addr.to_owned()),
         active: Set(true),
-        created_at: Set(now()),
+        created_at: Set(tx.now()),
     }
     .insert(&*tx)
     .await
@@ -70,7 +70,7 @@ pub async fn add_wallet(
         before: None,
         after: Some(&created),
     };
-    audit::record(&*tx, who, change).await?;
+    audit::record(&tx, who, change).await?;
     tx.commit().await?;
     Ok((created, net))
 }
@@ -108,7 +108,7 @@ pub async fn set_wallet_active(
         before: Some(&before),
         after: Some(&after),
     };
-    audit::record(&*tx, who, change).await?;
+    audit::record(&tx, who, change).await?;
     tx.commit().await?;
     Ok((after, net))
 }
@@ -129,7 +129,7 @@ pub async fn issue_card(
     }
     let expiry = input.expiration_date.trim();
     let ends = expires_at(expiry).ok_or_else(|| AppError::invalid("input.expirationDate", "must be MM/YY"))?;
-    let today = now();
+    let today = store.clock.now();
     if ends <= today {
         return Err(AppError::invalid("input.expirationDate", "the card has expired"));
     }
@@ -175,7 +175,7 @@ pub async fn issue_card(
         before: None,
         after: Some(&created),
     };
-    audit::record(&*tx, who, change).await?;
+    audit::record(&tx, who, change).await?;
     tx.commit().await?;
     Ok(created)
 }
@@ -201,7 +201,7 @@ pub async fn set_card_active(
     if !active && before.active {
         m.deactivation_reason_code = Set(code);
         m.deactivation_reason_description = Set(description);
-        m.deactivated_at = Set(Some(now()));
+        m.deactivated_at = Set(Some(tx.now()));
     }
     let after = m.update(&*tx).await?;
     let change = Change {
@@ -212,7 +212,7 @@ pub async fn set_card_active(
         before: Some(&before),
         after: Some(&after),
     };
-    audit::record(&*tx, who, change).await?;
+    audit::record(&tx, who, change).await?;
     tx.commit().await?;
     Ok(after)
 }

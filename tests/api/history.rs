@@ -98,3 +98,65 @@ crate::backend_tests!(
     imports_and_seeded_assets_have_journals,
     balances_at_an_instant_cost_the_same_for_5_or_50_accounts
 );
+
+const HISTORY: &str = r#"query($c: String!) { quoteHistory(currency: $c, from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z") { usdRate timestamp source } }"#;
+
+async fn history_of(app: &TestApp, code: &str) -> Vec<Value> {
+    app.data(HISTORY, json!({"c": code})).await["quoteHistory"].as_array().cloned().unwrap_or_default()
+}
+
+/// Quotes are kept as the source gives them, and a valuation at an instant
+/// uses the balance and the quote of that instant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valued_as_it_stood_with_the_quote_of_then() {
+    use crate::quote_server::{Mode, QuoteServer};
+    use crate::services::wait_until;
+    use std::time::Duration;
+    let server = QuoteServer::start().await;
+    let flags: Vec<String> = server.flags(1);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let app = TestApp::spawn_with(crate::helpers::Backend::Sqlite, &flags).await.unwrap();
+    let quote = r#"{ quotes(currencies: ["BTC"]) { usdRate } }"#;
+    app.data(quote, json!({})).await;
+    wait_until("the first quote to be kept", Duration::from_secs(10), || async {
+        history_of(&app, "BTC").await.len() == 1
+    })
+    .await;
+    let acc = app.account_id("acc-mei-usdc").await;
+    let asset = app.data(ADD, json!({"a": acc, "i": {"currency": "BTC", "initialBalance": "2"}})).await["addAsset"]
+        ["id"]
+        .clone();
+    let created = journal(&app, &asset).await["nodes"][0]["at"].clone();
+    app.clock.advance(Duration::from_millis(1100));
+    server.set(Mode::Body(json!({"BTC": "70000"})));
+    app.data(quote, json!({})).await;
+    wait_until("the second quote to be kept", Duration::from_secs(10), || async {
+        history_of(&app, "BTC").await.len() == 2
+    })
+    .await;
+    let kept = history_of(&app, "BTC").await;
+    assert_eq!((kept[0]["usdRate"].as_str(), kept[1]["usdRate"].as_str()), (Some("67000.5"), Some("70000")));
+    assert_eq!(kept[0]["source"], "http");
+
+    let q = "query($at: DateTime) { accounts(first: 500) { nodes { assets { id valuation(at: $at) { quantity usdValue usdQuoteRate } } } } }";
+    let valued = |at: Value| {
+        let (app, asset) = (&app, asset.clone());
+        async move { find(&app.data(q, json!({"at": at})).await, &asset)["valuation"].clone() }
+    };
+    let then = valued(created.clone()).await;
+    assert_eq!(then, json!({"quantity": "2.00000000", "usdValue": "134001.00", "usdQuoteRate": "67000.5"}));
+    let later = valued(kept[1]["timestamp"].clone()).await;
+    assert_eq!(later["usdValue"], "140000.00", "the balance then, the quote then");
+    let before = valued(json!(just_before(&kept[0]["timestamp"]))).await;
+    assert_eq!(before["usdValue"], Value::Null, "no quote yet: no guess");
+    let account = "query($id: UUID!, $at: DateTime) { account(id: $id) { balance(at: $at) { complete assets { symbol usdValue } } } }";
+    let b = app.data(account, json!({"id": acc, "at": just_before(&kept[0]["timestamp"])})).await;
+    assert_eq!(b["account"]["balance"]["complete"], false);
+
+    let (code, field) = app.error(HISTORY, json!({"c": "NOPE"})).await;
+    assert_eq!((code.as_str(), field.as_str()), ("VALIDATION_FAILED", "currency"));
+    let backwards =
+        r#"{ quoteHistory(currency: "BTC", from: "2100-01-01T00:00:00Z", to: "2000-01-01T00:00:00Z") { usdRate } }"#;
+    let (code, field) = app.error(backwards, json!({})).await;
+    assert_eq!((code.as_str(), field.as_str()), ("VALIDATION_FAILED", "from"));
+}

@@ -165,13 +165,18 @@ impl Account {
         super::prefetch(ctx, &page).await?;
         Ok(connection(page, Account))
     }
-    /// Balances summed over every descendant sub-account, per currency, with a USD total.
-    async fn sub_accounts_balance(&self, ctx: &Context<'_>) -> Result<BalanceSummary> {
-        subtree_summary(ctx, &self.0).await
+    /// Balances summed over every descendant sub-account, per currency, with
+    /// a USD total; with `at`, the balances as they stood then (over today's
+    /// sub-accounts), valued with the quotes of then.
+    async fn sub_accounts_balance(&self, ctx: &Context<'_>, at: Option<DateTime<Utc>>) -> Result<BalanceSummary> {
+        subtree_summary(ctx, &self.0, at).await
     }
-    /// The account's balances valued in USD, one entry per asset.
-    async fn balance(&self, ctx: &Context<'_>) -> Result<Valuation> {
-        value_account(ctx, &self.0).await
+    /// The account's balances valued in USD, one entry per asset; with `at`,
+    /// the balances as they stood at that instant, each valued with the
+    /// latest quote at or before it (no quote then: `usdValue` null,
+    /// `complete: false`).
+    async fn balance(&self, ctx: &Context<'_>, at: Option<DateTime<Utc>>) -> Result<Valuation> {
+        value_account(ctx, &self.0, at).await
     }
     /// Product reference.
     async fn product_id(&self) -> Option<&str> {
