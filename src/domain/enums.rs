@@ -57,6 +57,31 @@ contract_enum!(
     }
 );
 contract_enum!(
+    /// The bucket of a balance chart.
+    HistoryInterval { Hour => "HOUR", Day => "DAY", Week => "WEEK" }
+);
+
+impl HistoryInterval {
+    /// The bucket's length in seconds.
+    pub fn seconds(self) -> i64 {
+        match self {
+            HistoryInterval::Hour => 3_600,
+            HistoryInterval::Day => 86_400,
+            HistoryInterval::Week => 604_800,
+        }
+    }
+
+    /// Where buckets start, in seconds after the epoch: weeks start on
+    /// Monday 00:00 UTC (the epoch was a Thursday).
+    pub fn offset(self) -> i64 {
+        match self {
+            HistoryInterval::Week => 4 * 86_400,
+            _ => 0,
+        }
+    }
+}
+
+contract_enum!(
     /// What made a balance change.
     BalanceCause { Initial => "INITIAL", Adjustment => "ADJUSTMENT", Import => "IMPORT" }
 );

@@ -129,6 +129,17 @@ impl Asset {
     async fn balance(&self, ctx: &Context<'_>, at: Option<DateTime<Utc>>) -> Result<AssetBalance> {
         self.as_of(ctx, at).await?.balance_now().gql()
     }
+    /// One point per interval in [from, to]: the balance at the end of each
+    /// UTC bucket (weeks start on Monday). At most 1,000 points.
+    async fn balance_history(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        interval: crate::domain::HistoryInterval,
+    ) -> Result<Vec<crate::graphql::journal::BalancePoint>> {
+        crate::graphql::journal::history(ctx, self, from, to, interval).await
+    }
     /// Every committed change of this asset's balance, newest first.
     async fn journal(
         &self,

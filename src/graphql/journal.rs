@@ -1,13 +1,14 @@
-//! The balance journal as the schema shows it: `Asset.journal`.
+//! The balance journal as the schema shows it: `Asset.journal` and
+//! `Asset.balanceHistory`.
 
 use crate::domain::money::Dec;
 use crate::domain::paging::PageArgs;
-use crate::domain::BalanceCause;
+use crate::domain::{BalanceCause, HistoryInterval};
 use crate::error::ToGql;
 use crate::graphql::assets::{at_scale, Asset, AssetBalance};
 use crate::graphql::connection::{connection, wants_total, Conn};
 use crate::graphql::req;
-use async_graphql::{Context, Object, Result};
+use async_graphql::{Context, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::balance_entry;
 use uuid::Uuid;
@@ -76,4 +77,40 @@ pub async fn page(
             .gql()?;
     let scale = asset.currency.decimals;
     Ok(connection(page, |model| BalanceEntry { model, scale }))
+}
+
+/// The balance at the end of one bucket of a chart.
+#[derive(SimpleObject)]
+pub struct BalancePoint {
+    /// The bucket's end (UTC).
+    pub at: DateTime<Utc>,
+    /// The balance then (zeros before the asset existed).
+    pub balance: AssetBalance,
+}
+
+/// `asset`'s balance at the end of each `interval` bucket of `[from, to]`.
+pub async fn history(
+    ctx: &Context<'_>,
+    asset: &Asset,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    interval: HistoryInterval,
+) -> Result<Vec<BalancePoint>> {
+    let r = req(ctx)?;
+    let points =
+        crate::service::journal::history(r.db, r.principal.organization_id, asset.model.id, from, to, interval)
+            .await
+            .gql()?;
+    let scale = asset.currency.decimals;
+    let zero = rust_decimal::Decimal::ZERO;
+    points
+        .into_iter()
+        .map(|(at, entry)| {
+            let balance = match entry {
+                Some(m) => AssetBalance::of(m.available.0, m.on_hold.0, m.future.0, m.credit_limit.0, scale),
+                None => AssetBalance::of(zero, zero, zero, zero, scale),
+            };
+            Ok(BalancePoint { at, balance: balance.gql()? })
+        })
+        .collect()
 }

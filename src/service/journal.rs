@@ -5,8 +5,8 @@
 
 use crate::auth::Principal;
 use crate::domain::paging::{PageArgs, SortValue};
-use crate::domain::BalanceCause;
-use crate::error::AppResult;
+use crate::domain::{BalanceCause, HistoryInterval};
+use crate::error::{AppError, AppResult};
 use crate::service::paging::{fetch_page, PageResult, SortSpec};
 use chrono::{DateTime, Utc};
 use entity::amount::Amount;
@@ -112,4 +112,67 @@ pub async fn latest_at<C: ConnectionTrait>(
         out.extend(rows.into_iter().map(|m| ((m.asset_id, at), m)));
     }
     Ok(out)
+}
+
+/// Most points one balance chart may have.
+pub const MAX_POINTS: i64 = 1_000;
+
+/// One point of a balance chart: the end of a bucket, and the journal row
+/// in force then (`None`: the asset did not exist yet).
+pub type Point = (DateTime<Utc>, Option<balance_entry::Model>);
+
+/// `asset`'s balance at the end of each UTC `interval` bucket from the one
+/// holding `from` to the one holding `to`. The database picks each bucket's
+/// last row (one statement), plus the row in force before the first bucket.
+pub async fn history<C: ConnectionTrait>(
+    db: &C,
+    org: Uuid,
+    asset: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    interval: HistoryInterval,
+) -> AppResult<Vec<Point>> {
+    if from > to {
+        return Err(AppError::invalid("from", "must not be after `to`"));
+    }
+    let (secs, off) = (interval.seconds(), interval.offset());
+    let bucket = |t: DateTime<Utc>| (t.timestamp() - off).div_euclid(secs);
+    let (first, last) = (bucket(from), bucket(to));
+    if last - first + 1 > MAX_POINTS {
+        return Err(AppError::invalid(
+            "interval",
+            format!("at most {MAX_POINTS} points: shorten [from, to] or use a longer interval"),
+        ));
+    }
+    let start = |b: i64| DateTime::<Utc>::from_timestamp(off + b * secs, 0).unwrap_or_default();
+    let backend = db.get_database_backend();
+    let (expr, marks) = match backend {
+        DbBackend::Postgres => {
+            (format!("CAST(floor((extract(epoch from at) - {off}) / {secs}) AS BIGINT)"), ["$1", "$2", "$3", "$4"])
+        }
+        _ => (format!("CAST(((CAST(strftime('%s', at) AS INTEGER) - {off}) / {secs}) AS INTEGER)"), ["?"; 4]),
+    };
+    let sql = format!(
+        "SELECT id, organization_id, asset_id, at, actor, cause, idempotency_key, delta_available, delta_on_hold, \
+         delta_future, available, on_hold, future, credit_limit FROM ( \
+         SELECT e.*, ROW_NUMBER() OVER (PARTITION BY {expr} ORDER BY at DESC, id DESC) AS rn FROM balance_entries e \
+         WHERE organization_id = {} AND asset_id = {} AND at >= {} AND at < {}) t WHERE rn = 1",
+        marks[0], marks[1], marks[2], marks[3]
+    );
+    let values: Vec<Value> = vec![org.into(), asset.into(), start(first).into(), start(last + 1).into()];
+    let rows = balance_entry::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(backend, sql, values))
+        .all(db)
+        .await?;
+    let by_bucket: HashMap<i64, balance_entry::Model> = rows.into_iter().map(|m| (bucket(m.at), m)).collect();
+    let before = start(first) - chrono::Duration::microseconds(1);
+    let mut carry = latest_at(db, org, &[(asset, before)]).await?.remove(&(asset, before));
+    let mut points = Vec::with_capacity((last - first + 1) as usize);
+    for b in first..=last {
+        if let Some(m) = by_bucket.get(&b) {
+            carry = Some(m.clone());
+        }
+        points.push((start(b + 1), carry.clone()));
+    }
+    Ok(points)
 }

@@ -93,7 +93,47 @@ async fn balances_at_an_instant_cost_the_same_for_5_or_50_accounts(app: TestApp)
     assert_eq!(five, fifty, "balance(at:) is batched like every relation");
 }
 
+async fn a_balance_chart_per_hour_and_day(app: TestApp) {
+    use std::time::Duration;
+    let acc = app.account_id("acc-mei-usdc").await;
+    let asset = app.data(ADD, json!({"a": acc, "i": {"currency": "EUR", "initialBalance": "10"}})).await["addAsset"]
+        ["id"]
+        .clone();
+    app.data("mutation($id: UUID!) { setAssetStatus(id: $id, status: ACTIVE) { status } }", json!({"id": asset})).await;
+    let t0 = journal(&app, &asset).await["nodes"][0]["at"].clone();
+    let t0 = chrono::DateTime::parse_from_rfc3339(t0.as_str().unwrap()).unwrap().with_timezone(&chrono::Utc);
+    app.clock.advance(Duration::from_secs(3600));
+    app.data(ADJUST, json!({"a": asset, "i": {"idempotencyKey": "h-1", "available": "5"}})).await;
+    app.clock.advance(Duration::from_secs(2 * 3600));
+    app.data(ADJUST, json!({"a": asset, "i": {"idempotencyKey": "h-2", "available": "1"}})).await;
+    let q = "query($from: DateTime!, $to: DateTime!, $i: HistoryInterval!) { accounts(first: 500) { nodes { assets { id balanceHistory(from: $from, to: $to, interval: $i) { at balance { available } } } } } }";
+    let chart = |from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>, i: &str| {
+        let (app, asset, i) = (&app, asset.clone(), i.to_owned());
+        async move {
+            let page = app.data(q, json!({"from": from.to_rfc3339(), "to": to.to_rfc3339(), "i": i})).await;
+            find(&page, &asset)["balanceHistory"].as_array().cloned().unwrap_or_default()
+        }
+    };
+    let hour = chrono::Duration::hours(1);
+    let points = chart(t0 - hour, t0 + hour * 4, "HOUR").await;
+    let values: Vec<&str> = points.iter().map(|p| p["balance"]["available"].as_str().unwrap_or("?")).collect();
+    assert_eq!(values, ["0.00", "10.00", "15.00", "15.00", "16.00", "16.00"], "{points:?}");
+    let end_of_first = chrono::DateTime::parse_from_rfc3339(points[0]["at"].as_str().unwrap()).unwrap();
+    assert_eq!(end_of_first.timestamp() % 3600, 0, "points sit on bucket ends");
+    assert!(end_of_first.with_timezone(&chrono::Utc) <= t0);
+    let day = chart(t0, t0 + hour * 4, "DAY").await;
+    assert_eq!(day.len(), 1);
+    assert_eq!(day[0]["balance"]["available"], "16.00");
+
+    let vars = |from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>| json!({"from": from.to_rfc3339(), "to": to.to_rfc3339(), "i": "HOUR"});
+    let (code, field) = app.error(q, vars(t0, t0 + hour * 1000)).await;
+    assert_eq!((code.as_str(), field.as_str()), ("VALIDATION_FAILED", "interval"), "1,001 points");
+    let (code, field) = app.error(q, vars(t0, t0 - hour)).await;
+    assert_eq!((code.as_str(), field.as_str()), ("VALIDATION_FAILED", "from"));
+}
+
 crate::backend_tests!(
+    a_balance_chart_per_hour_and_day,
     every_balance_change_is_journaled_once,
     imports_and_seeded_assets_have_journals,
     balances_at_an_instant_cost_the_same_for_5_or_50_accounts
