@@ -29,6 +29,11 @@ pub fn string_null<T: IntoIden>(name: T) -> ColumnDef {
     ColumnDef::new(name).string().null().to_owned()
 }
 
+/// A table or column name.
+pub fn a(name: &str) -> Alias {
+    Alias::new(name)
+}
+
 /// A required UTC timestamp.
 pub fn ts<T: IntoIden>(name: T) -> ColumnDef {
     ColumnDef::new(name).timestamp_with_time_zone().not_null().to_owned()

@@ -12,10 +12,6 @@ impl MigrationName for Migration {
     }
 }
 
-fn a(name: &str) -> Alias {
-    Alias::new(name)
-}
-
 /// A table with the id and tenant columns every table has (bar organizations).
 fn tenant_table(name: &str) -> TableCreateStatement {
     Table::create()

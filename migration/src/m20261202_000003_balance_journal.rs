@@ -3,7 +3,7 @@
 //! the deltas and the balances right after. Existing assets get one
 //! INITIAL row with their current balance, at their creation time.
 
-use crate::columns::{money, string, string_null, ts, uuid};
+use crate::columns::{a, money, string, string_null, ts, uuid};
 use sea_orm_migration::prelude::*;
 
 /// Creates `balance_entries` and writes the INITIAL rows of existing assets.
@@ -13,10 +13,6 @@ impl MigrationName for Migration {
     fn name(&self) -> &str {
         "m20261202_000003_balance_journal"
     }
-}
-
-fn a(name: &str) -> Alias {
-    Alias::new(name)
 }
 
 #[async_trait::async_trait]

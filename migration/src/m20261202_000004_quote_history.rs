@@ -2,7 +2,7 @@
 //! distinct (currency, source timestamp): what a point-in-time valuation
 //! reads.
 
-use crate::columns::{money, string, ts};
+use crate::columns::{a, money, string, ts};
 use sea_orm_migration::prelude::*;
 
 /// Creates `quote_history`.
@@ -12,10 +12,6 @@ impl MigrationName for Migration {
     fn name(&self) -> &str {
         "m20261202_000004_quote_history"
     }
-}
-
-fn a(name: &str) -> Alias {
-    Alias::new(name)
 }
 
 #[async_trait::async_trait]

@@ -57,6 +57,13 @@ contract_enum!(
     }
 );
 contract_enum!(
+    /// What `accountsAggregate` groups by.
+    AccountGroupKey {
+        Type => "TYPE", Status => "STATUS", Kind => "KIND", Owner => "OWNER", Project => "PROJECT",
+        Currency => "CURRENCY", CreatedDay => "CREATED_DAY", CreatedMonth => "CREATED_MONTH",
+    }
+);
+contract_enum!(
     /// The bucket of a balance chart.
     HistoryInterval { Hour => "HOUR", Day => "DAY", Week => "WEEK" }
 );

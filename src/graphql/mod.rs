@@ -4,6 +4,7 @@
 //! rename cannot change the API). Nested fields go through [`loaders`].
 
 pub mod accounts;
+pub mod aggregate;
 pub mod asset_mutation;
 pub mod assets;
 pub mod audit;

@@ -112,7 +112,7 @@ impl Valuation {
 /// The quotes of `codes`: current ones (through the cache), or with `at`
 /// the latest of the quote history at or before it (`stale` relative to
 /// `at`). A code without a quote is absent.
-async fn quotes_for(
+pub(crate) async fn quotes_for(
     ctx: &Context<'_>,
     codes: Vec<String>,
     at: Option<DateTime<Utc>>,

@@ -4,6 +4,7 @@
 pub mod account_filter;
 pub mod account_write;
 pub mod accounts;
+pub mod aggregate;
 pub mod api_keys;
 pub mod asset_write;
 pub mod audit;

@@ -8,6 +8,7 @@ mod helpers;
 mod accounts_filter;
 mod accounts_nested;
 mod accounts_paging;
+mod aggregates;
 mod auth;
 mod card_key;
 mod errors;

@@ -42,6 +42,21 @@ impl AccountQuery {
     }
 
     /// Accounts matching `filter`, ordered, paged forwards (`first`/`after`),
+    /// Totals over the accounts matching `filter`, one group per distinct
+    /// value of the `groupBy` keys (no keys: one group). Sums are computed by
+    /// the database, exact to each currency's scale; USD with current quotes,
+    /// or with the quotes of `at` (and then the balances of `at`, over the
+    /// accounts created by then).
+    async fn accounts_aggregate(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AccountFilter>,
+        #[graphql(default_with = "Some(Vec::new())")] group_by: Option<Vec<crate::domain::AccountGroupKey>>,
+        at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<crate::graphql::aggregate::AccountGroup>> {
+        let keys = group_by.unwrap_or_default();
+        crate::graphql::aggregate::groups(ctx, &filter.unwrap_or_default(), &keys, at).await
+    }
     /// backwards (`last`/`before`) or by `offset`. Default page 50, max 500.
     #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "first.or(last).unwrap_or(50).clamp(0, 500) as usize * child_complexity")]
