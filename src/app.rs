@@ -217,7 +217,7 @@ fn jwt_verifier(s: &Settings) -> anyhow::Result<Option<JwtVerifier>> {
     let pem = read(&s.jwt_public_key_file)?;
     let jwks = read(&s.jwks_file)?;
     JwtVerifier::from_config(&JwtConfig {
-        secret: s.jwt_secret.as_deref(),
+        secret: s.jwt_secret.as_ref().map(crate::config::Secret::expose),
         public_key_pem: pem.as_deref(),
         jwks: jwks.as_deref(),
         algorithm: &s.jwt_algorithm,

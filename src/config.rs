@@ -129,7 +129,7 @@ pub struct Settings {
     /// Key of card-number fingerprints (HMAC-SHA256), at least 32 bytes.
     /// When unset, the key is read from `--card-key-file`.
     #[arg(long, env = "CARD_HASH_KEY", global = true, hide_env_values = true)]
-    pub card_hash_key: Option<String>,
+    pub card_hash_key: Option<Secret>,
     /// File holding the card fingerprint key in hex, created (mode 0600)
     /// with a random key when absent. Default: beside the SQLite file
     /// (`accounts.db.card-key`), or `accounts-gateway.card-key` in the
@@ -151,7 +151,7 @@ pub struct Settings {
     pub quote_api_format: crate::pricing::source::ApiFormat,
     /// API key sent to the quote API.
     #[arg(long, env = "QUOTE_API_KEY", global = true, hide_env_values = true)]
-    pub quote_api_key: Option<String>,
+    pub quote_api_key: Option<Secret>,
     /// Header that carries the API key.
     #[arg(long, env = "QUOTE_API_KEY_HEADER", default_value = "x-cg-pro-api-key", global = true)]
     pub quote_api_key_header: String,
@@ -187,7 +187,7 @@ pub struct Settings {
     pub dev: bool,
     /// HS256 secret for Bearer JWTs (at least 32 bytes).
     #[arg(long, env = "JWT_SECRET", global = true, hide_env_values = true)]
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<Secret>,
     /// PEM public key for RS256/ES256 Bearer JWTs.
     #[arg(long, env = "JWT_PUBLIC_KEY_FILE", global = true)]
     pub jwt_public_key_file: Option<std::path::PathBuf>,
@@ -256,6 +256,31 @@ pub struct Settings {
     pub introspection: bool,
 }
 
+/// A configured secret (a key, a signing secret): `Debug` never shows it,
+/// so printing the settings cannot leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(redacted)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
 impl Settings {
     /// The DataLoader batching delay.
     pub fn dataloader_delay(&self) -> Duration {
@@ -265,9 +290,32 @@ impl Settings {
     /// Where the card fingerprint key comes from.
     pub fn card_key_source(&self) -> crate::service::secrets::KeySource {
         crate::service::secrets::KeySource::from_settings(
-            self.card_hash_key.as_deref(),
+            self.card_hash_key.as_ref().map(Secret::expose),
             self.card_key_file.as_deref(),
             &self.database_url,
         )
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+
+    #[test]
+    fn printing_the_settings_never_shows_a_secret() {
+        let cli = Cli::parse_from([
+            "accounts-gateway",
+            "--jwt-secret",
+            "jwt-secret-value-of-at-least-32-bytes",
+            "--card-hash-key",
+            "card-key-value-of-at-least-32-bytes!",
+            "--quote-api-key",
+            "quote-api-key-value",
+        ]);
+        let printed = format!("{:?}", cli.settings);
+        for secret in ["jwt-secret-value", "card-key-value", "quote-api-key-value"] {
+            assert!(!printed.contains(secret), "{secret} printed");
+        }
+        assert_eq!(cli.settings.jwt_secret.as_ref().map(Secret::expose), Some("jwt-secret-value-of-at-least-32-bytes"));
     }
 }

@@ -253,7 +253,15 @@ async fn execute(s: AppState, mut req: Request, media: Media, is_get: bool, cred
     // Serialised straight from the response tree: going through
     // serde_json::Value would copy every node of a large page first.
     let body = Body { data: &resp.data, errors: &errors, extensions: &resp.extensions };
-    let mut out = (StatusCode::OK, serde_json::to_vec(&body).unwrap_or_default()).into_response();
+    let bytes = match serde_json::to_vec(&body) {
+        Ok(bytes) => bytes,
+        // Never an empty 200: the request's INTERNAL error, logged.
+        Err(e) => {
+            let e = crate::error::AppError::internal(format!("serialising the response: {e}"));
+            return reply(StatusCode::OK, media, json!({ "data": null, "errors": [e.to_graphql_json()] }));
+        }
+    };
+    let mut out = (StatusCode::OK, bytes).into_response();
     out.headers_mut().insert(header::CONTENT_TYPE, media.header());
     out
 }

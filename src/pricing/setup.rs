@@ -34,7 +34,7 @@ pub fn from_settings(
                 let (code, id) = pair.split_once('=').context("--quote-ids takes CODE=id pairs")?;
                 ids.insert(code.trim().to_uppercase(), id.trim().to_owned());
             }
-            let key = s.quote_api_key.clone().map(|k| (s.quote_api_key_header.clone(), k));
+            let key = s.quote_api_key.as_ref().map(|k| (s.quote_api_key_header.clone(), k.expose().to_owned()));
             Arc::new(HttpSource::new(
                 url,
                 s.quote_api_format,

@@ -7,7 +7,7 @@
 use crate::domain::filter::AccountFilter;
 use crate::domain::valuation::{exact_sum, sum_overflow};
 use crate::domain::AccountGroupKey;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::service::account_filter;
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{account, asset, balance_entry};
@@ -130,8 +130,12 @@ fn exact(row: &QueryResult, col: &str, backend: DbBackend) -> AppResult<Decimal>
     }
     let text: Option<String> = row.try_get("", col)?;
     let parts = text.unwrap_or_default();
-    let values: Vec<Decimal> =
-        parts.split(',').filter(|p| !p.is_empty()).filter_map(|p| Decimal::from_str(p).ok()).collect();
+    // An amount that does not parse is a corrupt row: an error, never skipped.
+    let values = parts
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(|p| Decimal::from_str(p).map_err(|e| AppError::internal(format!("a stored amount {p:?}: {e}"))))
+        .collect::<AppResult<Vec<Decimal>>>()?;
     exact_sum(values).ok_or_else(|| sum_overflow("the group's sum"))
 }
 

@@ -331,13 +331,13 @@ pub async fn adjust(
     .map_err(|e| AppError::from_unique(e, &[("key", "input.idempotencyKey")]))?;
     journal::append(&*tx, who, &after, BalanceCause::Adjustment, Some(&input.idempotency_key), deltas, at).await?;
     // The trail keeps the request (deltas, reason, key) beside the rows.
-    let to_json = |v: &asset::Model| serde_json::to_value(v).unwrap_or_default();
-    let mut after_json = to_json(&after);
+    let to_json = |v: &asset::Model| serde_json::to_value(v).map_err(AppError::internal);
+    let mut after_json = to_json(&after)?;
     after_json["adjustment"] = serde_json::json!({
         "available": deltas[0].to_string(), "onHold": deltas[1].to_string(), "future": deltas[2].to_string(),
         "reason": reason, "idempotencyKey": input.idempotency_key,
     });
-    let before_json = to_json(&before);
+    let before_json = to_json(&before)?;
     let change = Change {
         action: "asset.balance_adjusted",
         entity_type: "ASSET",

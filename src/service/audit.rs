@@ -2,7 +2,7 @@
 
 use crate::auth::Principal;
 use crate::domain::paging::{PageArgs, SortValue};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::service::paging::{fetch_page, PageResult, SortSpec};
 use crate::service::store::WriteTx;
 use async_graphql::InputObject;
@@ -30,7 +30,8 @@ pub struct Change<'a, T: Serialize> {
 
 /// Writes one audit event inside `tx`, at its time.
 pub async fn record<T: Serialize>(tx: &WriteTx, who: &Principal, change: Change<'_, T>) -> AppResult<()> {
-    let json = |v: Option<&T>| v.and_then(|v| serde_json::to_value(v).ok());
+    // A snapshot that cannot be written is an error, never a silent null.
+    let json = |v: Option<&T>| v.map(serde_json::to_value).transpose().map_err(AppError::internal);
     audit_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(who.organization_id),
@@ -40,8 +41,8 @@ pub async fn record<T: Serialize>(tx: &WriteTx, who: &Principal, change: Change<
         entity_type: Set(change.entity_type.to_owned()),
         entity_id: Set(change.entity_id),
         account_id: Set(change.account_id),
-        before: Set(json(change.before)),
-        after: Set(json(change.after)),
+        before: Set(json(change.before)?),
+        after: Set(json(change.after)?),
     }
     .insert(&**tx)
     .await?;
