@@ -5,7 +5,6 @@
 //! message: no SQL, no driver text. Conversion to a GraphQL error happens
 //! once, in [`AppError::to_graphql`].
 
-use async_graphql::ErrorExtensions;
 use sea_orm::DbErr;
 
 /// One input field that failed validation, as reported in `details`.
@@ -44,6 +43,10 @@ pub enum AppError {
     /// A dependency is down.
     #[error("{0}")]
     Unavailable(String),
+    /// An automatic persisted query's hash this server does not know; the
+    /// message is the one Apollo's clients look for.
+    #[error("PersistedQueryNotFound")]
+    PersistedQueryNotFound,
     /// Anything else; the text is for logs only.
     #[error("internal error")]
     Internal(String),
@@ -110,6 +113,7 @@ impl AppError {
             AppError::NotAllowed(_) => "NOT_ALLOWED",
             AppError::LimitExceeded(_) => "LIMIT_EXCEEDED",
             AppError::Unavailable(_) => "UNAVAILABLE",
+            AppError::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             AppError::Internal(_) => "INTERNAL",
         }
     }
@@ -123,8 +127,9 @@ impl AppError {
         }
     }
 
-    /// The GraphQL error with `extensions { code, details }`.
-    pub fn to_graphql(&self) -> async_graphql::Error {
+    /// `extensions { code, details }`: the one place the contract's error
+    /// shape is built; every other form below derives from it.
+    fn extensions(&self) -> async_graphql::ErrorExtensionValues {
         let details: Vec<async_graphql::Value> = self
             .details()
             .iter()
@@ -135,19 +140,29 @@ impl AppError {
                 async_graphql::Value::Object(m)
             })
             .collect();
-        async_graphql::Error::new(self.to_string()).extend_with(|_, e| {
-            e.set("code", self.code());
-            e.set("details", async_graphql::Value::List(details.clone()));
-        })
+        let mut ext = async_graphql::ErrorExtensionValues::default();
+        ext.set("code", self.code());
+        ext.set("details", async_graphql::Value::List(details));
+        ext
     }
-}
 
-impl AppError {
+    /// The GraphQL error a resolver returns.
+    pub fn to_graphql(&self) -> async_graphql::Error {
+        async_graphql::Error { message: self.to_string(), source: None, extensions: Some(self.extensions()) }
+    }
+
+    /// The error as the engine reports it (no position, no path): for
+    /// refusals before execution.
+    pub fn to_server_error(&self) -> async_graphql::ServerError {
+        let mut e = async_graphql::ServerError::new(self.to_string(), None);
+        e.extensions = Some(self.extensions());
+        e
+    }
+
     /// The error as a JSON entry of a response's `errors`.
     pub fn to_graphql_json(&self) -> serde_json::Value {
-        let details: Vec<serde_json::Value> =
-            self.details().iter().map(|d| serde_json::json!({"field": d.field, "message": d.message})).collect();
-        serde_json::json!({"message": self.to_string(), "extensions": {"code": self.code(), "details": details}})
+        serde_json::to_value(self.to_server_error())
+            .unwrap_or_else(|_| serde_json::json!({"message": self.to_string()}))
     }
 }
 

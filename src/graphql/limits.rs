@@ -5,7 +5,7 @@
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, Variables};
+use async_graphql::{ServerError, ServerResult, Variables};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -22,12 +22,7 @@ pub struct Limits {
 
 /// The error every limit raises.
 pub fn exceeded(message: impl Into<String>) -> ServerError {
-    let mut e = ServerError::new(message, None);
-    let mut ext = ErrorExtensionValues::default();
-    ext.set("code", "LIMIT_EXCEEDED");
-    ext.set("details", async_graphql::Value::List(vec![]));
-    e.extensions = Some(ext);
-    e
+    crate::error::AppError::LimitExceeded(message.into()).to_server_error()
 }
 
 impl ExtensionFactory for Limits {

@@ -59,7 +59,8 @@ fn reply(status: StatusCode, media: Media, body: Value) -> HttpResponse {
 
 /// A request the server could not take as GraphQL (bad JSON, no query).
 fn bad_request(media: Media, message: &str) -> HttpResponse {
-    let body = json!({"errors": [{"message": message, "extensions": {"code": "VALIDATION_FAILED", "details": []}}]});
+    let e = crate::error::AppError::Validation { message: message.to_owned(), details: vec![] };
+    let body = json!({ "errors": [e.to_graphql_json()] });
     reply(StatusCode::BAD_REQUEST, media, body)
 }
 
@@ -285,7 +286,7 @@ fn request_error(media: Media, errors: Vec<ServerError>, query: &str) -> HttpRes
 /// Gives errors raised by the GraphQL engine itself (syntax, unknown field,
 /// bad argument value) the contract's shape: `VALIDATION_FAILED` with the
 /// argument named in `details` where the message names one.
-pub(crate) fn with_code(mut e: ServerError, query: &str) -> ServerError {
+pub(crate) fn with_code(e: ServerError, query: &str) -> ServerError {
     let has_code = e.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
     if has_code {
         return e;
@@ -301,15 +302,11 @@ pub(crate) fn with_code(mut e: ServerError, query: &str) -> ServerError {
     let field = quoted_after(&e.message, "argument \"")
         .or_else(|| quoted_after(&e.message, "variable \"$"))
         .or_else(|| e.locations.first().and_then(|p| argument_at(query, p.line, p.column)));
-    let mut ext = e.extensions.take().unwrap_or_default();
-    ext.set("code", "VALIDATION_FAILED");
-    let details = match field {
-        Some(f) => async_graphql::Value::List(vec![async_graphql::value!({"field": f, "message": e.message.clone()})]),
-        None => async_graphql::Value::List(vec![]),
+    let refusal = match field {
+        Some(f) => crate::error::AppError::invalid(f, e.message.clone()),
+        None => crate::error::AppError::Validation { message: e.message.clone(), details: vec![] },
     };
-    ext.set("details", details);
-    e.extensions = Some(ext);
-    e
+    ServerError { locations: e.locations, ..refusal.to_server_error() }
 }
 
 /// The argument whose value starts at `line:column` of `query` (`id` in

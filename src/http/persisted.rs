@@ -9,8 +9,9 @@
 //! complexity). The store is bounded in bytes, and shared through Redis
 //! when configured so that every replica knows a hash another one learnt.
 
+use crate::error::AppError;
 use crate::redis_cache::RedisLayer;
-use async_graphql::{ErrorExtensionValues, Request, ServerError};
+use async_graphql::{Request, ServerError};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,26 +26,8 @@ pub struct PersistedQueries {
     redis: Option<Arc<RedisLayer>>,
 }
 
-fn error(code: &str, message: &str) -> ServerError {
-    let mut e = ServerError::new(message, None);
-    let mut ext = ErrorExtensionValues::default();
-    ext.set("code", code);
-    ext.set("details", async_graphql::Value::List(vec![]));
-    e.extensions = Some(ext);
-    e
-}
-
 fn invalid(message: &str) -> ServerError {
-    let mut e = error("VALIDATION_FAILED", message);
-    if let Some(ext) = e.extensions.as_mut() {
-        ext.set(
-            "details",
-            async_graphql::Value::List(vec![
-                async_graphql::value!({"field": "extensions.persistedQuery", "message": message}),
-            ]),
-        );
-    }
-    e
+    AppError::invalid("extensions.persistedQuery", message).to_server_error()
 }
 
 impl PersistedQueries {
@@ -85,7 +68,7 @@ impl PersistedQueries {
                     req.query = query.to_string();
                     Ok(None)
                 }
-                None => Err(error("PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")),
+                None => Err(AppError::PersistedQueryNotFound.to_server_error()),
             };
         }
         if hex::encode(Sha256::digest(req.query.as_bytes())) != hash {
