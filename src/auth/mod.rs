@@ -32,6 +32,20 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// Refuses callers below `role` (VIEWER < OPERATOR < ADMIN).
+    pub fn require(&self, role: Role) -> AppResult<()> {
+        let rank = |r: Role| match r {
+            Role::Viewer => 0,
+            Role::Operator => 1,
+            Role::Admin => 2,
+        };
+        if rank(self.role) >= rank(role) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!("this needs the {} role", role.as_str())))
+        }
+    }
+
     /// A key that identifies the credential for rate limiting.
     pub fn limit_key(&self) -> String {
         format!("{}/{}", self.organization_id, self.subject)

@@ -1,10 +1,8 @@
 //! The write side's handle: the pool, the event bus, server secrets and
 //! policy, and transactions that publish their events only after commit.
 
-use crate::auth::Principal;
 use crate::clock::Clock;
-use crate::domain::Role;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::events::{DomainEvent, EventBus};
 use sea_orm::{AccessMode, DatabaseConnection, DatabaseTransaction, DbBackend, IsolationLevel, TransactionTrait};
 use std::ops::Deref;
@@ -129,21 +127,5 @@ impl Store {
             _ => self.db.begin().await?,
         };
         Ok(WriteTx { tx, events: Vec::new(), bus: self.events.clone(), clock: self.clock.clone(), _writer: writer })
-    }
-}
-
-impl Principal {
-    /// Refuses callers below `role` (VIEWER < OPERATOR < ADMIN).
-    pub fn require(&self, role: Role) -> AppResult<()> {
-        let rank = |r: Role| match r {
-            Role::Viewer => 0,
-            Role::Operator => 1,
-            Role::Admin => 2,
-        };
-        if rank(self.role) >= rank(role) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(format!("this needs the {} role", role.as_str())))
-        }
     }
 }
