@@ -4,7 +4,7 @@
 use crate::auth::Principal;
 use crate::domain::account_number::account_number;
 use crate::domain::inputs::{BankAccountInput, CreateAccountInput, StatusReasonInput, UpdateAccountInput};
-use crate::domain::{status, validate, AccountStatus, BalanceCause, Role, SystemRole};
+use crate::domain::{status, validate, AccountKind, AccountStatus, BalanceCause, Role, SystemRole};
 use crate::error::{AppError, AppResult};
 use crate::events::DomainEvent;
 use crate::service::audit::{self, Change};
@@ -204,7 +204,7 @@ pub async fn create_in(
         name: Set(name),
         alias: Set(alias),
         type_id: Set(ty.id),
-        kind: Set("CLIENT".into()),
+        kind: Set(AccountKind::Client.as_str().into()),
         system_role: Set(None),
         system_key: Set(None),
         status: Set(status.as_str().into()),
@@ -385,7 +385,7 @@ pub async fn update(
         MaybeUndefined::Value(p) => m.product_id = Set(validate::optional("input.productId", Some(p), 100)?),
     }
     if let Some(code) = &input.account_type {
-        if before.kind == "SYSTEM" {
+        if AccountKind::parse(&before.kind)? == AccountKind::System {
             return Err(AppError::not_allowed("a system account's type cannot change"));
         }
         m.type_id = Set(type_by_code(&*tx, org, code, "input.type").await?.id);
@@ -578,7 +578,7 @@ pub async fn system_account(
         name: Set(name),
         alias: Set(None),
         type_id: Set(ty),
-        kind: Set("SYSTEM".into()),
+        kind: Set(AccountKind::System.as_str().into()),
         system_role: Set(Some(role.as_str().into())),
         system_key: Set(Some(key.clone())),
         status: Set(AccountStatus::Active.as_str().into()),

@@ -5,7 +5,7 @@
 use crate::domain::account_number::account_number;
 use crate::domain::address::demo_address;
 use crate::domain::cards::{fingerprint, luhn_check_digit, mm_yy_after};
-use crate::domain::AssetStatus;
+use crate::domain::{AccountKind, AccountStatus, AssetStatus};
 use crate::error::AppResult;
 use crate::service::asset_write::new_asset;
 use crate::service::organizations;
@@ -126,7 +126,7 @@ struct AccountSpec<'a> {
     type_code: &'a str,
     owner: Option<Uuid>,
     parent: Option<(Uuid, i32)>,
-    status: &'a str,
+    status: AccountStatus,
     alias: Option<String>,
     external_id: Option<String>,
     system_role: Option<(&'a str, &'a str)>,
@@ -142,7 +142,7 @@ impl<'a> AccountSpec<'a> {
             type_code,
             owner,
             parent: None,
-            status: "ACTIVE",
+            status: AccountStatus::Active,
             alias: None,
             external_id: None,
             system_role: None,
@@ -189,10 +189,11 @@ impl Seeder<'_> {
         self.next_uid += 1;
         let depth = spec.parent.map_or(0, |(_, d)| d + 1);
         let (kind, role, key) = match spec.system_role {
-            Some((role, cur)) => ("SYSTEM", Some(role.to_owned()), Some(format!("{role}:{cur}"))),
-            None => ("CLIENT", None, None),
+            Some((role, cur)) => (AccountKind::System, Some(role.to_owned()), Some(format!("{role}:{cur}"))),
+            None => (AccountKind::Client, None, None),
         };
-        let reason = (spec.status != "ACTIVE" && spec.status != "PENDING").then(|| "other".to_owned());
+        let reason = !matches!(spec.status, AccountStatus::Active | AccountStatus::Pending);
+        let reason = reason.then(|| "other".to_owned());
         self.batch.accounts.push(account::ActiveModel {
             id: Set(id),
             organization_id: Set(self.org),
@@ -201,10 +202,10 @@ impl Seeder<'_> {
             name: Set(spec.name),
             alias: Set(spec.alias),
             type_id: Set(self.catalog.types.get(spec.type_code).copied().unwrap_or_default()),
-            kind: Set(kind.to_owned()),
+            kind: Set(kind.as_str().to_owned()),
             system_role: Set(role),
             system_key: Set(key),
-            status: Set(spec.status.to_owned()),
+            status: Set(spec.status.as_str().to_owned()),
             status_reason_code: Set(reason),
             status_reason_description: Set(None),
             status_changed_at: Set(spec.created_at),
@@ -217,7 +218,7 @@ impl Seeder<'_> {
             allow_sending: Set(true),
             allow_receiving: Set(true),
             main: Set(spec.parent.is_none() && spec.owner.is_some()),
-            accounting: Set(kind == "SYSTEM"),
+            accounting: Set(kind == AccountKind::System),
             custody: Set(None),
             custody_bank_account: Set(None),
             metadata: Set(spec.metadata),
@@ -419,12 +420,12 @@ impl Seeder<'_> {
         self.wallet(eth, "polygon", Seeder::evm_address("john-polygon"), at(21));
         self.card(john_c.0, "John travel card", 4_000_003, mm_yy_after(today, 0), at(21));
         let mut spec = AccountSpec::new("John old savings", "SAVINGS", Some(john), at(22));
-        spec.status = "INACTIVE";
+        spec.status = AccountStatus::Inactive;
         let john_old = self.account(spec);
         self.asset(john_old.0, "USD", "0.00", "0.00", None, at(22));
 
         let mut spec = AccountSpec::new("Mei wallet", "STABLECOINS", Some(mei), at(30));
-        spec.status = "PENDING";
+        spec.status = AccountStatus::Pending;
         spec.external_id = Some("acc-mei-usdc".into());
         let mei_w = self.account(spec);
         let usdc = self.asset(mei_w.0, "USDC", "250.000000", "0.000000", None, at(30));
@@ -455,7 +456,7 @@ impl Seeder<'_> {
         self.asset(fx.0, "BRL", "10000.00", "0.00", None, at(44));
 
         let mut spec = AccountSpec::new("Blue River settlement", "BUSINESS", Some(river), at(50));
-        spec.status = "BLOCKED";
+        spec.status = AccountStatus::Blocked;
         spec.external_id = Some("acc-river-settle".into());
         let river_s = self.account(spec);
         let usdc = self.asset(river_s.0, "USDC", "98000.000000", "1200.000000", None, at(50));
@@ -498,7 +499,8 @@ impl Seeder<'_> {
             let mut spec = AccountSpec::new(format!("Account {tag}"), types[i % types.len()], Some(owner), at);
             spec.external_id = Some(format!("gen-acc-{tag}"));
             spec.project = Some(self.catalog.projects[i % self.catalog.projects.len()]);
-            spec.status = ["ACTIVE", "ACTIVE", "ACTIVE", "PENDING", "INACTIVE"][i % 5];
+            use AccountStatus::{Active, Inactive, Pending};
+            spec.status = [Active, Active, Active, Pending, Inactive][i % 5];
             // Every second account of a client is a sub-account of its first.
             if i % 2 == 1 {
                 spec.parent = last_top;
