@@ -7,7 +7,7 @@ use crate::domain::inputs::{BankAccountInput, CreateAccountInput, StatusReasonIn
 use crate::domain::{status, validate, AccountKind, AccountStatus, BalanceCause, Role, SystemRole};
 use crate::error::{AppError, AppResult};
 use crate::events::DomainEvent;
-use crate::service::audit::{self, Change};
+use crate::service::audit::{self, Action, Change};
 use crate::service::store::{Store, WriteTx};
 use crate::service::{asset_write, organizations};
 use async_graphql::MaybeUndefined;
@@ -233,14 +233,7 @@ pub async fn create_in(
         take_main(tx, who, owner.id, None).await?;
     }
     let created = model.insert(&**tx).await.map_err(|e| conflict(e, prefix))?;
-    let change = Change {
-        action: "account.created",
-        entity_type: "ACCOUNT",
-        entity_id: created.id,
-        account_id: Some(created.id),
-        before: None,
-        after: Some(&created),
-    };
+    let change = Change::created(Action::AccountCreated, created.id, Some(created.id), &created);
     audit::record(tx, who, change).await?;
     for (i, a) in input.assets.iter().flatten().enumerate() {
         asset_write::add_in(tx, who, &created, a, &format!("{prefix}assets.{i}."), cause).await?;
@@ -303,14 +296,7 @@ async fn take_main(tx: &WriteTx, who: &Principal, owner: Uuid, except: Option<Uu
         m.version = Set(before.version + 1);
         m.updated_at = Set(tx.now());
         let after = m.update(db).await?;
-        let change = Change {
-            action: "account.updated",
-            entity_type: "ACCOUNT",
-            entity_id: after.id,
-            account_id: Some(after.id),
-            before: Some(&before),
-            after: Some(&after),
-        };
+        let change = Change::changed(Action::AccountUpdated, after.id, Some(after.id), &before, &after);
         audit::record(tx, who, change).await?;
     }
     Ok(())
@@ -417,14 +403,7 @@ pub async fn update(
     m.version = Set(before.version + 1);
     m.updated_at = Set(tx.now());
     let after = m.update(&*tx).await.map_err(|e| conflict(e, "input."))?;
-    let change = Change {
-        action: "account.updated",
-        entity_type: "ACCOUNT",
-        entity_id: id,
-        account_id: Some(id),
-        before: Some(&before),
-        after: Some(&after),
-    };
+    let change = Change::changed(Action::AccountUpdated, id, Some(id), &before, &after);
     audit::record(&tx, who, change).await?;
     tx.commit().await?;
     Ok(after)
@@ -476,15 +455,8 @@ async fn change_status(
         m.deleted_at = Set(Some(at));
     }
     let after = m.update(&**tx).await?;
-    let action = if to == AccountStatus::Deleted { "account.deleted" } else { "account.status_changed" };
-    let change = Change {
-        action,
-        entity_type: "ACCOUNT",
-        entity_id: after.id,
-        account_id: Some(after.id),
-        before: Some(&before),
-        after: Some(&after),
-    };
+    let action = if to == AccountStatus::Deleted { Action::AccountDeleted } else { Action::AccountStatusChanged };
+    let change = Change::changed(action, after.id, Some(after.id), &before, &after);
     audit::record(tx, who, change).await?;
     tx.emit(DomainEvent::AccountStatusChanged {
         organization_id: after.organization_id,
@@ -610,14 +582,7 @@ pub async fn system_account(
     let inserted = matches!(outcome, TryInsertResult::Inserted(n) if n > 0);
     let created = find().one(&*tx).await?.ok_or_else(|| AppError::internal("system account vanished"))?;
     if inserted {
-        let change = Change {
-            action: "account.created",
-            entity_type: "ACCOUNT",
-            entity_id: created.id,
-            account_id: Some(created.id),
-            before: None,
-            after: Some(&created),
-        };
+        let change = Change::created(Action::AccountCreated, created.id, Some(created.id), &created);
         audit::record(&tx, who, change).await?;
         if let Some(c) = &cur {
             asset_write::insert_system_asset(&mut tx, who, &created, c).await?;

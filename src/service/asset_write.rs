@@ -7,7 +7,7 @@ use crate::domain::valuation::exact_add;
 use crate::domain::{validate, AssetStatus, BalanceCause, CurrencyType, Role};
 use crate::error::{AppError, AppResult};
 use crate::events::DomainEvent;
-use crate::service::audit::{self, Change};
+use crate::service::audit::{self, Action, Change};
 use crate::service::store::{Store, WriteTx};
 use crate::service::{account_write, journal};
 use entity::{account, asset, currency, idempotency_record, Amount};
@@ -92,14 +92,7 @@ async fn insert_audited(
     let created = row.insert(&**tx).await.map_err(|e| AppError::from_unique(e, &[("currency_id", field)]))?;
     let deltas = [created.available.0, created.on_hold.0, created.future.0];
     journal::append(&**tx, who, &created, cause, None, deltas, created.created_at).await?;
-    let change = Change {
-        action: "asset.added",
-        entity_type: "ASSET",
-        entity_id: created.id,
-        account_id: Some(created.account_id),
-        before: None,
-        after: Some(&created),
-    };
+    let change = Change::created(Action::AssetAdded, created.id, Some(created.account_id), &created);
     audit::record(tx, who, change).await?;
     Ok(created)
 }
@@ -187,14 +180,7 @@ pub async fn set_status(
     m.version = Set(before.version + 1);
     m.updated_at = Set(tx.now());
     let after = m.update(&*tx).await?;
-    let change = Change {
-        action: "asset.status_changed",
-        entity_type: "ASSET",
-        entity_id: id,
-        account_id: Some(after.account_id),
-        before: Some(&before),
-        after: Some(&after),
-    };
+    let change = Change::changed(Action::AssetStatusChanged, id, Some(after.account_id), &before, &after);
     audit::record(&tx, who, change).await?;
     tx.commit().await?;
     Ok((after, cur))
@@ -338,14 +324,7 @@ pub async fn adjust(
         "reason": reason, "idempotencyKey": input.idempotency_key,
     });
     let before_json = to_json(&before)?;
-    let change = Change {
-        action: "asset.balance_adjusted",
-        entity_type: "ASSET",
-        entity_id: id,
-        account_id: Some(after.account_id),
-        before: Some(&before_json),
-        after: Some(&after_json),
-    };
+    let change = Change::changed(Action::AssetBalanceAdjusted, id, Some(after.account_id), &before_json, &after_json);
     audit::record(&tx, who, change).await?;
     tx.emit(DomainEvent::BalanceChanged { organization_id: org, account_id: after.account_id, asset_id: id, at });
     tx.commit().await?;

@@ -12,12 +12,105 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityT
 use serde::Serialize;
 use uuid::Uuid;
 
+/// What happened: the trail's `action`, which also names the kind of row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// `account.created`.
+    AccountCreated,
+    /// `account.updated`.
+    AccountUpdated,
+    /// `account.status_changed`.
+    AccountStatusChanged,
+    /// `account.deleted`.
+    AccountDeleted,
+    /// `asset.added`.
+    AssetAdded,
+    /// `asset.status_changed`.
+    AssetStatusChanged,
+    /// `asset.balance_adjusted`.
+    AssetBalanceAdjusted,
+    /// `wallet.added`.
+    WalletAdded,
+    /// `wallet.activated`.
+    WalletActivated,
+    /// `wallet.deactivated`.
+    WalletDeactivated,
+    /// `smart_card.issued`.
+    SmartCardIssued,
+    /// `smart_card.activated`.
+    SmartCardActivated,
+    /// `smart_card.deactivated`.
+    SmartCardDeactivated,
+    /// `client.created`.
+    ClientCreated,
+    /// `client.updated`.
+    ClientUpdated,
+    /// `account_type.created`.
+    AccountTypeCreated,
+    /// `currency.created`.
+    CurrencyCreated,
+    /// `network.created`.
+    NetworkCreated,
+    /// `project.created`.
+    ProjectCreated,
+}
+
+impl Action {
+    /// The stored and public spelling (`account.created`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::AccountCreated => "account.created",
+            Action::AccountUpdated => "account.updated",
+            Action::AccountStatusChanged => "account.status_changed",
+            Action::AccountDeleted => "account.deleted",
+            Action::AssetAdded => "asset.added",
+            Action::AssetStatusChanged => "asset.status_changed",
+            Action::AssetBalanceAdjusted => "asset.balance_adjusted",
+            Action::WalletAdded => "wallet.added",
+            Action::WalletActivated => "wallet.activated",
+            Action::WalletDeactivated => "wallet.deactivated",
+            Action::SmartCardIssued => "smart_card.issued",
+            Action::SmartCardActivated => "smart_card.activated",
+            Action::SmartCardDeactivated => "smart_card.deactivated",
+            Action::ClientCreated => "client.created",
+            Action::ClientUpdated => "client.updated",
+            Action::AccountTypeCreated => "account_type.created",
+            Action::CurrencyCreated => "currency.created",
+            Action::NetworkCreated => "network.created",
+            Action::ProjectCreated => "project.created",
+        }
+    }
+
+    /// The kind of row it happened to (`ACCOUNT`, `SMART_CARD`, ...).
+    pub fn entity_type(self) -> &'static str {
+        match self {
+            Action::AccountCreated => "ACCOUNT",
+            Action::AccountUpdated => "ACCOUNT",
+            Action::AccountStatusChanged => "ACCOUNT",
+            Action::AccountDeleted => "ACCOUNT",
+            Action::AssetAdded => "ASSET",
+            Action::AssetStatusChanged => "ASSET",
+            Action::AssetBalanceAdjusted => "ASSET",
+            Action::WalletAdded => "WALLET",
+            Action::WalletActivated => "WALLET",
+            Action::WalletDeactivated => "WALLET",
+            Action::SmartCardIssued => "SMART_CARD",
+            Action::SmartCardActivated => "SMART_CARD",
+            Action::SmartCardDeactivated => "SMART_CARD",
+            Action::ClientCreated => "CLIENT",
+            Action::ClientUpdated => "CLIENT",
+            Action::AccountTypeCreated => "ACCOUNT_TYPE",
+            Action::CurrencyCreated => "CURRENCY",
+            Action::NetworkCreated => "NETWORK",
+            Action::ProjectCreated => "PROJECT",
+        }
+    }
+}
+
 /// What changed, for one audit event.
 pub struct Change<'a, T: Serialize> {
-    /// `account.created`, `asset.balance_adjusted`, ...
-    pub action: &'a str,
-    /// ACCOUNT, ASSET, WALLET, SMART_CARD, CLIENT, ...
-    pub entity_type: &'a str,
+    /// What happened.
+    pub action: Action,
     /// The changed row.
     pub entity_id: Uuid,
     /// The account concerned, when there is one.
@@ -26,6 +119,18 @@ pub struct Change<'a, T: Serialize> {
     pub before: Option<&'a T>,
     /// The row after.
     pub after: Option<&'a T>,
+}
+
+impl<'a, T: Serialize> Change<'a, T> {
+    /// A row that came into being.
+    pub fn created(action: Action, entity_id: Uuid, account_id: Option<Uuid>, after: &'a T) -> Self {
+        Change { action, entity_id, account_id, before: None, after: Some(after) }
+    }
+
+    /// A row that changed from `before` to `after`.
+    pub fn changed(action: Action, entity_id: Uuid, account_id: Option<Uuid>, before: &'a T, after: &'a T) -> Self {
+        Change { action, entity_id, account_id, before: Some(before), after: Some(after) }
+    }
 }
 
 /// Writes one audit event inside `tx`, at its time.
@@ -37,8 +142,8 @@ pub async fn record<T: Serialize>(tx: &WriteTx, who: &Principal, change: Change<
         organization_id: Set(who.organization_id),
         at: Set(tx.now()),
         actor: Set(who.subject.clone()),
-        action: Set(change.action.to_owned()),
-        entity_type: Set(change.entity_type.to_owned()),
+        action: Set(change.action.as_str().to_owned()),
+        entity_type: Set(change.action.entity_type().to_owned()),
         entity_id: Set(change.entity_id),
         account_id: Set(change.account_id),
         before: Set(json(change.before)?),

@@ -5,7 +5,7 @@ use crate::auth::Principal;
 use crate::domain::inputs::{AccountTypeInput, CurrencyInput, NetworkInput};
 use crate::domain::{validate, Role};
 use crate::error::{AppError, AppResult};
-use crate::service::audit::{self, Change};
+use crate::service::audit::{self, Action, Change};
 use crate::service::store::Store;
 use entity::{account_type, currency, currency_network, network, project};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -15,13 +15,11 @@ use uuid::Uuid;
 async fn audited<T: Serialize>(
     tx: &crate::service::store::WriteTx,
     who: &Principal,
-    action: &str,
-    kind: &str,
+    action: Action,
     id: Uuid,
     row: &T,
 ) -> AppResult<()> {
-    let change = Change { action, entity_type: kind, entity_id: id, account_id: None, before: None, after: Some(row) };
-    audit::record(tx, who, change).await
+    audit::record(tx, who, Change::created(action, id, None, row)).await
 }
 
 /// `createAccountType`.
@@ -45,7 +43,7 @@ pub async fn create_account_type(
     .insert(&*tx)
     .await
     .map_err(|e| AppError::from_unique(e, &[("code", "input.code")]))?;
-    audited(&tx, who, "account_type.created", "ACCOUNT_TYPE", row.id, &row).await?;
+    audited(&tx, who, Action::AccountTypeCreated, row.id, &row).await?;
     tx.commit().await?;
     Ok(row)
 }
@@ -86,7 +84,7 @@ pub async fn create_currency(store: &Store, who: &Principal, input: &CurrencyInp
             .await
             .map_err(|e| AppError::from_unique(e, &[("network_id", &format!("input.networks.{i}"))]))?;
     }
-    audited(&tx, who, "currency.created", "CURRENCY", row.id, &row).await?;
+    audited(&tx, who, Action::CurrencyCreated, row.id, &row).await?;
     tx.commit().await?;
     Ok(row)
 }
@@ -116,7 +114,7 @@ pub async fn create_network(store: &Store, who: &Principal, input: &NetworkInput
     .insert(&*tx)
     .await
     .map_err(|e| AppError::from_unique(e, &[("code", "input.code")]))?;
-    audited(&tx, who, "network.created", "NETWORK", row.id, &row).await?;
+    audited(&tx, who, Action::NetworkCreated, row.id, &row).await?;
     tx.commit().await?;
     Ok(row)
 }
@@ -135,7 +133,7 @@ pub async fn create_project(store: &Store, who: &Principal, name: &str) -> AppRe
     .insert(&*tx)
     .await
     .map_err(|e| AppError::from_unique(e, &[("name", "name")]))?;
-    audited(&tx, who, "project.created", "PROJECT", row.id, &row).await?;
+    audited(&tx, who, Action::ProjectCreated, row.id, &row).await?;
     tx.commit().await?;
     Ok(row)
 }

@@ -4,7 +4,7 @@ use crate::auth::Principal;
 use crate::domain::inputs::{CreateClientInput, UpdateClientInput};
 use crate::domain::{validate, ClientKind, Role};
 use crate::error::{AppError, AppResult};
-use crate::service::audit::{self, Change};
+use crate::service::audit::{self, Action, Change};
 use crate::service::store::Store;
 use async_graphql::MaybeUndefined;
 use entity::client;
@@ -54,14 +54,7 @@ pub async fn create(store: &Store, who: &Principal, input: &CreateClientInput) -
     .insert(&*tx)
     .await
     .map_err(unique)?;
-    let change = Change {
-        action: "client.created",
-        entity_type: "CLIENT",
-        entity_id: created.id,
-        account_id: None,
-        before: None,
-        after: Some(&created),
-    };
+    let change = Change::created(Action::ClientCreated, created.id, None, &created);
     audit::record(&tx, who, change).await?;
     tx.commit().await?;
     Ok(created)
@@ -98,14 +91,7 @@ pub async fn update(store: &Store, who: &Principal, id: Uuid, input: &UpdateClie
     }
     m.updated_at = Set(tx.now());
     let after = m.update(&*tx).await.map_err(unique)?;
-    let change = Change {
-        action: "client.updated",
-        entity_type: "CLIENT",
-        entity_id: id,
-        account_id: None,
-        before: Some(&before),
-        after: Some(&after),
-    };
+    let change = Change::changed(Action::ClientUpdated, id, None, &before, &after);
     audit::record(&tx, who, change).await?;
     tx.commit().await?;
     Ok(after)

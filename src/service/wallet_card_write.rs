@@ -5,7 +5,7 @@ use crate::domain::cards::{expires_at, fingerprint};
 use crate::domain::inputs::{AddWalletInput, IssueSmartCardInput, StatusReasonInput};
 use crate::domain::{address, validate, Role};
 use crate::error::{AppError, AppResult};
-use crate::service::audit::{self, Change};
+use crate::service::audit::{self, Action, Change};
 use crate::service::store::Store;
 use crate::service::{account_write, asset_write};
 use chrono::Duration;
@@ -62,14 +62,7 @@ pub async fn add_wallet(
     .insert(&*tx)
     .await
     .map_err(|e| AppError::from_unique(e, &[("address", "input.address")]))?;
-    let change = Change {
-        action: "wallet.added",
-        entity_type: "WALLET",
-        entity_id: created.id,
-        account_id: Some(asset.account_id),
-        before: None,
-        after: Some(&created),
-    };
+    let change = Change::created(Action::WalletAdded, created.id, Some(asset.account_id), &created);
     audit::record(&tx, who, change).await?;
     tx.commit().await?;
     Ok((created, net))
@@ -100,14 +93,8 @@ pub async fn set_wallet_active(
         .ok_or_else(|| AppError::internal("wallet without network"))?;
     // Only the owning account is needed, for the trail: no lock on the asset.
     let account_id = asset::Entity::find_by_id(after.asset_id).one(&*tx).await?.map(|a| a.account_id);
-    let change = Change {
-        action: if active { "wallet.activated" } else { "wallet.deactivated" },
-        entity_type: "WALLET",
-        entity_id: id,
-        account_id,
-        before: Some(&before),
-        after: Some(&after),
-    };
+    let action = if active { Action::WalletActivated } else { Action::WalletDeactivated };
+    let change = Change::changed(action, id, account_id, &before, &after);
     audit::record(&tx, who, change).await?;
     tx.commit().await?;
     Ok((after, net))
@@ -167,14 +154,7 @@ pub async fn issue_card(
     .insert(&*tx)
     .await
     .map_err(|e| AppError::from_unique(e, &[("fingerprint", "input.cardNumber")]))?;
-    let change = Change {
-        action: "smart_card.issued",
-        entity_type: "SMART_CARD",
-        entity_id: created.id,
-        account_id: Some(acc.id),
-        before: None,
-        after: Some(&created),
-    };
+    let change = Change::created(Action::SmartCardIssued, created.id, Some(acc.id), &created);
     audit::record(&tx, who, change).await?;
     tx.commit().await?;
     Ok(created)
@@ -204,14 +184,8 @@ pub async fn set_card_active(
         m.deactivated_at = Set(Some(tx.now()));
     }
     let after = m.update(&*tx).await?;
-    let change = Change {
-        action: if active { "smart_card.activated" } else { "smart_card.deactivated" },
-        entity_type: "SMART_CARD",
-        entity_id: id,
-        account_id: Some(after.account_id),
-        before: Some(&before),
-        after: Some(&after),
-    };
+    let action = if active { Action::SmartCardActivated } else { Action::SmartCardDeactivated };
+    let change = Change::changed(action, id, Some(after.account_id), &before, &after);
     audit::record(&tx, who, change).await?;
     tx.commit().await?;
     Ok(after)
