@@ -196,39 +196,21 @@ pub async fn create_in(
     ensure_free(&**tx, org, alias.as_deref(), external_id.as_deref(), None, prefix).await?;
     let uid = organizations::reserve_uids(&**tx, org, 1).await?;
     let at = tx.now();
-    let model = account::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(org),
-        uid: Set(uid),
-        account_number: Set(account_number(uid)),
-        name: Set(name),
-        alias: Set(alias),
-        type_id: Set(ty.id),
-        kind: Set(AccountKind::Client.as_str().into()),
-        system_role: Set(None),
-        system_key: Set(None),
-        status: Set(status.as_str().into()),
-        status_reason_code: Set(None),
-        status_reason_description: Set(None),
-        status_changed_at: Set(at),
-        external_id: Set(external_id),
-        project_id: Set(input.project_id),
-        owner_id: Set(Some(owner.id)),
-        parent_id: Set(parent.as_ref().map(|p| p.id)),
-        depth: Set(parent.as_ref().map_or(0, |p| p.depth + 1)),
-        product_id: Set(product_id),
-        allow_sending: Set(input.allow_sending.unwrap_or(true)),
-        allow_receiving: Set(input.allow_receiving.unwrap_or(true)),
-        main: Set(input.main.unwrap_or(false)),
-        accounting: Set(input.accounting.unwrap_or(false)),
-        custody: Set(custody),
-        custody_bank_account: Set(bank_account),
-        metadata: Set(metadata),
-        version: Set(1),
-        created_at: Set(at),
-        updated_at: Set(at),
-        deleted_at: Set(None),
-    };
+    let mut model = new_account(org, uid, name, ty.id, AccountKind::Client, status, at);
+    model.alias = Set(alias);
+    model.external_id = Set(external_id);
+    model.project_id = Set(input.project_id);
+    model.owner_id = Set(Some(owner.id));
+    model.parent_id = Set(parent.as_ref().map(|p| p.id));
+    model.depth = Set(parent.as_ref().map_or(0, |p| p.depth + 1));
+    model.product_id = Set(product_id);
+    model.allow_sending = Set(input.allow_sending.unwrap_or(true));
+    model.allow_receiving = Set(input.allow_receiving.unwrap_or(true));
+    model.main = Set(input.main.unwrap_or(false));
+    model.accounting = Set(input.accounting.unwrap_or(false));
+    model.custody = Set(custody);
+    model.custody_bank_account = Set(bank_account);
+    model.metadata = Set(metadata);
     if input.main == Some(true) {
         take_main(tx, who, owner.id, None).await?;
     }
@@ -300,6 +282,53 @@ async fn take_main(tx: &WriteTx, who: &Principal, owner: Uuid, except: Option<Uu
         audit::record(tx, who, change).await?;
     }
     Ok(())
+}
+
+/// A new account row with every column set: live, top-level, with
+/// nothing optional, stamped `at` (system accounts are `accounting`).
+/// Callers set what differs; the one place the whole row is spelled out.
+pub fn new_account(
+    org: Uuid,
+    uid: i64,
+    name: String,
+    type_id: Uuid,
+    kind: AccountKind,
+    status: AccountStatus,
+    at: chrono::DateTime<chrono::Utc>,
+) -> account::ActiveModel {
+    account::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org),
+        uid: Set(uid),
+        account_number: Set(account_number(uid)),
+        name: Set(name),
+        alias: Set(None),
+        type_id: Set(type_id),
+        kind: Set(kind.as_str().into()),
+        system_role: Set(None),
+        system_key: Set(None),
+        status: Set(status.as_str().into()),
+        status_reason_code: Set(None),
+        status_reason_description: Set(None),
+        status_changed_at: Set(at),
+        external_id: Set(None),
+        project_id: Set(None),
+        owner_id: Set(None),
+        parent_id: Set(None),
+        depth: Set(0),
+        product_id: Set(None),
+        allow_sending: Set(true),
+        allow_receiving: Set(true),
+        main: Set(false),
+        accounting: Set(kind == AccountKind::System),
+        custody: Set(None),
+        custody_bank_account: Set(None),
+        metadata: Set(serde_json::json!({})),
+        version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+        deleted_at: Set(None),
+    }
 }
 
 /// `createAccount`.
@@ -542,39 +571,9 @@ pub async fn system_account(
         Some(c) => format!("{} {}", role.as_str(), c.code),
         None => role.as_str().to_owned(),
     };
-    let row = account::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(org),
-        uid: Set(uid),
-        account_number: Set(account_number(uid)),
-        name: Set(name),
-        alias: Set(None),
-        type_id: Set(ty),
-        kind: Set(AccountKind::System.as_str().into()),
-        system_role: Set(Some(role.as_str().into())),
-        system_key: Set(Some(key.clone())),
-        status: Set(AccountStatus::Active.as_str().into()),
-        status_reason_code: Set(None),
-        status_reason_description: Set(None),
-        status_changed_at: Set(at),
-        external_id: Set(None),
-        project_id: Set(None),
-        owner_id: Set(None),
-        parent_id: Set(None),
-        depth: Set(0),
-        product_id: Set(None),
-        allow_sending: Set(true),
-        allow_receiving: Set(true),
-        main: Set(false),
-        accounting: Set(true),
-        custody: Set(None),
-        custody_bank_account: Set(None),
-        metadata: Set(serde_json::json!({})),
-        version: Set(1),
-        created_at: Set(at),
-        updated_at: Set(at),
-        deleted_at: Set(None),
-    };
+    let mut row = new_account(org, uid, name, ty, AccountKind::System, AccountStatus::Active, at);
+    row.system_role = Set(Some(role.as_str().into()));
+    row.system_key = Set(Some(key.clone()));
     let outcome = account::Entity::insert(row)
         .on_conflict_do_nothing_on([account::Column::OrganizationId, account::Column::SystemKey])
         .exec_without_returning(&*tx)

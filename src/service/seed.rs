@@ -7,6 +7,7 @@ use crate::domain::address::demo_address;
 use crate::domain::cards::{fingerprint, luhn_check_digit, mm_yy_after};
 use crate::domain::{AccountKind, AccountStatus, AssetStatus};
 use crate::error::AppResult;
+use crate::service::account_write::new_account;
 use crate::service::asset_write::new_asset;
 use crate::service::organizations;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
@@ -194,39 +195,21 @@ impl Seeder<'_> {
         };
         let reason = !matches!(spec.status, AccountStatus::Active | AccountStatus::Pending);
         let reason = reason.then(|| "other".to_owned());
-        self.batch.accounts.push(account::ActiveModel {
-            id: Set(id),
-            organization_id: Set(self.org),
-            uid: Set(uid),
-            account_number: Set(account_number(uid)),
-            name: Set(spec.name),
-            alias: Set(spec.alias),
-            type_id: Set(self.catalog.types.get(spec.type_code).copied().unwrap_or_default()),
-            kind: Set(kind.as_str().to_owned()),
-            system_role: Set(role),
-            system_key: Set(key),
-            status: Set(spec.status.as_str().to_owned()),
-            status_reason_code: Set(reason),
-            status_reason_description: Set(None),
-            status_changed_at: Set(spec.created_at),
-            external_id: Set(spec.external_id),
-            project_id: Set(spec.project),
-            owner_id: Set(spec.owner),
-            parent_id: Set(spec.parent.map(|(p, _)| p)),
-            depth: Set(depth),
-            product_id: Set(None),
-            allow_sending: Set(true),
-            allow_receiving: Set(true),
-            main: Set(spec.parent.is_none() && spec.owner.is_some()),
-            accounting: Set(kind == AccountKind::System),
-            custody: Set(None),
-            custody_bank_account: Set(None),
-            metadata: Set(spec.metadata),
-            version: Set(1),
-            created_at: Set(spec.created_at),
-            updated_at: Set(spec.created_at),
-            deleted_at: Set(None),
-        });
+        let type_id = self.catalog.types.get(spec.type_code).copied().unwrap_or_default();
+        let mut row = new_account(self.org, uid, spec.name, type_id, kind, spec.status, spec.created_at);
+        row.id = Set(id);
+        row.alias = Set(spec.alias);
+        row.system_role = Set(role);
+        row.system_key = Set(key);
+        row.status_reason_code = Set(reason);
+        row.external_id = Set(spec.external_id);
+        row.project_id = Set(spec.project);
+        row.owner_id = Set(spec.owner);
+        row.parent_id = Set(spec.parent.map(|(p, _)| p));
+        row.depth = Set(depth);
+        row.main = Set(spec.parent.is_none() && spec.owner.is_some());
+        row.metadata = Set(spec.metadata);
+        self.batch.accounts.push(row);
         (id, depth)
     }
 
