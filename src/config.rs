@@ -97,10 +97,10 @@ pub struct Settings {
     pub bind: String,
     /// Database URL: `sqlite://FILE?mode=rwc` or `postgres://...`.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://accounts.db?mode=rwc", global = true)]
-    pub database_url: String,
+    pub database_url: ServiceUrl,
     /// Redis URL for the shared quote cache and event fan-out (optional).
     #[arg(long, env = "REDIS_URL", global = true)]
-    pub redis_url: Option<String>,
+    pub redis_url: Option<ServiceUrl>,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -274,6 +274,39 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// A service URL that may carry a password (`postgres://user:pw@host/db`):
+/// used as the string it is, printed with the password masked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServiceUrl(String);
+
+impl std::ops::Deref for ServiceUrl {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ServiceUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // scheme://user:password@rest -> scheme://user:***@rest
+        let masked = match (self.0.find("://"), self.0.rfind('@')) {
+            (Some(s), Some(at)) if at > s => match self.0[s + 3..at].find(':') {
+                Some(colon) => format!("{}:***{}", &self.0[..s + 3 + colon], &self.0[at..]),
+                None => self.0.clone(),
+            },
+            _ => self.0.clone(),
+        };
+        write!(f, "{masked:?}")
+    }
+}
+
+impl std::str::FromStr for ServiceUrl {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(ServiceUrl(s.to_owned()))
+    }
+}
+
 impl std::str::FromStr for Secret {
     type Err = std::convert::Infallible;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -311,9 +344,15 @@ mod secret_tests {
             "card-key-value-of-at-least-32-bytes!",
             "--quote-api-key",
             "quote-api-key-value",
+            "--database-url",
+            "postgres://gw:db-password-value@db.internal:5432/ledger",
+            "--redis-url",
+            "redis://:redis-password-value@cache:6379",
         ]);
         let printed = format!("{:?}", cli.settings);
-        for secret in ["jwt-secret-value", "card-key-value", "quote-api-key-value"] {
+        assert!(printed.contains("postgres://gw:***@db.internal:5432/ledger"), "{printed}");
+        assert_eq!(&*cli.settings.database_url, "postgres://gw:db-password-value@db.internal:5432/ledger");
+        for secret in ["jwt-secret-value", "card-key-value", "quote-api-key-value", "db-password", "redis-password"] {
             assert!(!printed.contains(secret), "{secret} printed");
         }
         assert_eq!(cli.settings.jwt_secret.as_ref().map(Secret::expose), Some("jwt-secret-value-of-at-least-32-bytes"));
