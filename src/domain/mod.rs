@@ -1,6 +1,7 @@
 //! Domain rules shared by every layer: the enums of the contract, paging
 //! and filter validation, and validated input types.
 
+pub mod balance;
 pub mod enums;
 pub mod filter;
 pub mod inputs;

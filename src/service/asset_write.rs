@@ -2,8 +2,8 @@
 //! exactly once per idempotency key.
 
 use crate::auth::Principal;
+use crate::domain::balance::Balance;
 use crate::domain::inputs::{AddAssetInput, BalanceAdjustmentInput};
-use crate::domain::valuation::exact_add;
 use crate::domain::{validate, AssetStatus, BalanceCause, CurrencyType, Role};
 use crate::error::{AppError, AppResult};
 use crate::events::DomainEvent;
@@ -205,6 +205,37 @@ struct Snapshot {
     updated_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// The first answer of an adjustment already applied under `key` (of
+/// `org`), as `before` then stood; CONFLICT when the key was used for
+/// another request; `None` for a new key.
+async fn replayed(
+    tx: &WriteTx,
+    org: Uuid,
+    key: &str,
+    hash: &str,
+    before: &asset::Model,
+) -> AppResult<Option<asset::Model>> {
+    let prior = idempotency_record::Entity::find()
+        .filter(idempotency_record::Column::OrganizationId.eq(org))
+        .filter(idempotency_record::Column::Key.eq(key))
+        .one(&**tx)
+        .await?;
+    let Some(rec) = prior else { return Ok(None) };
+    if rec.request_hash != hash {
+        return Err(AppError::conflict("input.idempotencyKey", "this key was used with another request"));
+    }
+    let snap: Snapshot = serde_json::from_value(rec.response).map_err(AppError::internal)?;
+    Ok(Some(asset::Model {
+        available: Amount(snap.available),
+        on_hold: Amount(snap.on_hold),
+        future: Amount(snap.future),
+        credit_limit: Amount(snap.credit_limit),
+        version: snap.version,
+        updated_at: snap.updated_at,
+        ..before.clone()
+    }))
+}
+
 /// `adjustBalance`: moves the balance fields by deltas, exactly once per
 /// idempotency key, keeping `available + creditLimit >= 0` and the held
 /// and future amounts non-negative. A replay returns the first result and
@@ -229,25 +260,7 @@ pub async fn adjust(
         validate::amount("input.future", input.future.unwrap_or_default().0, cur.decimals, true)?,
     ];
     let hash = request_hash(id, deltas, reason.as_deref());
-    let prior = idempotency_record::Entity::find()
-        .filter(idempotency_record::Column::OrganizationId.eq(org))
-        .filter(idempotency_record::Column::Key.eq(key.clone()))
-        .one(&*tx)
-        .await?;
-    if let Some(rec) = prior {
-        if rec.request_hash != hash {
-            return Err(AppError::conflict("input.idempotencyKey", "this key was used with another request"));
-        }
-        let snap: Snapshot = serde_json::from_value(rec.response).map_err(AppError::internal)?;
-        let replay = asset::Model {
-            available: Amount(snap.available),
-            on_hold: Amount(snap.on_hold),
-            future: Amount(snap.future),
-            credit_limit: Amount(snap.credit_limit),
-            version: snap.version,
-            updated_at: snap.updated_at,
-            ..before
-        };
+    if let Some(replay) = replayed(&tx, org, &key, &hash, &before).await? {
         return Ok((replay, cur));
     }
     if deltas.iter().all(|d| d.is_zero()) {
@@ -266,27 +279,8 @@ pub async fn adjust(
     if acc.deleted_at.is_some() {
         return Err(AppError::not_allowed("the account is deleted"));
     }
-    // Exact or refused: a result rust_decimal could only keep by dropping
-    // digits is as wrong as an overflow.
-    let fits = |field: &'static str, base: Decimal, delta: Decimal| {
-        exact_add(base, delta).ok_or_else(|| {
-            AppError::invalid(field, "the resulting balance does not fit in 28 significant digits exactly")
-        })
-    };
-    let available = fits("input.available", before.available.0, deltas[0])?;
-    let on_hold = fits("input.onHold", before.on_hold.0, deltas[1])?;
-    let future = fits("input.future", before.future.0, deltas[2])?;
-    fits("input.onHold", available, on_hold)?;
-    let spendable = fits("input.available", available, before.credit_limit.0)?;
-    if spendable < Decimal::ZERO {
-        return Err(AppError::invalid("input.available", "available + creditLimit would fall below zero"));
-    }
-    if on_hold < Decimal::ZERO {
-        return Err(AppError::invalid("input.onHold", "onHold would fall below zero"));
-    }
-    if future < Decimal::ZERO {
-        return Err(AppError::invalid("input.future", "future would fall below zero"));
-    }
+    let then = Balance { available: before.available.0, on_hold: before.on_hold.0, future: before.future.0 };
+    let Balance { available, on_hold, future } = then.adjusted(deltas, before.credit_limit.0)?;
     let at = tx.now();
     let mut m = before.clone().into_active_model();
     m.available = Set(Amount(available));
