@@ -194,15 +194,26 @@ async fn fault_drill() {
         load.push(tokio::spawn(reader(one.clone(), log.clone(), stop.clone())));
     }
 
-    // 1. Everything up.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // 1. Everything up (once the load runs), for a measured window.
+    let acked = |n: u64| {
+        let log = log.clone();
+        move || {
+            let log = log.clone();
+            async move { log.acknowledged.load(Ordering::SeqCst) >= n }
+        }
+    };
+    wait_until("the load to run", Duration::from_secs(30), acked(20)).await;
     let up_from = Instant::now();
     tokio::time::sleep(WINDOW).await;
     let up_rate = log.write_rate(up_from, Instant::now());
 
     // 2. Redis killed: writes must not wait for it.
+    let relay_errors = one.metric("gateway_events_relay_errors_total").await;
     redis.kill().await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    wait_until("the relay to find Redis gone", Duration::from_secs(30), || async {
+        one.metric("gateway_events_relay_errors_total").await > relay_errors
+    })
+    .await;
     let down_from = Instant::now();
     tokio::time::sleep(WINDOW).await;
     let redis_down_rate = log.write_rate(down_from, Instant::now());
@@ -240,7 +251,8 @@ async fn fault_drill() {
         .ok()
         .flatten()
         .unwrap_or(Duration::MAX);
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let so_far = log.acknowledged.load(Ordering::SeqCst);
+    wait_until("writes to go on with everything back", Duration::from_secs(30), acked(so_far + 20)).await;
 
     // Stop; every writer finishes its write in flight (retrying until acknowledged).
     stop.store(true, Ordering::SeqCst);
