@@ -65,3 +65,12 @@ async fn probe(url: &str) -> anyhow::Result<()> {
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
+
+/// The `i`-th (from 1) bind placeholder of raw SQL on `backend`: `$i` on
+/// PostgreSQL, `?` on SQLite.
+pub fn placeholder(backend: sea_orm::DbBackend, i: usize) -> String {
+    match backend {
+        sea_orm::DbBackend::Postgres => format!("${i}"),
+        _ => "?".to_owned(),
+    }
+}

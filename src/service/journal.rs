@@ -90,7 +90,7 @@ pub async fn latest_at<C: ConnectionTrait>(
         by_instant.entry(*at).or_default().push(*asset);
     }
     let backend = db.get_database_backend();
-    let mark = |i: usize| if backend == DbBackend::Postgres { format!("${i}") } else { "?".to_owned() };
+    let mark = |i: usize| crate::db::placeholder(backend, i);
     let mut out = HashMap::new();
     for (at, assets) in by_instant {
         let list: Vec<String> = (0..assets.len()).map(|i| mark(i + 3)).collect();
@@ -146,12 +146,11 @@ pub async fn history<C: ConnectionTrait>(
     }
     let start = |b: i64| DateTime::<Utc>::from_timestamp(off + b * secs, 0).unwrap_or_default();
     let backend = db.get_database_backend();
-    let (expr, marks) = match backend {
-        DbBackend::Postgres => {
-            (format!("CAST(floor((extract(epoch from at) - {off}) / {secs}) AS BIGINT)"), ["$1", "$2", "$3", "$4"])
-        }
-        _ => (format!("CAST(((CAST(strftime('%s', at) AS INTEGER) - {off}) / {secs}) AS INTEGER)"), ["?"; 4]),
+    let expr = match backend {
+        DbBackend::Postgres => format!("CAST(floor((extract(epoch from at) - {off}) / {secs}) AS BIGINT)"),
+        _ => format!("CAST(((CAST(strftime('%s', at) AS INTEGER) - {off}) / {secs}) AS INTEGER)"),
     };
+    let marks: Vec<String> = (1..=4).map(|i| crate::db::placeholder(backend, i)).collect();
     let sql = format!(
         "SELECT id, organization_id, asset_id, at, actor, cause, idempotency_key, delta_available, delta_on_hold, \
          delta_future, available, on_hold, future, credit_limit FROM ( \

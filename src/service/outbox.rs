@@ -37,9 +37,8 @@ pub async fn append<C: ConnectionTrait>(tx: &C, payloads: Vec<String>) -> AppRes
         return Ok(());
     }
     let backend = tx.get_database_backend();
-    let marks: Vec<String> = (1..=payloads.len())
-        .map(|i| if backend == DbBackend::Postgres { format!("(${i})") } else { "(?)".to_owned() })
-        .collect();
+    let marks: Vec<String> =
+        (1..=payloads.len()).map(|i| format!("({})", crate::db::placeholder(backend, i))).collect();
     let sql = format!("INSERT INTO event_outbox (payload) VALUES {}", marks.join(", "));
     let values: Vec<Value> = payloads.into_iter().map(Value::from).collect();
     tx.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
@@ -144,7 +143,7 @@ impl Relay {
     /// Deletes rows relayed longer than [`RETENTION`] ago.
     async fn forget_old(&self) -> Result<u64, RelayError> {
         let backend = self.db.get_database_backend();
-        let mark = if backend == DbBackend::Postgres { "$1" } else { "?" };
+        let mark = crate::db::placeholder(backend, 1);
         let cutoff = now_ms() - i64::try_from(RETENTION.as_millis()).unwrap_or(i64::MAX);
         let sql = format!("DELETE FROM event_outbox WHERE relayed_ms < {mark}");
         self.write(Statement::from_sql_and_values(backend, sql, [cutoff.into()])).await

@@ -4,9 +4,7 @@
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use entity::quote_history;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value};
 use std::collections::HashMap;
 
 /// Most quotes one `quoteHistory` answers.
@@ -23,7 +21,7 @@ pub async fn latest_at<C: ConnectionTrait>(
         by_instant.entry(*at).or_default().push(code.clone());
     }
     let backend = db.get_database_backend();
-    let mark = |i: usize| if backend == DbBackend::Postgres { format!("${i}") } else { "?".to_owned() };
+    let mark = |i: usize| crate::db::placeholder(backend, i);
     let mut out = HashMap::new();
     for (at, codes) in by_instant {
         let list: Vec<String> = (0..codes.len()).map(|i| mark(i + 2)).collect();

@@ -3,7 +3,7 @@
 
 use crate::error::AppResult;
 use entity::Amount;
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use sea_orm::{ConnectionTrait, Statement, Value};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -29,7 +29,7 @@ pub async fn rows<C: ConnectionTrait>(db: &C, org: Uuid, roots: &[Uuid]) -> AppR
         return Ok(out);
     }
     let backend = db.get_database_backend();
-    let mark = |i: usize| if backend == DbBackend::Postgres { format!("${i}") } else { "?".to_owned() };
+    let mark = |i: usize| crate::db::placeholder(backend, i);
     let list: Vec<String> = (0..roots.len()).map(|i| mark(i + 2)).collect();
     let sql = format!(
         "WITH RECURSIVE tree(root, id) AS (\
