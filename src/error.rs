@@ -96,6 +96,47 @@ impl AppError {
         err.into()
     }
 
+    /// Places the fields of an error found in a nested value (a command,
+    /// a list item) under `prefix`: `alias` becomes `input.alias`, and an
+    /// error on the value itself (an empty field) becomes `prefix`. Fields
+    /// in `own` are the caller's own arguments and keep their names.
+    pub fn within(self, prefix: &str, own: &[&str]) -> Self {
+        let place = |field: String| match field.as_str() {
+            "" => prefix.to_owned(),
+            f if own.contains(&f) => field,
+            f => format!("{prefix}.{f}"),
+        };
+        let moved = |message: String, details: Vec<FieldIssue>| {
+            let mut message = message;
+            let details = details
+                .into_iter()
+                .map(|d| {
+                    let field = place(d.field.clone());
+                    // A message that quotes its field quotes the new name.
+                    message = message.replace(&format!("`{}`", d.field), &format!("`{field}`"));
+                    let text = d.message.replace(&format!("`{}`", d.field), &format!("`{field}`"));
+                    FieldIssue { field, message: text }
+                })
+                .collect();
+            (message, details)
+        };
+        match self {
+            AppError::Validation { message, details } => {
+                let (message, details) = moved(message, details);
+                AppError::Validation { message, details }
+            }
+            AppError::NotFound { message, details } => {
+                let (message, details) = moved(message, details);
+                AppError::NotFound { message, details }
+            }
+            AppError::Conflict { message, details } => {
+                let (message, details) = moved(message, details);
+                AppError::Conflict { message, details }
+            }
+            other => other,
+        }
+    }
+
     /// An internal error; logged here, hidden from the client.
     pub fn internal(context: impl std::fmt::Display) -> Self {
         tracing::error!(error = %context, "internal error");

@@ -21,26 +21,26 @@ impl Balance {
     /// asset's `credit_limit`: exact or refused (a result rust_decimal could
     /// only keep by dropping digits is as wrong as an overflow), and
     /// `available + creditLimit`, `onHold` and `future` never below zero.
-    /// Errors name the input field (`input.available`, ...).
+    /// Errors name the field of the adjustment (`available`, ...).
     pub fn adjusted(self, deltas: [Decimal; 3], credit_limit: Decimal) -> AppResult<Balance> {
         let fits = |field: &'static str, base: Decimal, delta: Decimal| {
             exact_add(base, delta).ok_or_else(|| {
                 AppError::invalid(field, "the resulting balance does not fit in 28 significant digits exactly")
             })
         };
-        let available = fits("input.available", self.available, deltas[0])?;
-        let on_hold = fits("input.onHold", self.on_hold, deltas[1])?;
-        let future = fits("input.future", self.future, deltas[2])?;
-        fits("input.onHold", available, on_hold)?;
-        let spendable = fits("input.available", available, credit_limit)?;
+        let available = fits("available", self.available, deltas[0])?;
+        let on_hold = fits("onHold", self.on_hold, deltas[1])?;
+        let future = fits("future", self.future, deltas[2])?;
+        fits("onHold", available, on_hold)?;
+        let spendable = fits("available", available, credit_limit)?;
         if spendable < Decimal::ZERO {
-            return Err(AppError::invalid("input.available", "available + creditLimit would fall below zero"));
+            return Err(AppError::invalid("available", "available + creditLimit would fall below zero"));
         }
         if on_hold < Decimal::ZERO {
-            return Err(AppError::invalid("input.onHold", "onHold would fall below zero"));
+            return Err(AppError::invalid("onHold", "onHold would fall below zero"));
         }
         if future < Decimal::ZERO {
-            return Err(AppError::invalid("input.future", "future would fall below zero"));
+            return Err(AppError::invalid("future", "future would fall below zero"));
         }
         Ok(Balance { available, on_hold, future })
     }
@@ -67,15 +67,12 @@ mod tests {
         let b = Balance { available: d("10"), on_hold: d("1"), future: d("0") };
         let after = b.adjusted([d("-15"), d("2"), d("3")], d("5")).unwrap_or(b);
         assert_eq!(after, Balance { available: d("-5"), on_hold: d("3"), future: d("3") }, "credit covers it");
-        assert_eq!(field(b.adjusted([d("-16"), d("0"), d("0")], d("5"))), "input.available");
-        assert_eq!(field(b.adjusted([d("0"), d("-2"), d("0")], d("0"))), "input.onHold");
-        assert_eq!(field(b.adjusted([d("0"), d("0"), d("-1")], d("0"))), "input.future");
+        assert_eq!(field(b.adjusted([d("-16"), d("0"), d("0")], d("5"))), "available");
+        assert_eq!(field(b.adjusted([d("0"), d("-2"), d("0")], d("0"))), "onHold");
+        assert_eq!(field(b.adjusted([d("0"), d("0"), d("-1")], d("0"))), "future");
         let huge = Balance { available: Decimal::MAX, on_hold: d("0"), future: d("0") };
-        assert_eq!(field(huge.adjusted([d("1"), d("0"), d("0")], d("0"))), "input.available");
+        assert_eq!(field(huge.adjusted([d("1"), d("0"), d("0")], d("0"))), "available");
         let fine = Balance { available: d("10"), on_hold: d("0"), future: d("0") };
-        assert_eq!(
-            field(fine.adjusted([d("0.0000000000000000000000000001"), d("0"), d("0")], d("0"))),
-            "input.available"
-        );
+        assert_eq!(field(fine.adjusted([d("0.0000000000000000000000000001"), d("0"), d("0")], d("0"))), "available");
     }
 }

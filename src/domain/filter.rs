@@ -1,106 +1,91 @@
-//! Account filters: the contract's `AccountFilter` and its checks.
+//! What a list of accounts, clients or audit events is narrowed by: plain
+//! conditions, every one of which must hold. The GraphQL layer turns its
+//! filter inputs into these (checking sizes and shapes on the way).
 
-use crate::domain::{AccountKind, AccountStatus};
-use crate::error::{AppError, AppResult};
-use async_graphql::{InputObject, Json};
+use crate::domain::{AccountKind, AccountStatus, ClientKind};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
-
-/// Matches ids exactly or from a list.
-#[derive(InputObject, Clone, Debug, Default)]
-pub struct IdFilter {
-    /// Equal to this id.
-    pub eq: Option<Uuid>,
-    /// Any of these ids.
-    #[graphql(name = "in")]
-    pub in_: Option<Vec<Uuid>>,
-}
-
-/// Matches strings exactly or from a list.
-#[derive(InputObject, Clone, Debug, Default)]
-pub struct StringFilter {
-    /// Equal to this value.
-    pub eq: Option<String>,
-    /// Any of these values.
-    #[graphql(name = "in")]
-    pub in_: Option<Vec<String>>,
-}
-
-/// Which accounts to list. Every given condition must hold.
-#[derive(InputObject, Clone, Debug, Default)]
-pub struct AccountFilter {
-    /// Matches an account id, uid, account number, alias, external id or name (prefix, case-insensitive).
-    pub search: Option<String>,
-    /// By account id.
-    pub id: Option<IdFilter>,
-    /// By the integrator's reference.
-    pub external_id: Option<StringFilter>,
-    /// Account type codes.
-    #[graphql(name = "type")]
-    pub account_type: Option<Vec<String>>,
-    /// Any of these statuses.
-    pub status: Option<Vec<AccountStatus>>,
-    /// Client or system accounts.
-    pub kind: Option<AccountKind>,
-    /// Owned by this client.
-    pub owner_id: Option<Uuid>,
-    /// Owned by the client with this email (case-insensitive).
-    pub owner_email: Option<String>,
-    /// Owned by the client with this external id.
-    pub owner_external_id: Option<String>,
-    /// Direct sub-accounts of this account.
-    pub parent_id: Option<Uuid>,
-    /// Only sub-accounts (true) or only top-level accounts (false).
-    pub is_sub_account: Option<bool>,
-    /// In this project.
-    pub project_id: Option<Uuid>,
-    /// Accounts holding an asset in any of these currencies.
-    pub currency: Option<Vec<String>>,
-    /// Accounts owning a wallet with any of these addresses.
-    pub address: Option<Vec<String>>,
-    /// By account number.
-    pub account_number: Option<String>,
-    /// Created at or after this time.
-    pub created_from: Option<DateTime<Utc>>,
-    /// Created at or before this time.
-    pub created_to: Option<DateTime<Utc>>,
-    /// Every given key equals the given value.
-    pub metadata: Option<Json<serde_json::Value>>,
-    /// Include soft-deleted accounts.
-    #[graphql(default_with = "Some(false)")]
-    pub include_deleted: Option<bool>,
-}
 
 /// The most values an `in` list or list filter may carry.
 pub const MAX_LIST: usize = 500;
 
-impl AccountFilter {
-    /// Checks sizes and shapes before any SQL is built.
-    pub fn validate(&self, prefix: &str) -> AppResult<()> {
-        let field = |name: &str| format!("{prefix}{name}");
-        let lists: [(&str, usize); 6] = [
-            ("id.in", self.id.as_ref().and_then(|f| f.in_.as_ref()).map_or(0, Vec::len)),
-            ("externalId.in", self.external_id.as_ref().and_then(|f| f.in_.as_ref()).map_or(0, Vec::len)),
-            ("type", self.account_type.as_ref().map_or(0, Vec::len)),
-            ("status", self.status.as_ref().map_or(0, Vec::len)),
-            ("currency", self.currency.as_ref().map_or(0, Vec::len)),
-            ("address", self.address.as_ref().map_or(0, Vec::len)),
-        ];
-        for (name, len) in lists {
-            if len > MAX_LIST {
-                return Err(AppError::invalid(field(name), format!("at most {MAX_LIST} values")));
-            }
-        }
-        if let (Some(from), Some(to)) = (self.created_from, self.created_to) {
-            if from > to {
-                return Err(AppError::invalid(field("createdTo"), "must not be before createdFrom"));
-            }
-        }
-        if let Some(Json(meta)) = &self.metadata {
-            metadata_pairs(meta).map_err(|m| AppError::invalid(field("metadata"), m))?;
-        }
-        Ok(())
-    }
+/// Which accounts to list.
+#[derive(Clone, Debug, Default)]
+pub struct AccountQuery {
+    /// Include soft-deleted accounts.
+    pub include_deleted: bool,
+    /// Conditions that must all hold.
+    pub conditions: Vec<AccountCondition>,
+}
+
+/// One condition on accounts.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AccountCondition {
+    /// An id, uid, account number, alias, external id or name (prefix,
+    /// case-insensitive) matches this text.
+    Search(String),
+    /// The id is one of these.
+    Ids(Vec<Uuid>),
+    /// The external id is one of these.
+    ExternalIds(Vec<String>),
+    /// The account type's code is one of these.
+    Types(Vec<String>),
+    /// The status is one of these.
+    Statuses(Vec<AccountStatus>),
+    /// Client or system.
+    Kind(AccountKind),
+    /// Owned by this client.
+    OwnerId(Uuid),
+    /// Owned by the client with this email (case-insensitive).
+    OwnerEmail(String),
+    /// Owned by the client with this external id.
+    OwnerExternalId(String),
+    /// A direct sub-account of this account.
+    ParentId(Uuid),
+    /// A sub-account (true) or a top-level account (false).
+    IsSubAccount(bool),
+    /// In this project.
+    ProjectId(Uuid),
+    /// Holds an asset in one of these currencies.
+    Currencies(Vec<String>),
+    /// Owns a wallet with one of these addresses.
+    Addresses(Vec<String>),
+    /// Has this account number.
+    AccountNumber(String),
+    /// Created at or after.
+    CreatedFrom(DateTime<Utc>),
+    /// Created at or before.
+    CreatedTo(DateTime<Utc>),
+    /// Every key of this (checked) metadata object equals its value.
+    Metadata(serde_json::Value),
+}
+
+/// One condition on clients.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClientCondition {
+    /// The id, external id, name or email matches (prefix, case-insensitive).
+    Search(String),
+    /// Email, case-insensitive.
+    Email(String),
+    /// The integrator's reference.
+    ExternalId(String),
+    /// Person or business.
+    Kind(ClientKind),
+}
+
+/// One condition on audit events.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AuditCondition {
+    /// Events of this entity.
+    EntityId(Uuid),
+    /// Events of this entity type (ACCOUNT, ASSET, ...; any case).
+    EntityType(String),
+    /// Events of this action (account.created, ...).
+    Action(String),
+    /// At or after this time.
+    From(DateTime<Utc>),
+    /// At or before this time.
+    To(DateTime<Utc>),
 }
 
 /// A metadata value: the contract allows strings, numbers and booleans.
@@ -135,17 +120,4 @@ pub fn metadata_pairs(meta: &serde_json::Value) -> Result<Vec<(String, MetaValue
             Ok((k.clone(), value))
         })
         .collect()
-}
-
-/// Which clients to list.
-#[derive(InputObject, Clone, Debug, Default)]
-pub struct ClientFilter {
-    /// Matches a client's id, external id, name or email (prefix, case-insensitive).
-    pub search: Option<String>,
-    /// Email, case-insensitive.
-    pub email: Option<String>,
-    /// The integrator's reference.
-    pub external_id: Option<String>,
-    /// Person or business.
-    pub kind: Option<crate::domain::ClientKind>,
 }

@@ -1,10 +1,10 @@
 //! Domain rules shared by every layer: the enums of the contract, paging
-//! and filter validation, and validated input types.
+//! and filter validation, and the commands mutations carry.
 
 pub mod balance;
+pub mod commands;
 pub mod enums;
 pub mod filter;
-pub mod inputs;
 pub mod money;
 pub mod paging;
 

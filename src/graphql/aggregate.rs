@@ -2,7 +2,7 @@
 //! and a USD total. Keys resolve through the loaders; every group's quotes
 //! come in one batch.
 
-use crate::domain::filter::AccountFilter;
+use crate::domain::filter::AccountQuery;
 use crate::domain::money::Dec;
 use crate::domain::valuation::{cents, exact_add, sum_overflow, usd_value};
 use crate::domain::{AccountGroupKey, AccountKind, AccountStatus};
@@ -122,7 +122,7 @@ impl AccountGroup {
 /// The groups of the caller's accounts matching `filter`, by `keys`.
 pub async fn groups(
     ctx: &Context<'_>,
-    filter: &AccountFilter,
+    filter: &AccountQuery,
     keys: &[AccountGroupKey],
     at: Option<DateTime<Utc>>,
 ) -> Result<Vec<AccountGroup>> {

@@ -1,11 +1,13 @@
 //! Mutations of assets, balances, wallets and smart cards.
 
-use crate::domain::inputs::{
-    AddAssetInput, AddWalletInput, BalanceAdjustmentInput, IssueSmartCardInput, StatusReasonInput,
-};
+use crate::domain::commands::{BalanceAdjustment, NewAsset, NewCard, NewWallet};
 use crate::domain::AssetStatus;
 use crate::error::ToGql;
 use crate::graphql::assets::{Asset, SmartCard, Wallet};
+use crate::graphql::inputs::{
+    input_error, reason_command, AddAssetInput, AddWalletInput, BalanceAdjustmentInput, IssueSmartCardInput,
+    StatusReasonInput,
+};
 use crate::graphql::req;
 use crate::service::{asset_write, wallet_card_write as wc};
 use async_graphql::{Context, Object, Result};
@@ -20,7 +22,9 @@ impl AssetMutation {
     /// Adds an asset (INACTIVE until activated); one per currency per account.
     async fn add_asset(&self, ctx: &Context<'_>, account_id: Uuid, input: AddAssetInput) -> Result<Asset> {
         let r = req(ctx)?;
-        let (model, currency) = asset_write::add(r.store, r.principal, account_id, &input).await.gql()?;
+        let own = input_error(&["accountId"]);
+        let cmd = NewAsset::from(input).check().map_err(&own).gql()?;
+        let (model, currency) = asset_write::add(r.store, r.principal, account_id, &cmd).await.map_err(own).gql()?;
         Ok(Asset { model, currency })
     }
 
@@ -34,14 +38,18 @@ impl AssetMutation {
     /// Moves balance fields by the given deltas, exactly once per idempotencyKey.
     async fn adjust_balance(&self, ctx: &Context<'_>, asset_id: Uuid, input: BalanceAdjustmentInput) -> Result<Asset> {
         let r = req(ctx)?;
-        let (model, currency) = asset_write::adjust(r.store, r.principal, asset_id, &input).await.gql()?;
+        let own = input_error(&["assetId"]);
+        let cmd = BalanceAdjustment::from(input).check().map_err(&own).gql()?;
+        let (model, currency) = asset_write::adjust(r.store, r.principal, asset_id, &cmd).await.map_err(own).gql()?;
         Ok(Asset { model, currency })
     }
 
     /// Adds a wallet address on a network that carries the asset's currency.
     async fn add_wallet(&self, ctx: &Context<'_>, asset_id: Uuid, input: AddWalletInput) -> Result<Wallet> {
         let r = req(ctx)?;
-        let (model, network) = wc::add_wallet(r.store, r.principal, asset_id, &input).await.gql()?;
+        let own = input_error(&["assetId"]);
+        let cmd = NewWallet::from(input).check().map_err(&own).gql()?;
+        let (model, network) = wc::add_wallet(r.store, r.principal, asset_id, &cmd).await.map_err(own).gql()?;
         Ok(Wallet { model, network })
     }
 
@@ -60,7 +68,9 @@ impl AssetMutation {
         input: IssueSmartCardInput,
     ) -> Result<SmartCard> {
         let r = req(ctx)?;
-        Ok(SmartCard(wc::issue_card(r.store, r.principal, account_id, &input).await.gql()?))
+        let own = input_error(&["accountId"]);
+        let cmd = NewCard::from(input).check(r.store.clock.now()).map_err(&own).gql()?;
+        Ok(SmartCard(wc::issue_card(r.store, r.principal, account_id, &cmd).await.map_err(own).gql()?))
     }
 
     /// Activates or deactivates a card; a deactivation may say why (kept
@@ -73,6 +83,7 @@ impl AssetMutation {
         reason: Option<StatusReasonInput>,
     ) -> Result<SmartCard> {
         let r = req(ctx)?;
-        Ok(SmartCard(wc::set_card_active(r.store, r.principal, id, active, reason.as_ref()).await.gql()?))
+        let reason = reason_command(reason).gql()?;
+        Ok(SmartCard(wc::set_card_active(r.store, r.principal, id, active, &reason).await.gql()?))
     }
 }

@@ -1,10 +1,12 @@
 //! The audit trail in the schema.
 
+use crate::domain::filter::AuditCondition;
 use crate::domain::paging::PageArgs;
 use crate::error::ToGql;
 use crate::graphql::connection::{connection, wants_total, Conn};
+use crate::graphql::filters::AuditFilter;
 use crate::graphql::req;
-use crate::service::audit::{self, AuditFilter};
+use crate::service::audit;
 use async_graphql::{Context, Json, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::audit_event;
@@ -52,7 +54,7 @@ impl AuditEvent {
 /// Lists audit events; shared by `Query.auditEvents` and `Account.auditTrail`.
 pub async fn events(
     ctx: &Context<'_>,
-    filter: &AuditFilter,
+    filter: &[AuditCondition],
     account: Option<Uuid>,
     first: Option<i32>,
     after: Option<String>,
@@ -78,6 +80,6 @@ impl AuditQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Conn<AuditEvent>> {
-        events(ctx, &filter.unwrap_or_default(), None, first, after).await
+        events(ctx, &filter.unwrap_or_default().conditions(), None, first, after).await
     }
 }

@@ -1,12 +1,14 @@
 //! Clients: the owners of accounts.
 
-use crate::domain::filter::{AccountFilter, ClientFilter};
-use crate::domain::inputs::{CreateClientInput, UpdateClientInput};
+use crate::domain::commands::{ClientChanges, NewClient};
+use crate::domain::filter::AccountCondition;
 use crate::domain::paging::PageArgs;
 use crate::domain::ClientKind;
 use crate::error::ToGql;
 use crate::graphql::accounts::{Account, AccountOrder};
 use crate::graphql::connection::{connection, forward, wants_total, Conn};
+use crate::graphql::filters::{account_query, AccountFilter, ClientFilter};
+use crate::graphql::inputs::{input_error, CreateClientInput, UpdateClientInput};
 use crate::graphql::req;
 use crate::service::{accounts, client_write, clients};
 use async_graphql::{Context, Object, Result};
@@ -50,14 +52,13 @@ impl Client {
         offset: Option<i32>,
     ) -> Result<Conn<Account>> {
         let r = req(ctx)?;
-        let mut f = filter.unwrap_or_default();
-        f.owner_id = Some(self.0.id);
+        let q = account_query(filter, Some(AccountCondition::OwnerId(self.0.id))).gql()?;
         let order = AccountOrder::default();
         let args = forward(first, after, offset);
         let page = accounts::list(
             r.db,
             r.principal.organization_id,
-            &f,
+            &q,
             (order.field, order.direction),
             &args,
             wants_total(ctx),
@@ -96,10 +97,15 @@ impl ClientQuery {
     ) -> Result<Conn<Client>> {
         let r = req(ctx)?;
         let args: PageArgs = forward(first, after, offset);
-        let page =
-            clients::list(r.db, r.principal.organization_id, &filter.unwrap_or_default(), &args, wants_total(ctx))
-                .await
-                .gql()?;
+        let page = clients::list(
+            r.db,
+            r.principal.organization_id,
+            &filter.unwrap_or_default().conditions(),
+            &args,
+            wants_total(ctx),
+        )
+        .await
+        .gql()?;
         Ok(connection(page, Client))
     }
 }
@@ -113,11 +119,14 @@ impl ClientMutation {
     /// Adds a client.
     async fn create_client(&self, ctx: &Context<'_>, input: CreateClientInput) -> Result<Client> {
         let r = req(ctx)?;
-        Ok(Client(client_write::create(r.store, r.principal, &input).await.gql()?))
+        let cmd = NewClient::from(input).check().map_err(input_error(&[])).gql()?;
+        Ok(Client(client_write::create(r.store, r.principal, &cmd).await.map_err(input_error(&[])).gql()?))
     }
     /// Changes a client.
     async fn update_client(&self, ctx: &Context<'_>, id: Uuid, input: UpdateClientInput) -> Result<Client> {
         let r = req(ctx)?;
-        Ok(Client(client_write::update(r.store, r.principal, id, &input).await.gql()?))
+        let own = input_error(&["id"]);
+        let ch = ClientChanges::from(input).check().map_err(&own).gql()?;
+        Ok(Client(client_write::update(r.store, r.principal, id, &ch).await.map_err(own).gql()?))
     }
 }

@@ -12,6 +12,8 @@ pub mod catalog;
 pub mod catalog_mutation;
 pub mod clients;
 pub mod connection;
+pub mod filters;
+pub mod inputs;
 pub mod journal;
 pub mod limits;
 pub mod loaders;

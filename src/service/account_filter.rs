@@ -1,8 +1,8 @@
-//! Turns an [`AccountFilter`] into one SQL condition. Relations (owner,
+//! Turns an [`AccountQuery`] into one SQL condition. Relations (owner,
 //! type, currency, wallet address) become sub-selects, so a filtered page is
 //! still a single statement.
 
-use crate::domain::filter::{metadata_pairs, AccountFilter, MetaValue};
+use crate::domain::filter::{metadata_pairs, AccountCondition, AccountQuery, MetaValue};
 use crate::error::{AppError, AppResult};
 use entity::{account, account_type, asset, client, currency, wallet};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement};
@@ -47,7 +47,7 @@ fn assets_where(org: Uuid, cond: Expr) -> SelectStatement {
 }
 
 fn metadata_condition(backend: DbBackend, meta: &serde_json::Value) -> AppResult<Condition> {
-    let pairs = metadata_pairs(meta).map_err(|m| AppError::invalid("filter.metadata", m))?;
+    let pairs = metadata_pairs(meta).map_err(|m| AppError::invalid("metadata", m))?;
     let mut cond = Condition::all();
     if backend == DbBackend::Postgres {
         // One containment test uses the GIN-able jsonb operator and keeps
@@ -79,107 +79,100 @@ fn metadata_condition(backend: DbBackend, meta: &serde_json::Value) -> AppResult
     Ok(cond)
 }
 
-/// The condition for `filter` within `org`.
-pub fn condition(org: Uuid, f: &AccountFilter, backend: DbBackend) -> AppResult<Condition> {
+/// Accounts matching a condition on their own columns, or `None` for a
+/// condition on related rows.
+fn on_account(cond: &AccountCondition) -> Option<Condition> {
     use account::Column as A;
-    let mut c = Condition::all().add(A::OrganizationId.eq(org));
-    if !f.include_deleted.unwrap_or(false) {
-        c = c.add(A::DeletedAt.is_null());
-    }
-    if let Some(text) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let mut any = Condition::any()
-            .add(lower_like(A::Name, text))
-            .add(lower_like(A::AccountNumber, text))
-            .add(lower_like(A::Alias, text))
-            .add(lower_like(A::ExternalId, text));
-        if let Ok(id) = Uuid::parse_str(text) {
-            any = any.add(A::Id.eq(id));
+    use AccountCondition as C;
+    let c = Condition::all();
+    Some(match cond {
+        C::Search(text) => {
+            let mut any = Condition::any()
+                .add(lower_like(A::Name, text))
+                .add(lower_like(A::AccountNumber, text))
+                .add(lower_like(A::Alias, text))
+                .add(lower_like(A::ExternalId, text));
+            if let Ok(id) = Uuid::parse_str(text) {
+                any = any.add(A::Id.eq(id));
+            }
+            if let Ok(uid) = text.parse::<i64>() {
+                any = any.add(A::Uid.eq(uid));
+            }
+            any
         }
-        if let Ok(uid) = text.parse::<i64>() {
-            any = any.add(A::Uid.eq(uid));
+        C::Ids(ids) => c.add(A::Id.is_in(ids.iter().copied())),
+        C::ExternalIds(ids) => c.add(A::ExternalId.is_in(ids.iter().cloned())),
+        C::Statuses(statuses) => c.add(A::Status.is_in(statuses.iter().map(|s| s.as_str()))),
+        C::Kind(kind) => c.add(A::Kind.eq(kind.as_str())),
+        C::OwnerId(owner) => c.add(A::OwnerId.eq(*owner)),
+        C::ParentId(parent) => c.add(A::ParentId.eq(*parent)),
+        C::IsSubAccount(true) => c.add(A::ParentId.is_not_null()),
+        C::IsSubAccount(false) => c.add(A::ParentId.is_null()),
+        C::ProjectId(project) => c.add(A::ProjectId.eq(*project)),
+        C::AccountNumber(number) => c.add(A::AccountNumber.eq(number.clone())),
+        C::CreatedFrom(from) => c.add(A::CreatedAt.gte(*from)),
+        C::CreatedTo(to) => c.add(A::CreatedAt.lte(*to)),
+        _ => return None,
+    })
+}
+
+/// Accounts matching a condition on related rows (type, owner, assets,
+/// wallets), as a sub-select; metadata by the backend's JSON functions.
+fn on_related(org: Uuid, cond: &AccountCondition, backend: DbBackend) -> AppResult<Condition> {
+    use account::Column as A;
+    use AccountCondition as C;
+    let c = Condition::all();
+    Ok(match cond {
+        C::Types(codes) => {
+            let types = Query::select()
+                .column(account_type::Column::Id)
+                .from(account_type::Entity)
+                .and_where(account_type::Column::OrganizationId.eq(org))
+                .and_where(account_type::Column::Code.is_in(codes.iter().cloned()))
+                .to_owned();
+            c.add(A::TypeId.in_subquery(types))
         }
-        c = c.add(any);
-    }
-    if let Some(idf) = &f.id {
-        if let Some(eq) = idf.eq {
-            c = c.add(A::Id.eq(eq));
+        C::OwnerEmail(email) => {
+            let cond = Expr::expr(Func::lower(Expr::col((client::Entity, client::Column::Email)))).eq(email.clone());
+            c.add(A::OwnerId.in_subquery(clients_where(org, cond)))
         }
-        if let Some(list) = &idf.in_ {
-            c = c.add(A::Id.is_in(list.iter().copied()));
+        C::OwnerExternalId(ext) => {
+            c.add(A::OwnerId.in_subquery(clients_where(org, client::Column::ExternalId.eq(ext.clone()))))
         }
-    }
-    if let Some(ext) = &f.external_id {
-        if let Some(eq) = &ext.eq {
-            c = c.add(A::ExternalId.eq(eq.clone()));
+        C::Currencies(codes) => {
+            let currencies = Query::select()
+                .column(currency::Column::Id)
+                .from(currency::Entity)
+                .and_where(currency::Column::OrganizationId.eq(org))
+                .and_where(currency::Column::Code.is_in(codes.iter().cloned()))
+                .to_owned();
+            c.add(A::Id.in_subquery(assets_where(org, asset::Column::CurrencyId.in_subquery(currencies))))
         }
-        if let Some(list) = &ext.in_ {
-            c = c.add(A::ExternalId.is_in(list.iter().cloned()));
+        C::Addresses(addresses) => {
+            let wallets = Query::select()
+                .column(wallet::Column::AssetId)
+                .from(wallet::Entity)
+                .and_where(wallet::Column::OrganizationId.eq(org))
+                .and_where(wallet::Column::Address.is_in(addresses.iter().cloned()))
+                .to_owned();
+            c.add(A::Id.in_subquery(assets_where(org, asset::Column::Id.in_subquery(wallets))))
         }
+        C::Metadata(meta) => metadata_condition(backend, meta)?,
+        other => on_account(other).unwrap_or(c),
+    })
+}
+
+/// The condition for `query` within `org`.
+pub fn condition(org: Uuid, query: &AccountQuery, backend: DbBackend) -> AppResult<Condition> {
+    let mut c = Condition::all().add(account::Column::OrganizationId.eq(org));
+    if !query.include_deleted {
+        c = c.add(account::Column::DeletedAt.is_null());
     }
-    if let Some(codes) = &f.account_type {
-        let types = Query::select()
-            .column(account_type::Column::Id)
-            .from(account_type::Entity)
-            .and_where(account_type::Column::OrganizationId.eq(org))
-            .and_where(account_type::Column::Code.is_in(codes.iter().cloned()))
-            .to_owned();
-        c = c.add(A::TypeId.in_subquery(types));
-    }
-    if let Some(statuses) = &f.status {
-        c = c.add(A::Status.is_in(statuses.iter().map(|s| s.as_str())));
-    }
-    if let Some(kind) = f.kind {
-        c = c.add(A::Kind.eq(kind.as_str()));
-    }
-    if let Some(owner) = f.owner_id {
-        c = c.add(A::OwnerId.eq(owner));
-    }
-    if let Some(email) = &f.owner_email {
-        let cond =
-            Expr::expr(Func::lower(Expr::col((client::Entity, client::Column::Email)))).eq(email.trim().to_lowercase());
-        c = c.add(A::OwnerId.in_subquery(clients_where(org, cond)));
-    }
-    if let Some(ext) = &f.owner_external_id {
-        c = c.add(A::OwnerId.in_subquery(clients_where(org, client::Column::ExternalId.eq(ext.clone()))));
-    }
-    if let Some(parent) = f.parent_id {
-        c = c.add(A::ParentId.eq(parent));
-    }
-    if let Some(sub) = f.is_sub_account {
-        c = c.add(if sub { A::ParentId.is_not_null() } else { A::ParentId.is_null() });
-    }
-    if let Some(project) = f.project_id {
-        c = c.add(A::ProjectId.eq(project));
-    }
-    if let Some(codes) = &f.currency {
-        let currencies = Query::select()
-            .column(currency::Column::Id)
-            .from(currency::Entity)
-            .and_where(currency::Column::OrganizationId.eq(org))
-            .and_where(currency::Column::Code.is_in(codes.iter().map(|c| c.to_uppercase())))
-            .to_owned();
-        c = c.add(A::Id.in_subquery(assets_where(org, asset::Column::CurrencyId.in_subquery(currencies))));
-    }
-    if let Some(addresses) = &f.address {
-        let wallets = Query::select()
-            .column(wallet::Column::AssetId)
-            .from(wallet::Entity)
-            .and_where(wallet::Column::OrganizationId.eq(org))
-            .and_where(wallet::Column::Address.is_in(addresses.iter().cloned()))
-            .to_owned();
-        c = c.add(A::Id.in_subquery(assets_where(org, asset::Column::Id.in_subquery(wallets))));
-    }
-    if let Some(number) = &f.account_number {
-        c = c.add(A::AccountNumber.eq(number.clone()));
-    }
-    if let Some(from) = f.created_from {
-        c = c.add(A::CreatedAt.gte(from));
-    }
-    if let Some(to) = f.created_to {
-        c = c.add(A::CreatedAt.lte(to));
-    }
-    if let Some(meta) = &f.metadata {
-        c = c.add(metadata_condition(backend, &meta.0)?);
+    for cond in &query.conditions {
+        c = c.add(match on_account(cond) {
+            Some(own) => own,
+            None => on_related(org, cond, backend)?,
+        });
     }
     Ok(c)
 }

@@ -1,7 +1,7 @@
 //! Reading accounts: lookups by each unique key and the filtered, ordered,
 //! paged list.
 
-use crate::domain::filter::AccountFilter;
+use crate::domain::filter::AccountQuery;
 use crate::domain::paging::{PageArgs, SortValue};
 use crate::domain::{AccountOrderField, OrderDirection};
 use crate::error::AppResult;
@@ -59,18 +59,17 @@ pub fn sort_key(field: AccountOrderField, m: &account::Model) -> (SortValue, Uui
     (value, m.id)
 }
 
-/// One page of the accounts of `org` that match `filter`.
+/// One page of the accounts of `org` that match `query`.
 pub async fn list<C: ConnectionTrait>(
     db: &C,
     org: Uuid,
-    filter: &AccountFilter,
+    query: &AccountQuery,
     order: (AccountOrderField, OrderDirection),
     args: &PageArgs,
     with_total: bool,
 ) -> AppResult<PageResult<account::Model>> {
-    filter.validate("filter.")?;
     let page = args.validate(order.0.as_str())?;
-    let cond = condition(org, filter, db.get_database_backend())?;
+    let cond = condition(org, query, db.get_database_backend())?;
     let spec = sort_spec(order.0, order.1);
     fetch_page(db, account::Entity::find().filter(cond), &spec, &page, |m| sort_key(order.0, m), with_total).await
 }

@@ -4,7 +4,7 @@
 //! would go through floating point), the database groups and concatenates
 //! and the sum is made exactly here.
 
-use crate::domain::filter::AccountFilter;
+use crate::domain::filter::AccountQuery;
 use crate::domain::valuation::{exact_sum, sum_overflow};
 use crate::domain::AccountGroupKey;
 use crate::error::{AppError, AppResult};
@@ -96,7 +96,7 @@ fn read_key(row: &QueryResult, keys: &[AccountGroupKey]) -> AppResult<GroupKey> 
 /// key columns, grouped by them.
 fn grouped(
     org: Uuid,
-    filter: &AccountFilter,
+    filter: &AccountQuery,
     keys: &[AccountGroupKey],
     at: Option<DateTime<Utc>>,
     backend: DbBackend,
@@ -145,7 +145,7 @@ fn exact(row: &QueryResult, col: &str, backend: DbBackend) -> AppResult<Decimal>
 pub async fn groups<C: ConnectionTrait>(
     db: &C,
     org: Uuid,
-    filter: &AccountFilter,
+    filter: &AccountQuery,
     keys: &[AccountGroupKey],
     at: Option<DateTime<Utc>>,
 ) -> AppResult<Vec<Group>> {

@@ -1,12 +1,11 @@
 //! The audit trail: every change writes one event in its own transaction.
 
 use crate::auth::Principal;
+use crate::domain::filter::AuditCondition;
 use crate::domain::paging::{PageArgs, SortValue};
 use crate::error::{AppError, AppResult};
 use crate::service::paging::{fetch_page, PageResult, SortSpec};
 use crate::service::store::WriteTx;
-use async_graphql::InputObject;
-use chrono::{DateTime, Utc};
 use entity::audit_event;
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
@@ -154,27 +153,12 @@ pub async fn record<T: Serialize>(tx: &WriteTx, who: &Principal, change: Change<
     Ok(())
 }
 
-/// Which audit events to list.
-#[derive(InputObject, Clone, Debug, Default)]
-pub struct AuditFilter {
-    /// Events of this entity.
-    pub entity_id: Option<Uuid>,
-    /// Events of this entity type (ACCOUNT, ASSET, ...).
-    pub entity_type: Option<String>,
-    /// Events of this action (account.created, ...).
-    pub action: Option<String>,
-    /// At or after this time.
-    pub from: Option<DateTime<Utc>>,
-    /// At or before this time.
-    pub to: Option<DateTime<Utc>>,
-}
-
 /// One page of audit events, newest first; `account` limits it to one
 /// account's trail (its own events and those of its assets, wallets, cards).
 pub async fn list<C: ConnectionTrait>(
     db: &C,
     org: Uuid,
-    f: &AuditFilter,
+    conditions: &[AuditCondition],
     account: Option<Uuid>,
     args: &PageArgs,
     with_total: bool,
@@ -185,20 +169,14 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(id) = account {
         c = c.add(E::AccountId.eq(id));
     }
-    if let Some(id) = f.entity_id {
-        c = c.add(E::EntityId.eq(id));
-    }
-    if let Some(t) = &f.entity_type {
-        c = c.add(E::EntityType.eq(t.to_uppercase()));
-    }
-    if let Some(a) = &f.action {
-        c = c.add(E::Action.eq(a.clone()));
-    }
-    if let Some(from) = f.from {
-        c = c.add(E::At.gte(from));
-    }
-    if let Some(to) = f.to {
-        c = c.add(E::At.lte(to));
+    for cond in conditions {
+        c = c.add(match cond {
+            AuditCondition::EntityId(id) => E::EntityId.eq(*id),
+            AuditCondition::EntityType(t) => E::EntityType.eq(t.clone()),
+            AuditCondition::Action(a) => E::Action.eq(a.clone()),
+            AuditCondition::From(from) => E::At.gte(*from),
+            AuditCondition::To(to) => E::At.lte(*to),
+        });
     }
     let spec = SortSpec { field: "AT", column: E::At, id: E::Id, desc: true };
     fetch_page(db, audit_event::Entity::find().filter(c), &spec, &page, |m| (SortValue::Time(m.at), m.id), with_total)

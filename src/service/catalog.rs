@@ -1,7 +1,7 @@
 //! Reading the organization's configuration: account types, currencies,
 //! networks and projects. These lists are small; they are not paged.
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use entity::{account_type, currency, network, project};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -22,6 +22,22 @@ pub async fn currencies<C: ConnectionTrait>(db: &C, org: Uuid) -> AppResult<Vec<
         .order_by_asc(currency::Column::Code)
         .all(db)
         .await?)
+}
+
+/// The organization's currency of (checked) `code`, or VALIDATION_FAILED
+/// on `field`.
+pub async fn currency_by_code<C: ConnectionTrait>(
+    db: &C,
+    org: Uuid,
+    code: &str,
+    field: &str,
+) -> AppResult<currency::Model> {
+    currency::Entity::find()
+        .filter(currency::Column::OrganizationId.eq(org))
+        .filter(currency::Column::Code.eq(code))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::invalid(field, "no currency with this code"))
 }
 
 /// The organization's networks, by code.

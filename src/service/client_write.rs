@@ -1,12 +1,12 @@
 //! Creating and changing clients.
 
 use crate::auth::Principal;
-use crate::domain::inputs::{CreateClientInput, UpdateClientInput};
-use crate::domain::{validate, ClientKind, Role};
+use crate::domain::commands::{Checked, ClientChanges, NewClient};
+use crate::domain::Role;
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Change};
+use crate::service::rows;
 use crate::service::store::Store;
-use async_graphql::MaybeUndefined;
 use entity::client;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set,
@@ -22,38 +22,22 @@ async fn ensure_free<C: ConnectionTrait>(db: &C, org: Uuid, ext: Option<&str>, e
         q = q.filter(client::Column::Id.ne(id));
     }
     if q.one(db).await?.is_some() {
-        return Err(AppError::conflict("input.externalId", "this external id is already in use"));
+        return Err(AppError::conflict("externalId", "this external id is already in use"));
     }
     Ok(())
 }
 
 fn unique(e: sea_orm::DbErr) -> AppError {
-    AppError::from_unique(e, &[("external_id", "input.externalId")])
+    AppError::from_unique(e, &[("external_id", "externalId")])
 }
 
 /// `createClient`.
-pub async fn create(store: &Store, who: &Principal, input: &CreateClientInput) -> AppResult<client::Model> {
+pub async fn create(store: &Store, who: &Principal, cmd: &Checked<NewClient>) -> AppResult<client::Model> {
     who.require(Role::Operator)?;
     let org = who.organization_id;
-    let name = validate::text("input.name", &input.name, 200)?;
-    let email = validate::email("input.email", input.email.as_deref())?;
-    let ext = validate::handle("input.externalId", input.external_id.as_deref())?;
     let tx = store.begin().await?;
-    ensure_free(&*tx, org, ext.as_deref(), None).await?;
-    let at = tx.now();
-    let created = client::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(org),
-        external_id: Set(ext),
-        name: Set(name),
-        email: Set(email),
-        kind: Set(input.kind.unwrap_or(ClientKind::Person).as_str().into()),
-        created_at: Set(at),
-        updated_at: Set(at),
-    }
-    .insert(&*tx)
-    .await
-    .map_err(unique)?;
+    ensure_free(&*tx, org, cmd.external_id.as_deref(), None).await?;
+    let created = rows::client(org, cmd, tx.now()).insert(&*tx).await.map_err(unique)?;
     let change = Change::created(Action::ClientCreated, created.id, None, &created);
     audit::record(&tx, who, change).await?;
     tx.commit().await?;
@@ -61,7 +45,7 @@ pub async fn create(store: &Store, who: &Principal, input: &CreateClientInput) -
 }
 
 /// `updateClient`.
-pub async fn update(store: &Store, who: &Principal, id: Uuid, input: &UpdateClientInput) -> AppResult<client::Model> {
+pub async fn update(store: &Store, who: &Principal, id: Uuid, ch: &Checked<ClientChanges>) -> AppResult<client::Model> {
     who.require(Role::Operator)?;
     let org = who.organization_id;
     let tx = store.begin().await?;
@@ -72,22 +56,15 @@ pub async fn update(store: &Store, who: &Principal, id: Uuid, input: &UpdateClie
         .await?
         .ok_or_else(|| AppError::missing("id", "client"))?;
     let mut m = before.clone().into_active_model();
-    if let Some(name) = &input.name {
-        m.name = Set(validate::text("input.name", name, 200)?);
+    if let Some(name) = &ch.name {
+        m.name = Set(name.clone());
     }
-    match &input.email {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => m.email = Set(None),
-        MaybeUndefined::Value(e) => m.email = Set(validate::email("input.email", Some(e))?),
+    if let Some(email) = ch.email.change() {
+        m.email = Set(email.cloned());
     }
-    match &input.external_id {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => m.external_id = Set(None),
-        MaybeUndefined::Value(e) => {
-            let ext = validate::handle("input.externalId", Some(e))?;
-            ensure_free(&*tx, org, ext.as_deref(), Some(id)).await?;
-            m.external_id = Set(ext);
-        }
+    if let Some(ext) = ch.external_id.change() {
+        ensure_free(&*tx, org, ext.map(String::as_str), Some(id)).await?;
+        m.external_id = Set(ext.cloned());
     }
     m.updated_at = Set(tx.now());
     let after = m.update(&*tx).await.map_err(unique)?;

@@ -1,6 +1,6 @@
 //! Reading clients.
 
-use crate::domain::filter::ClientFilter;
+use crate::domain::filter::ClientCondition;
 use crate::domain::paging::{PageArgs, SortValue};
 use crate::error::AppResult;
 use crate::service::paging::{fetch_page, PageResult, SortSpec};
@@ -26,33 +26,35 @@ fn prefix(col: client::Column, text: &str) -> Expr {
     Expr::expr(Func::lower(Expr::col((client::Entity, col)))).like(LikeExpr::new(format!("{escaped}%")).escape('\\'))
 }
 
-/// One page of the clients of `org`, newest first.
+/// One page of the clients of `org` that meet every condition, newest first.
 pub async fn list<C: ConnectionTrait>(
     db: &C,
     org: Uuid,
-    f: &ClientFilter,
+    conditions: &[ClientCondition],
     args: &PageArgs,
     with_total: bool,
 ) -> AppResult<PageResult<client::Model>> {
     use client::Column as K;
     let page = args.validate("CREATED_AT")?;
     let mut c = Condition::all().add(K::OrganizationId.eq(org));
-    if let Some(text) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let mut any =
-            Condition::any().add(prefix(K::Name, text)).add(prefix(K::Email, text)).add(prefix(K::ExternalId, text));
-        if let Ok(id) = Uuid::parse_str(text) {
-            any = any.add(K::Id.eq(id));
-        }
-        c = c.add(any);
-    }
-    if let Some(email) = &f.email {
-        c = c.add(Expr::expr(Func::lower(Expr::col((client::Entity, K::Email)))).eq(email.trim().to_lowercase()));
-    }
-    if let Some(ext) = &f.external_id {
-        c = c.add(K::ExternalId.eq(ext.clone()));
-    }
-    if let Some(kind) = f.kind {
-        c = c.add(K::Kind.eq(kind.as_str()));
+    for cond in conditions {
+        c = c.add(match cond {
+            ClientCondition::Search(text) => {
+                let any = Condition::any()
+                    .add(prefix(K::Name, text))
+                    .add(prefix(K::Email, text))
+                    .add(prefix(K::ExternalId, text));
+                match Uuid::parse_str(text) {
+                    Ok(id) => any.add(K::Id.eq(id)),
+                    Err(_) => any,
+                }
+            }
+            ClientCondition::Email(email) => {
+                Condition::all().add(Expr::expr(Func::lower(Expr::col((client::Entity, K::Email)))).eq(email.clone()))
+            }
+            ClientCondition::ExternalId(ext) => Condition::all().add(K::ExternalId.eq(ext.clone())),
+            ClientCondition::Kind(kind) => Condition::all().add(K::Kind.eq(kind.as_str())),
+        });
     }
     let spec = SortSpec { field: "CREATED_AT", column: K::CreatedAt, id: K::Id, desc: true };
     fetch_page(

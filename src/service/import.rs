@@ -2,11 +2,11 @@
 //! ones reported by index. `atomic` makes it all or nothing.
 
 use crate::auth::Principal;
-use crate::domain::inputs::CreateAccountInput;
+use crate::domain::commands::NewAccount;
 use crate::domain::{BalanceCause, Role};
 use crate::error::{AppError, AppResult};
 use crate::service::account_write::create_in;
-use crate::service::store::Store;
+use crate::service::store::{Store, WriteTx};
 use entity::account;
 
 /// Most rows in one call.
@@ -21,7 +21,7 @@ pub struct RowError {
     pub code: &'static str,
     /// What is wrong.
     pub message: String,
-    /// The field at fault, when one is.
+    /// The field of the row at fault, when one is (`alias`).
     pub field: Option<String>,
 }
 
@@ -44,15 +44,15 @@ fn row_error(index: usize, e: &AppError) -> RowError {
     RowError { index, code: e.code(), message: e.to_string(), field }
 }
 
+/// Checks and creates one row inside `tx`.
+async fn create_row(tx: &mut WriteTx, who: &Principal, row: NewAccount) -> AppResult<account::Model> {
+    create_in(tx, who, &row.check()?, BalanceCause::Import).await
+}
+
 /// `importAccounts`. Non-atomic: each row commits on its own. Atomic: one
 /// transaction, each row in a savepoint so every bad row is still reported;
 /// any error rolls everything back.
-pub async fn import(
-    store: &Store,
-    who: &Principal,
-    rows: &[CreateAccountInput],
-    atomic: bool,
-) -> AppResult<ImportReport> {
+pub async fn import(store: &Store, who: &Principal, rows: Vec<NewAccount>, atomic: bool) -> AppResult<ImportReport> {
     who.require(Role::Operator)?;
     if rows.len() > MAX_ROWS {
         return Err(AppError::invalid("rows", format!("at most {MAX_ROWS} rows per call")));
@@ -60,9 +60,9 @@ pub async fn import(
     let mut report = ImportReport::default();
     if atomic {
         let mut tx = store.begin().await?;
-        for (i, row) in rows.iter().enumerate() {
+        for (i, row) in rows.into_iter().enumerate() {
             let mut sp = tx.savepoint().await?;
-            match create_in(&mut sp, who, row, &format!("rows.{i}."), BalanceCause::Import).await {
+            match create_row(&mut sp, who, row).await {
                 Ok(m) => {
                     sp.release(&mut tx).await?;
                     report.created.push(m);
@@ -81,9 +81,9 @@ pub async fn import(
         }
         return Ok(report);
     }
-    for (i, row) in rows.iter().enumerate() {
+    for (i, row) in rows.into_iter().enumerate() {
         let mut tx = store.begin().await?;
-        match create_in(&mut tx, who, row, &format!("rows.{i}."), BalanceCause::Import).await {
+        match create_row(&mut tx, who, row).await {
             Ok(m) => {
                 tx.commit().await?;
                 report.created.push(m);

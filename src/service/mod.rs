@@ -18,6 +18,7 @@ pub mod organizations;
 pub mod outbox;
 pub mod paging;
 pub mod quote_history;
+pub mod rows;
 pub mod secrets;
 pub mod seed;
 pub mod store;

@@ -5,11 +5,11 @@
 use crate::domain::account_number::account_number;
 use crate::domain::address::demo_address;
 use crate::domain::cards::{fingerprint, luhn_check_digit, mm_yy_after};
-use crate::domain::{AccountKind, AccountStatus, AssetStatus};
+use crate::domain::commands::{NewAccount, NewAccountType, NewCard, NewClient, NewCurrency, NewNetwork};
+use crate::domain::{AccountStatus, AssetStatus, ClientKind, CurrencyType, SystemRole};
 use crate::error::AppResult;
-use crate::service::account_write::new_account;
-use crate::service::asset_write::new_asset;
 use crate::service::organizations;
+use crate::service::rows::{self, AccountRefs};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use entity::{
     account, account_type, asset, client, currency, currency_network, network, project, smart_card, wallet, Amount,
@@ -51,22 +51,22 @@ struct Catalog {
     projects: Vec<Uuid>,
 }
 
-const TYPES: &[(&str, &str, Option<&str>)] = &[
+const TYPES: &[(&str, &str, Option<CurrencyType>)] = &[
     ("PERSONAL", "Personal", None),
     ("BUSINESS", "Business", None),
-    ("DEPOSIT", "Deposit", Some("FIAT")),
-    ("SAVINGS", "Savings", Some("FIAT")),
-    ("CRYPTO", "Crypto", Some("CRYPTO")),
-    ("STABLECOINS", "Stablecoins", Some("CRYPTO")),
+    ("DEPOSIT", "Deposit", Some(CurrencyType::Fiat)),
+    ("SAVINGS", "Savings", Some(CurrencyType::Fiat)),
+    ("CRYPTO", "Crypto", Some(CurrencyType::Crypto)),
+    ("STABLECOINS", "Stablecoins", Some(CurrencyType::Crypto)),
     ("SYSTEM", "System", None),
 ];
-const CURRENCIES: &[(&str, &str, &str, &str, i32)] = &[
-    ("USD", "US Dollar", "$", "FIAT", 2),
-    ("EUR", "Euro", "€", "FIAT", 2),
-    ("BRL", "Brazilian Real", "R$", "FIAT", 2),
-    ("BTC", "Bitcoin", "₿", "CRYPTO", 8),
-    ("ETH", "Ethereum", "Ξ", "CRYPTO", 18),
-    ("USDC", "USD Coin", "USDC", "CRYPTO", 6),
+const CURRENCIES: &[(&str, &str, &str, CurrencyType, i32)] = &[
+    ("USD", "US Dollar", "$", CurrencyType::Fiat, 2),
+    ("EUR", "Euro", "€", CurrencyType::Fiat, 2),
+    ("BRL", "Brazilian Real", "R$", CurrencyType::Fiat, 2),
+    ("BTC", "Bitcoin", "₿", CurrencyType::Crypto, 8),
+    ("ETH", "Ethereum", "Ξ", CurrencyType::Crypto, 18),
+    ("USDC", "USD Coin", "USDC", CurrencyType::Crypto, 6),
 ];
 const NETWORKS: &[(&str, &str, &str)] = &[
     ("ethereum", "Ethereum", "^0x[0-9a-fA-F]{40}$"),
@@ -121,36 +121,38 @@ impl Batch {
     }
 }
 
-/// One account to create; the rest of the columns take their defaults.
-struct AccountSpec<'a> {
-    name: String,
-    type_code: &'a str,
-    owner: Option<Uuid>,
+/// One account to create: the command a client would send, plus what the
+/// seeder decides itself (its parent, a system role, when it was made).
+struct AccountSpec {
+    cmd: NewAccount,
     parent: Option<(Uuid, i32)>,
-    status: AccountStatus,
-    alias: Option<String>,
-    external_id: Option<String>,
-    system_role: Option<(&'a str, &'a str)>,
-    project: Option<Uuid>,
-    metadata: serde_json::Value,
+    system_role: Option<(SystemRole, &'static str)>,
     created_at: DateTime<Utc>,
 }
 
-impl<'a> AccountSpec<'a> {
-    fn new(name: impl Into<String>, type_code: &'a str, owner: Option<Uuid>, created_at: DateTime<Utc>) -> Self {
-        AccountSpec {
+impl AccountSpec {
+    fn new(name: impl Into<String>, type_code: &str, owner: Option<Uuid>, created_at: DateTime<Utc>) -> Self {
+        let cmd = NewAccount {
             name: name.into(),
-            type_code,
-            owner,
-            parent: None,
-            status: AccountStatus::Active,
+            account_type: type_code.to_owned(),
+            owner_id: owner,
+            owner_external_id: None,
             alias: None,
             external_id: None,
-            system_role: None,
-            project: None,
+            parent_id: None,
+            project_id: None,
+            product_id: None,
+            status: AccountStatus::Active,
+            allow_sending: true,
+            allow_receiving: true,
+            main: false,
+            accounting: false,
+            custody: None,
+            custody_bank_account: None,
             metadata: serde_json::json!({}),
-            created_at,
-        }
+            assets: Vec::new(),
+        };
+        AccountSpec { cmd, parent: None, system_role: None, created_at }
     }
 }
 
@@ -169,48 +171,38 @@ fn dec(text: &str) -> Amount {
 }
 
 impl Seeder<'_> {
-    fn client(&mut self, name: &str, email: &str, ext: &str, kind: &str, at: DateTime<Utc>) -> Uuid {
-        let id = Uuid::now_v7();
-        self.batch.clients.push(client::ActiveModel {
-            id: Set(id),
-            organization_id: Set(self.org),
-            external_id: Set(Some(ext.to_owned())),
-            name: Set(name.to_owned()),
-            email: Set(Some(email.to_owned())),
-            kind: Set(kind.to_owned()),
-            created_at: Set(at),
-            updated_at: Set(at),
-        });
-        id
+    fn client(&mut self, name: &str, email: &str, ext: &str, kind: ClientKind, at: DateTime<Utc>) -> AppResult<Uuid> {
+        let cmd = NewClient { name: name.into(), email: Some(email.into()), external_id: Some(ext.into()), kind };
+        let row = rows::client(self.org, &cmd.check()?, at);
+        let id = *row.id.as_ref();
+        self.batch.clients.push(row);
+        Ok(id)
     }
 
-    fn account(&mut self, spec: AccountSpec<'_>) -> (Uuid, i32) {
-        let id = Uuid::now_v7();
+    /// The account's row, its id and depth. Client accounts pass the same
+    /// checks as `createAccount`; the seeder resolves their references
+    /// itself, from the rows it is about to write.
+    fn account(&mut self, spec: AccountSpec) -> AppResult<(Uuid, i32)> {
         let uid = self.next_uid;
         self.next_uid += 1;
-        let depth = spec.parent.map_or(0, |(_, d)| d + 1);
-        let (kind, role, key) = match spec.system_role {
-            Some((role, cur)) => (AccountKind::System, Some(role.to_owned()), Some(format!("{role}:{cur}"))),
-            None => (AccountKind::Client, None, None),
+        let type_id = self.catalog.types.get(spec.cmd.account_type.as_str()).copied().unwrap_or_default();
+        let row = match spec.system_role {
+            Some((role, cur)) => rows::system_account(self.org, uid, type_id, role, Some(cur), spec.created_at),
+            None => {
+                let mut cmd = spec.cmd;
+                cmd.main = spec.parent.is_none() && cmd.owner_id.is_some();
+                let owner_id = cmd.owner_id.unwrap_or_default();
+                let refs = AccountRefs { type_id, owner_id, parent: spec.parent, custody_bank_account: None };
+                let mut row = rows::client_account(self.org, uid, &cmd.check()?, refs, spec.created_at);
+                let reason = !matches!(row.status.as_ref().as_str(), "ACTIVE" | "PENDING");
+                row.status_reason_code = Set(reason.then(|| "other".to_owned()));
+                row
+            }
         };
-        let reason = !matches!(spec.status, AccountStatus::Active | AccountStatus::Pending);
-        let reason = reason.then(|| "other".to_owned());
-        let type_id = self.catalog.types.get(spec.type_code).copied().unwrap_or_default();
-        let mut row = new_account(self.org, uid, spec.name, type_id, kind, spec.status, spec.created_at);
-        row.id = Set(id);
-        row.alias = Set(spec.alias);
-        row.system_role = Set(role);
-        row.system_key = Set(key);
-        row.status_reason_code = Set(reason);
-        row.external_id = Set(spec.external_id);
-        row.project_id = Set(spec.project);
-        row.owner_id = Set(spec.owner);
-        row.parent_id = Set(spec.parent.map(|(p, _)| p));
-        row.depth = Set(depth);
-        row.main = Set(spec.parent.is_none() && spec.owner.is_some());
-        row.metadata = Set(spec.metadata);
+        let id = *row.id.as_ref();
+        let depth = *row.depth.as_ref();
         self.batch.accounts.push(row);
-        (id, depth)
+        Ok((id, depth))
     }
 
     fn asset(
@@ -223,9 +215,8 @@ impl Seeder<'_> {
         at: DateTime<Utc>,
     ) -> Uuid {
         let currency = self.catalog.currencies.get(code).copied().unwrap_or_default();
-        let mut row = new_asset(self.org, account, currency, AssetStatus::Active, at);
-        let id = Uuid::now_v7();
-        row.id = Set(id);
+        let mut row = rows::asset(self.org, account, currency, AssetStatus::Active, at);
+        let id = *row.id.as_ref();
         row.available = Set(dec(available));
         row.on_hold = Set(dec(on_hold));
         row.address = Set(address.map(str::to_owned));
@@ -234,34 +225,18 @@ impl Seeder<'_> {
     }
 
     fn wallet(&mut self, asset: Uuid, network: &str, address: String, at: DateTime<Utc>) {
-        self.batch.wallets.push(wallet::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            organization_id: Set(self.org),
-            asset_id: Set(asset),
-            network_id: Set(self.catalog.networks.get(network).copied().unwrap_or_default()),
-            address: Set(address),
-            active: Set(true),
-            created_at: Set(at),
-        });
+        let network = self.catalog.networks.get(network).copied().unwrap_or_default();
+        self.batch.wallets.push(rows::wallet(self.org, asset, network, address, at));
     }
 
+    /// A card with a Luhn-valid number from `seed`. Not through
+    /// `NewCard::check`: the demo set holds an expired card on purpose.
     fn card(&mut self, account: Uuid, name: &str, seed: u64, expiry: String, at: DateTime<Utc>) {
         let payload = format!("4{:014}", seed % 100_000_000_000_000);
-        let number = format!("{payload}{}", luhn_check_digit(&payload));
-        self.batch.cards.push(smart_card::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            organization_id: Set(self.org),
-            account_id: Set(account),
-            name: Set(name.to_owned()),
-            last4: Set(number[number.len() - 4..].to_owned()),
-            fingerprint: Set(fingerprint(self.card_key, &number)),
-            expiration_date: Set(expiry),
-            active: Set(true),
-            created_at: Set(at),
-            deactivation_reason_code: Set(None),
-            deactivation_reason_description: Set(None),
-            deactivated_at: Set(None),
-        });
+        let card_number = format!("{payload}{}", luhn_check_digit(&payload));
+        let print = fingerprint(self.card_key, &card_number);
+        let cmd = NewCard { name: name.to_owned(), card_number, expiration_date: expiry };
+        self.batch.cards.push(rows::card(self.org, account, &cmd, print, at));
     }
 
     fn evm_address(seed: &str) -> String {
@@ -279,15 +254,8 @@ async fn ensure_catalog<C: ConnectionTrait>(db: &C, org: Uuid, at: DateTime<Utc>
         let id = match existing.iter().find(|t| t.code == *code) {
             Some(t) => t.id,
             None => {
-                let m = account_type::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    organization_id: Set(org),
-                    code: Set((*code).to_owned()),
-                    name: Set((*name).to_owned()),
-                    category: Set(category.map(str::to_owned)),
-                    created_at: Set(at),
-                };
-                m.insert(db).await?.id
+                let cmd = NewAccountType { code: (*code).into(), name: (*name).into(), category: *category };
+                rows::account_type(org, &cmd.check()?, at).insert(db).await?.id
             }
         };
         catalog.types.insert(code, id);
@@ -298,18 +266,16 @@ async fn ensure_catalog<C: ConnectionTrait>(db: &C, org: Uuid, at: DateTime<Utc>
         let id = match existing.iter().find(|c| c.code == *code) {
             Some(c) => c.id,
             None => {
-                let m = currency::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    organization_id: Set(org),
-                    code: Set((*code).to_owned()),
-                    name: Set((*name).to_owned()),
-                    symbol: Set((*symbol).to_owned()),
-                    currency_type: Set((*kind).to_owned()),
-                    decimals: Set(*decimals),
-                    created_at: Set(at),
+                let cmd = NewCurrency {
+                    code: (*code).into(),
+                    name: (*name).into(),
+                    symbol: (*symbol).into(),
+                    currency_type: *kind,
+                    decimals: *decimals,
+                    networks: Vec::new(),
                 };
                 created_currencies.push(*code);
-                m.insert(db).await?.id
+                rows::currency(org, &cmd.check()?, at).insert(db).await?.id
             }
         };
         catalog.currencies.insert(code, id);
@@ -319,15 +285,9 @@ async fn ensure_catalog<C: ConnectionTrait>(db: &C, org: Uuid, at: DateTime<Utc>
         let id = match existing.iter().find(|n| n.code == *code) {
             Some(n) => n.id,
             None => {
-                let m = network::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    organization_id: Set(org),
-                    code: Set((*code).to_owned()),
-                    name: Set((*name).to_owned()),
-                    address_pattern: Set(Some((*pattern).to_owned())),
-                    created_at: Set(at),
-                };
-                m.insert(db).await?.id
+                let cmd =
+                    NewNetwork { code: (*code).into(), name: (*name).into(), address_pattern: Some((*pattern).into()) };
+                rows::network(org, &cmd.check()?, at).insert(db).await?.id
             }
         };
         catalog.networks.insert(code, id);
@@ -344,15 +304,7 @@ async fn ensure_catalog<C: ConnectionTrait>(db: &C, org: Uuid, at: DateTime<Utc>
     for name in ["Retail", "Treasury"] {
         let id = match existing.iter().find(|p| p.name == name) {
             Some(p) => p.id,
-            None => {
-                let m = project::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    organization_id: Set(org),
-                    name: Set(name.to_owned()),
-                    created_at: Set(at),
-                };
-                m.insert(db).await?.id
-            }
+            None => rows::project(org, name.to_owned(), at).insert(db).await?.id,
         };
         catalog.projects.push(id);
     }
@@ -361,41 +313,42 @@ async fn ensure_catalog<C: ConnectionTrait>(db: &C, org: Uuid, at: DateTime<Utc>
 
 impl Seeder<'_> {
     /// The hand-written demo set: every kind of account and nesting.
-    fn demo(&mut self) {
+    fn demo(&mut self) -> AppResult<()> {
         let today = self.today;
         let t0 = today - Duration::days(30);
         let at = |mins: i64| t0 + Duration::minutes(mins);
-        let ana = self.client("Ana Souza", "ana.souza@example.com", "cli-ana", "PERSON", at(0));
-        let john = self.client("John Doe", "john.doe@example.com", "cli-john", "PERSON", at(1));
-        let mei = self.client("Mei Tanaka", "mei.tanaka@example.com", "cli-mei", "PERSON", at(2));
-        let acme = self.client("Acme Trading Ltd", "finance@acme.example", "cli-acme", "BUSINESS", at(3));
-        let river = self.client("Blue River Payments", "ops@blueriver.example", "cli-blueriver", "BUSINESS", at(4));
+        let ana = self.client("Ana Souza", "ana.souza@example.com", "cli-ana", ClientKind::Person, at(0))?;
+        let john = self.client("John Doe", "john.doe@example.com", "cli-john", ClientKind::Person, at(1))?;
+        let mei = self.client("Mei Tanaka", "mei.tanaka@example.com", "cli-mei", ClientKind::Person, at(2))?;
+        let acme = self.client("Acme Trading Ltd", "finance@acme.example", "cli-acme", ClientKind::Business, at(3))?;
+        let river =
+            self.client("Blue River Payments", "ops@blueriver.example", "cli-blueriver", ClientKind::Business, at(4))?;
         let (retail, treasury) = (self.catalog.projects[0], self.catalog.projects[1]);
 
         let mut spec = AccountSpec::new("Ana personal", "PERSONAL", Some(ana), at(10));
-        spec.alias = Some("ana".into());
-        spec.external_id = Some("acc-ana-main".into());
-        spec.project = Some(retail);
-        spec.metadata = serde_json::json!({"segment": "retail", "tier": 1, "vip": false});
-        let ana_main = self.account(spec);
+        spec.cmd.alias = Some("ana".into());
+        spec.cmd.external_id = Some("acc-ana-main".into());
+        spec.cmd.project_id = Some(retail);
+        spec.cmd.metadata = serde_json::json!({"segment": "retail", "tier": 1, "vip": false});
+        let ana_main = self.account(spec)?;
         self.asset(ana_main.0, "USD", "1520.75", "20.00", Some("DE89370400440532013000"), at(10));
         self.asset(ana_main.0, "BRL", "3200.00", "0.00", Some("BR1800360305000010009795493C1"), at(10));
         self.card(ana_main.0, "Ana debit", 4_000_001, mm_yy_after(today, 24), at(11));
         self.card(ana_main.0, "Ana old card", 4_000_002, mm_yy_after(today, -2), at(11));
         let mut spec = AccountSpec::new("Ana savings", "SAVINGS", Some(ana), at(12));
         spec.parent = Some(ana_main);
-        let ana_sav = self.account(spec);
+        let ana_sav = self.account(spec)?;
         self.asset(ana_sav.0, "USD", "5000.00", "0.00", None, at(12));
         let mut spec = AccountSpec::new("Ana vacation fund", "SAVINGS", Some(ana), at(13));
         spec.parent = Some(ana_sav);
-        let ana_trip = self.account(spec);
+        let ana_trip = self.account(spec)?;
         self.asset(ana_trip.0, "EUR", "800.00", "0.00", None, at(13));
 
         let mut spec = AccountSpec::new("John crypto", "CRYPTO", Some(john), at(20));
-        spec.alias = Some("johnc".into());
-        spec.external_id = Some("acc-john-crypto".into());
-        spec.project = Some(retail);
-        let john_c = self.account(spec);
+        spec.cmd.alias = Some("johnc".into());
+        spec.cmd.external_id = Some("acc-john-crypto".into());
+        spec.cmd.project_id = Some(retail);
+        let john_c = self.account(spec)?;
         let btc = self.asset(john_c.0, "BTC", "0.51234567", "0.00000000", None, at(20));
         self.wallet(btc, "bitcoin", "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq".into(), at(20));
         let eth = self.asset(john_c.0, "ETH", "2.345678901234567890", "0.100000000000000000", None, at(20));
@@ -403,63 +356,64 @@ impl Seeder<'_> {
         self.wallet(eth, "polygon", Seeder::evm_address("john-polygon"), at(21));
         self.card(john_c.0, "John travel card", 4_000_003, mm_yy_after(today, 0), at(21));
         let mut spec = AccountSpec::new("John old savings", "SAVINGS", Some(john), at(22));
-        spec.status = AccountStatus::Inactive;
-        let john_old = self.account(spec);
+        spec.cmd.status = AccountStatus::Inactive;
+        let john_old = self.account(spec)?;
         self.asset(john_old.0, "USD", "0.00", "0.00", None, at(22));
 
         let mut spec = AccountSpec::new("Mei wallet", "STABLECOINS", Some(mei), at(30));
-        spec.status = AccountStatus::Pending;
-        spec.external_id = Some("acc-mei-usdc".into());
-        let mei_w = self.account(spec);
+        spec.cmd.status = AccountStatus::Pending;
+        spec.cmd.external_id = Some("acc-mei-usdc".into());
+        let mei_w = self.account(spec)?;
         let usdc = self.asset(mei_w.0, "USDC", "250.000000", "0.000000", None, at(30));
         self.wallet(usdc, "ethereum", Seeder::evm_address("mei-eth"), at(30));
         self.wallet(usdc, "tron", demo_address("tron", b"mei-tron"), at(30));
 
         let mut spec = AccountSpec::new("Acme operating", "BUSINESS", Some(acme), at(40));
-        spec.alias = Some("acme-ops".into());
-        spec.external_id = Some("acc-acme-ops".into());
-        spec.project = Some(treasury);
-        spec.metadata = serde_json::json!({"segment": "enterprise", "tier": 1});
-        let acme_ops = self.account(spec);
+        spec.cmd.alias = Some("acme-ops".into());
+        spec.cmd.external_id = Some("acc-acme-ops".into());
+        spec.cmd.project_id = Some(treasury);
+        spec.cmd.metadata = serde_json::json!({"segment": "enterprise", "tier": 1});
+        let acme_ops = self.account(spec)?;
         self.asset(acme_ops.0, "USD", "125000.00", "2500.00", Some("GB82WEST12345698765432"), at(40));
         self.asset(acme_ops.0, "EUR", "40000.00", "0.00", None, at(40));
         self.card(acme_ops.0, "Acme corporate", 4_000_004, mm_yy_after(today, 36), at(41));
         let mut spec = AccountSpec::new("Acme payroll", "DEPOSIT", Some(acme), at(42));
         spec.parent = Some(acme_ops);
-        spec.project = Some(treasury);
-        let payroll = self.account(spec);
+        spec.cmd.project_id = Some(treasury);
+        let payroll = self.account(spec)?;
         self.asset(payroll.0, "USD", "30000.00", "0.00", None, at(42));
         let mut spec = AccountSpec::new("Acme payroll Q4", "DEPOSIT", Some(acme), at(43));
         spec.parent = Some(payroll);
-        let q4 = self.account(spec);
+        let q4 = self.account(spec)?;
         self.asset(q4.0, "USD", "7500.50", "0.00", None, at(43));
         let mut spec = AccountSpec::new("Acme FX", "DEPOSIT", Some(acme), at(44));
         spec.parent = Some(acme_ops);
-        let fx = self.account(spec);
+        let fx = self.account(spec)?;
         self.asset(fx.0, "BRL", "10000.00", "0.00", None, at(44));
 
         let mut spec = AccountSpec::new("Blue River settlement", "BUSINESS", Some(river), at(50));
-        spec.status = AccountStatus::Blocked;
-        spec.external_id = Some("acc-river-settle".into());
-        let river_s = self.account(spec);
+        spec.cmd.status = AccountStatus::Blocked;
+        spec.cmd.external_id = Some("acc-river-settle".into());
+        let river_s = self.account(spec)?;
         let usdc = self.asset(river_s.0, "USDC", "98000.000000", "1200.000000", None, at(50));
         self.wallet(usdc, "polygon", Seeder::evm_address("river-polygon"), at(50));
 
-        for (i, (role, cur, ty)) in
-            [("OMNIBUS", "USD", "USD"), ("FEE_PAYER", "ETH", "ETH"), ("RESERVE", "USDC", "USDC")]
+        for (i, (role, cur)) in
+            [(SystemRole::Omnibus, "USD"), (SystemRole::FeePayer, "ETH"), (SystemRole::Reserve, "USDC")]
                 .into_iter()
                 .enumerate()
         {
-            let mut spec = AccountSpec::new(format!("{role} {cur}"), "SYSTEM", None, at(60 + i as i64));
+            let mut spec = AccountSpec::new("", "SYSTEM", None, at(60 + i as i64));
             spec.system_role = Some((role, cur));
-            let sys = self.account(spec);
-            self.asset(sys.0, ty, "0", "0", None, at(60));
+            let sys = self.account(spec)?;
+            self.asset(sys.0, cur, "0", "0", None, at(60));
         }
+        Ok(())
     }
 
     /// `n` generated accounts: a client per two accounts, one to three
     /// assets each, wallets on crypto assets, a card on every fifth.
-    fn generate(&mut self, n: usize) {
+    fn generate(&mut self, n: usize) -> AppResult<()> {
         let start = self.today - Duration::days(365);
         let codes = ["USD", "EUR", "BRL", "BTC", "ETH", "USDC"];
         let types = ["PERSONAL", "BUSINESS", "DEPOSIT", "SAVINGS", "CRYPTO", "STABLECOINS"];
@@ -470,25 +424,25 @@ impl Seeder<'_> {
             let at = start + Duration::seconds(i as i64 * 7);
             let tag = base + i as i64;
             if i % 2 == 0 {
-                let kind = if i % 10 == 0 { "BUSINESS" } else { "PERSON" };
+                let kind = if i % 10 == 0 { ClientKind::Business } else { ClientKind::Person };
                 owner = self.client(
                     &format!("Client {tag}"),
                     &format!("client{tag}@example.com"),
                     &format!("gen-cli-{tag}"),
                     kind,
                     at,
-                );
+                )?;
             }
             let mut spec = AccountSpec::new(format!("Account {tag}"), types[i % types.len()], Some(owner), at);
-            spec.external_id = Some(format!("gen-acc-{tag}"));
-            spec.project = Some(self.catalog.projects[i % self.catalog.projects.len()]);
+            spec.cmd.external_id = Some(format!("gen-acc-{tag}"));
+            spec.cmd.project_id = Some(self.catalog.projects[i % self.catalog.projects.len()]);
             use AccountStatus::{Active, Inactive, Pending};
-            spec.status = [Active, Active, Active, Pending, Inactive][i % 5];
+            spec.cmd.status = [Active, Active, Active, Pending, Inactive][i % 5];
             // Every second account of a client is a sub-account of its first.
             if i % 2 == 1 {
                 spec.parent = last_top;
             }
-            let id = self.account(spec);
+            let id = self.account(spec)?;
             if i % 2 == 0 {
                 last_top = Some(id);
             }
@@ -508,6 +462,7 @@ impl Seeder<'_> {
                 self.card(id.0, "Debit card", 5_000_000 + tag as u64, mm_yy_after(at, 36), at);
             }
         }
+        Ok(())
     }
 }
 
@@ -534,7 +489,7 @@ pub async fn seed<C: TransactionTrait + ConnectionTrait>(
         > 0;
     let mut seeder = Seeder { org: org.id, today, next_uid: 0, card_key, catalog, batch: Batch::default() };
     if !has_demo {
-        seeder.demo();
+        seeder.demo()?;
     }
     // Reserve every uid in one statement, then number the demo rows and
     // let the generator continue from there.
@@ -546,7 +501,7 @@ pub async fn seed<C: TransactionTrait + ConnectionTrait>(
         row.account_number = Set(account_number(uid));
     }
     seeder.next_uid = first + demo_count;
-    seeder.generate(extra);
+    seeder.generate(extra)?;
     let report = seeder.batch.flush(&tx).await?;
     crate::service::journal::backfill(&tx).await?;
     tx.commit().await?;

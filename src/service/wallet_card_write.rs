@@ -1,14 +1,13 @@
 //! Wallets (addresses of an asset on a network) and smart cards.
 
 use crate::auth::Principal;
-use crate::domain::cards::{expires_at, fingerprint};
-use crate::domain::inputs::{AddWalletInput, IssueSmartCardInput, StatusReasonInput};
-use crate::domain::{address, validate, Role};
+use crate::domain::cards::fingerprint;
+use crate::domain::commands::{Checked, NewCard, NewWallet, StatusReason};
+use crate::domain::{address, Role};
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Change};
 use crate::service::store::Store;
-use crate::service::{account_write, asset_write};
-use chrono::Duration;
+use crate::service::{account_write, asset_write, rows};
 use entity::{asset, currency_network, network, smart_card, wallet};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set,
@@ -21,26 +20,24 @@ pub async fn add_wallet(
     store: &Store,
     who: &Principal,
     asset_id: Uuid,
-    input: &AddWalletInput,
+    cmd: &Checked<NewWallet>,
 ) -> AppResult<(wallet::Model, network::Model)> {
     who.require(Role::Operator)?;
     let org = who.organization_id;
     let tx = store.begin().await?;
     let (asset, cur) = asset_write::lock(&*tx, org, asset_id, "assetId").await?;
-    let code = input.network.trim().to_lowercase();
     let net = network::Entity::find()
         .filter(network::Column::OrganizationId.eq(org))
-        .filter(network::Column::Code.eq(code))
+        .filter(network::Column::Code.eq(cmd.network.clone()))
         .one(&*tx)
         .await?
-        .ok_or_else(|| AppError::invalid("input.network", "no network with this code"))?;
+        .ok_or_else(|| AppError::invalid("network", "no network with this code"))?;
     let carries = currency_network::Entity::find_by_id((cur.id, net.id)).one(&*tx).await?;
     if carries.is_none() {
-        return Err(AppError::invalid("input.network", format!("{} does not live on {}", cur.code, net.code)));
+        return Err(AppError::invalid("network", format!("{} does not live on {}", cur.code, net.code)));
     }
-    let addr = input.address.trim();
-    address::check(&net.code, net.address_pattern.as_deref(), addr)
-        .map_err(|m| AppError::invalid("input.address", m))?;
+    let addr = cmd.address.as_str();
+    address::check(&net.code, net.address_pattern.as_deref(), addr).map_err(|m| AppError::invalid("address", m))?;
     let dup = wallet::Entity::find()
         .filter(wallet::Column::OrganizationId.eq(org))
         .filter(wallet::Column::NetworkId.eq(net.id))
@@ -48,20 +45,12 @@ pub async fn add_wallet(
         .one(&*tx)
         .await?;
     if dup.is_some() {
-        return Err(AppError::conflict("input.address", "this address is already registered on this network"));
+        return Err(AppError::conflict("address", "this address is already registered on this network"));
     }
-    let created = wallet::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(org),
-        asset_id: Set(asset.id),
-        network_id: Set(net.id),
-        address: Set(addr.to_owned()),
-        active: Set(true),
-        created_at: Set(tx.now()),
-    }
-    .insert(&*tx)
-    .await
-    .map_err(|e| AppError::from_unique(e, &[("address", "input.address")]))?;
+    let created = rows::wallet(org, asset.id, net.id, addr.to_owned(), tx.now())
+        .insert(&*tx)
+        .await
+        .map_err(|e| AppError::from_unique(e, &[("address", "address")]))?;
     let change = Change::created(Action::WalletAdded, created.id, Some(asset.account_id), &created);
     audit::record(&tx, who, change).await?;
     tx.commit().await?;
@@ -100,30 +89,16 @@ pub async fn set_wallet_active(
     Ok((after, net))
 }
 
-/// `issueSmartCard`: Luhn-checked; only last4 and a keyed fingerprint stay.
+/// `issueSmartCard`: only last4 and a keyed fingerprint of the number stay.
 pub async fn issue_card(
     store: &Store,
     who: &Principal,
     account_id: Uuid,
-    input: &IssueSmartCardInput,
+    cmd: &Checked<NewCard>,
 ) -> AppResult<smart_card::Model> {
     who.require(Role::Operator)?;
     let org = who.organization_id;
-    let name = validate::text("input.name", &input.name, 100)?;
-    let number: String = input.card_number.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-    if !crate::domain::cards::luhn_valid(&number) {
-        return Err(AppError::invalid("input.cardNumber", "is not a valid card number"));
-    }
-    let expiry = input.expiration_date.trim();
-    let ends = expires_at(expiry).ok_or_else(|| AppError::invalid("input.expirationDate", "must be MM/YY"))?;
-    let today = store.clock.now();
-    if ends <= today {
-        return Err(AppError::invalid("input.expirationDate", "the card has expired"));
-    }
-    if ends > today + Duration::days(366 * 20) {
-        return Err(AppError::invalid("input.expirationDate", "is more than 20 years ahead"));
-    }
-    let print = fingerprint(&store.card_key, &number);
+    let print = fingerprint(&store.card_key, &cmd.card_number);
     let tx = store.begin().await?;
     let acc = account_write::lock(&*tx, org, account_id, "accountId").await?;
     if acc.deleted_at.is_some() {
@@ -135,25 +110,12 @@ pub async fn issue_card(
         .one(&*tx)
         .await?;
     if dup.is_some() {
-        return Err(AppError::conflict("input.cardNumber", "this card is already issued"));
+        return Err(AppError::conflict("cardNumber", "this card is already issued"));
     }
-    let created = smart_card::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(org),
-        account_id: Set(acc.id),
-        name: Set(name),
-        last4: Set(number[number.len() - 4..].to_owned()),
-        fingerprint: Set(print),
-        expiration_date: Set(expiry.to_owned()),
-        active: Set(true),
-        created_at: Set(today),
-        deactivation_reason_code: Set(None),
-        deactivation_reason_description: Set(None),
-        deactivated_at: Set(None),
-    }
-    .insert(&*tx)
-    .await
-    .map_err(|e| AppError::from_unique(e, &[("fingerprint", "input.cardNumber")]))?;
+    let created = rows::card(org, acc.id, cmd, print, tx.now())
+        .insert(&*tx)
+        .await
+        .map_err(|e| AppError::from_unique(e, &[("fingerprint", "cardNumber")]))?;
     let change = Change::created(Action::SmartCardIssued, created.id, Some(acc.id), &created);
     audit::record(&tx, who, change).await?;
     tx.commit().await?;
@@ -167,11 +129,10 @@ pub async fn set_card_active(
     who: &Principal,
     id: Uuid,
     active: bool,
-    reason: Option<&StatusReasonInput>,
+    reason: &Checked<StatusReason>,
 ) -> AppResult<smart_card::Model> {
     who.require(Role::Operator)?;
-    let (code, description) = StatusReasonInput::checked(reason)?;
-    if active && (code.is_some() || description.is_some()) {
+    if active && reason.is_given() {
         return Err(AppError::invalid("reason", "a reason is given when deactivating a card"));
     }
     let tx = store.begin().await?;
@@ -179,8 +140,8 @@ pub async fn set_card_active(
     let mut m = before.clone().into_active_model();
     m.active = Set(active);
     if !active && before.active {
-        m.deactivation_reason_code = Set(code);
-        m.deactivation_reason_description = Set(description);
+        m.deactivation_reason_code = Set(reason.code.clone());
+        m.deactivation_reason_description = Set(reason.description.clone());
         m.deactivated_at = Set(Some(tx.now()));
     }
     let after = m.update(&*tx).await?;

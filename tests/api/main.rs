@@ -15,6 +15,7 @@ mod errors;
 mod faults;
 mod history;
 mod http_spec;
+mod layers;
 mod limits;
 mod mutations_accounts;
 mod mutations_assets;

@@ -104,13 +104,14 @@ async fn viewers_cannot_write(app: TestApp) {
     let viewer =
         Principal { organization_id: org, role: Role::Viewer, subject: "v".into(), expires_at: None, api_key_id: None };
     let operator = Principal { role: Role::Operator, ..viewer.clone() };
-    let input: accounts_gateway::domain::inputs::CreateClientInput =
-        accounts_gateway::domain::inputs::CreateClientInput {
-            name: "V".into(),
-            email: None,
-            external_id: None,
-            kind: None,
-        };
+    let input = accounts_gateway::domain::commands::NewClient {
+        name: "V".into(),
+        email: None,
+        external_id: None,
+        kind: accounts_gateway::domain::ClientKind::Person,
+    }
+    .check()
+    .unwrap();
     let err = client_write::create(&app.store, &viewer, &input).await.unwrap_err();
     assert_eq!(err.code(), "FORBIDDEN");
     let err = accounts_gateway::service::catalog_write::create_project(&app.store, &operator, "P").await.unwrap_err();

@@ -1,10 +1,11 @@
-//! Account mutations. Each parses its input in the service and returns the
-//! account as committed.
+//! Account mutations. Each turns its input into a checked command, hands
+//! it to the service and returns the account as committed.
 
 use super::Account;
-use crate::domain::inputs::{CreateAccountInput, StatusReasonInput, UpdateAccountInput};
+use crate::domain::commands::{AccountChanges, NewAccount};
 use crate::domain::{AccountStatus, SystemRole};
 use crate::error::ToGql;
+use crate::graphql::inputs::{input_error, reason_command, CreateAccountInput, StatusReasonInput, UpdateAccountInput};
 use crate::graphql::req;
 use crate::service::{account_write, import};
 use async_graphql::{Context, Object, Result, SimpleObject};
@@ -45,7 +46,8 @@ impl AccountMutation {
     /// Creates a client account (PENDING unless asked), with optional assets.
     async fn create_account(&self, ctx: &Context<'_>, input: CreateAccountInput) -> Result<Account> {
         let r = req(ctx)?;
-        Ok(Account(account_write::create(r.store, r.principal, &input).await.gql()?))
+        let cmd = NewAccount::from(input).check().map_err(input_error(&[])).gql()?;
+        Ok(Account(account_write::create(r.store, r.principal, &cmd).await.map_err(input_error(&[])).gql()?))
     }
 
     /// Changes the editable fields; the owner never changes. A mismatching
@@ -58,7 +60,9 @@ impl AccountMutation {
         expected_version: Option<i32>,
     ) -> Result<Account> {
         let r = req(ctx)?;
-        Ok(Account(account_write::update(r.store, r.principal, id, &input, expected_version).await.gql()?))
+        let own = input_error(&["id", "expectedVersion"]);
+        let ch = AccountChanges::from(input).check().map_err(&own).gql()?;
+        Ok(Account(account_write::update(r.store, r.principal, id, &ch, expected_version).await.map_err(own).gql()?))
     }
 
     /// Moves the account through its status machine; a refused transition
@@ -72,9 +76,8 @@ impl AccountMutation {
         expected_version: Option<i32>,
     ) -> Result<Account> {
         let r = req(ctx)?;
-        let m = account_write::set_status(r.store, r.principal, id, status, reason.as_ref(), expected_version)
-            .await
-            .gql()?;
+        let reason = reason_command(reason).gql()?;
+        let m = account_write::set_status(r.store, r.principal, id, status, &reason, expected_version).await.gql()?;
         Ok(Account(m))
     }
 
@@ -101,7 +104,8 @@ impl AccountMutation {
         #[graphql(default_with = "Some(false)")] atomic: Option<bool>,
     ) -> Result<ImportResult> {
         let r = req(ctx)?;
-        let report = import::import(r.store, r.principal, &rows, atomic.unwrap_or(false)).await.gql()?;
+        let rows = rows.into_iter().map(NewAccount::from).collect();
+        let report = import::import(r.store, r.principal, rows, atomic.unwrap_or(false)).await.gql()?;
         Ok(ImportResult {
             created: report.created.len() as i32,
             failed: report.errors.len() as i32,
@@ -113,7 +117,7 @@ impl AccountMutation {
                     index: e.index as i32,
                     code: e.code.to_owned(),
                     message: e.message,
-                    field: e.field,
+                    field: e.field.map(|f| format!("rows.{}.{f}", e.index)),
                 })
                 .collect(),
         })

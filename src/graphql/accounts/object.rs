@@ -1,6 +1,6 @@
 //! The `Account` object. Every relation resolves through a loader.
 
-use crate::domain::filter::AccountFilter;
+use crate::domain::filter::AccountCondition;
 use crate::domain::{AccountKind, AccountOrderField, AccountStatus, AssetStatus, OrderDirection, SystemRole};
 use crate::error::{AppError, ToGql};
 use crate::graphql::assets::{Asset, SmartCard};
@@ -8,6 +8,7 @@ use crate::graphql::audit::AuditEvent;
 use crate::graphql::catalog::{AccountType, Project};
 use crate::graphql::clients::Client;
 use crate::graphql::connection::{connection, forward, wants_total, Conn};
+use crate::graphql::filters::{account_query, AccountFilter};
 use crate::graphql::valuation::{subtree_summary, value_account, BalanceSummary, Valuation};
 use crate::graphql::{load_err, req};
 use crate::service::accounts::{self, sort_key, sort_spec};
@@ -157,9 +158,9 @@ impl Account {
                 let rows = r.loaders.children.load_one(self.0.id).await.map_err(load_err)?.unwrap_or_default();
                 slice_page(rows, &sort_spec(order.0, order.1), &page, |m| sort_key(order.0, m))
             }
-            Some(mut f) => {
-                f.parent_id = Some(self.0.id);
-                accounts::list(r.db, r.principal.organization_id, &f, order, &args, wants_total(ctx)).await.gql()?
+            Some(f) => {
+                let q = account_query(Some(f), Some(AccountCondition::ParentId(self.0.id))).gql()?;
+                accounts::list(r.db, r.principal.organization_id, &q, order, &args, wants_total(ctx)).await.gql()?
             }
         };
         super::prefetch(ctx, &page).await?;
@@ -242,7 +243,7 @@ impl Account {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Conn<AuditEvent>> {
-        crate::graphql::audit::events(ctx, &Default::default(), Some(self.0.id), first, after).await
+        crate::graphql::audit::events(ctx, &[], Some(self.0.id), first, after).await
     }
     /// Increments on every change; pass it as `expectedVersion` to update safely.
     async fn version(&self) -> i32 {

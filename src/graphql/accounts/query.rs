@@ -1,10 +1,10 @@
 //! Account queries: one account by each unique key, and the list.
 
 use super::{prefetch, Account, AccountOrder};
-use crate::domain::filter::AccountFilter;
 use crate::domain::paging::PageArgs;
 use crate::error::ToGql;
 use crate::graphql::connection::{connection, wants_total, Conn};
+use crate::graphql::filters::{account_query, AccountFilter};
 use crate::graphql::req;
 use crate::service::accounts::{self, Lookup};
 use async_graphql::{Context, Object, Result};
@@ -55,7 +55,7 @@ impl AccountQuery {
         at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<Vec<crate::graphql::aggregate::AccountGroup>> {
         let keys = group_by.unwrap_or_default();
-        crate::graphql::aggregate::groups(ctx, &filter.unwrap_or_default(), &keys, at).await
+        crate::graphql::aggregate::groups(ctx, &account_query(filter, None).gql()?, &keys, at).await
     }
     /// backwards (`last`/`before`) or by `offset`. Default page 50, max 500.
     #[allow(clippy::too_many_arguments)]
@@ -77,7 +77,7 @@ impl AccountQuery {
         let page = accounts::list(
             r.db,
             r.principal.organization_id,
-            &filter.unwrap_or_default(),
+            &account_query(filter, None).gql()?,
             (order.field, order.direction),
             &args,
             wants_total(ctx),

@@ -1,10 +1,176 @@
-//! The contract's mutation inputs, as the schema receives them. Services
-//! check every field (see [`crate::domain::validate`]) before writing.
+//! The contract's mutation inputs, as the schema receives them, and their
+//! conversion into domain commands: the one place a mutation's argument
+//! names meet the domain. Field checks happen on the command (`check`);
+//! [`input_error`] places their errors under the argument they came from.
 
+use crate::domain::commands::{
+    AccountChanges, BalanceAdjustment, BankAccount, Checked, ClientChanges, NewAccount, NewAccountType, NewAsset,
+    NewCard, NewClient, NewCurrency, NewNetwork, NewWallet, Patch, StatusReason,
+};
 use crate::domain::money::Dec;
 use crate::domain::{AccountStatus, ClientKind, CurrencyType};
+use crate::error::{AppError, AppResult};
 use async_graphql::{InputObject, Json, MaybeUndefined};
 use uuid::Uuid;
+
+/// Places an error on a command from the `input` argument under `input.`;
+/// `own` are the mutation's other arguments, which keep their names.
+pub fn input_error(own: &'static [&'static str]) -> impl Fn(AppError) -> AppError {
+    move |e| e.within("input", own)
+}
+
+/// The checked reason of a status change, from the `reason` argument.
+pub fn reason_command(reason: Option<StatusReasonInput>) -> AppResult<Checked<StatusReason>> {
+    let reason = reason.map(StatusReason::from).unwrap_or_default();
+    reason.check().map_err(|e| e.within("reason", &[]))
+}
+
+fn patch<T, U>(v: MaybeUndefined<T>, f: impl FnOnce(T) -> U) -> Patch<U> {
+    match v {
+        MaybeUndefined::Undefined => Patch::Keep,
+        MaybeUndefined::Null => Patch::Clear,
+        MaybeUndefined::Value(v) => Patch::Set(f(v)),
+    }
+}
+
+fn dec(v: Option<Dec>) -> rust_decimal::Decimal {
+    v.unwrap_or_default().0
+}
+
+impl From<CreateAccountInput> for NewAccount {
+    fn from(i: CreateAccountInput) -> Self {
+        NewAccount {
+            name: i.name,
+            account_type: i.account_type,
+            owner_id: i.owner_id,
+            owner_external_id: i.owner_external_id,
+            alias: i.alias,
+            external_id: i.external_id,
+            parent_id: i.parent_id,
+            project_id: i.project_id,
+            product_id: i.product_id,
+            status: i.status.unwrap_or(AccountStatus::Pending),
+            allow_sending: i.allow_sending.unwrap_or(true),
+            allow_receiving: i.allow_receiving.unwrap_or(true),
+            main: i.main.unwrap_or(false),
+            accounting: i.accounting.unwrap_or(false),
+            custody: i.custody,
+            custody_bank_account: i.custody_bank_account.map(BankAccount::from),
+            metadata: i.metadata.map_or_else(|| serde_json::json!({}), |j| j.0),
+            assets: i.assets.into_iter().flatten().map(NewAsset::from).collect(),
+        }
+    }
+}
+
+impl From<UpdateAccountInput> for AccountChanges {
+    fn from(i: UpdateAccountInput) -> Self {
+        AccountChanges {
+            name: i.name,
+            alias: patch(i.alias, |v| v),
+            account_type: i.account_type,
+            external_id: patch(i.external_id, |v| v),
+            product_id: patch(i.product_id, |v| v),
+            allow_sending: i.allow_sending,
+            allow_receiving: i.allow_receiving,
+            main: i.main,
+            custody_bank_account: patch(i.custody_bank_account, BankAccount::from),
+            metadata: i.metadata.map(|j| j.0),
+        }
+    }
+}
+
+impl From<BankAccountInput> for BankAccount {
+    fn from(i: BankAccountInput) -> Self {
+        let BankAccountInput { account_number, bank, currency, type_account, country } = i;
+        BankAccount { account_number, bank, currency, type_account, country }
+    }
+}
+
+impl From<StatusReasonInput> for StatusReason {
+    fn from(i: StatusReasonInput) -> Self {
+        StatusReason { code: i.code, description: i.description }
+    }
+}
+
+impl From<AddAssetInput> for NewAsset {
+    fn from(i: AddAssetInput) -> Self {
+        NewAsset {
+            currency: i.currency,
+            initial_balance: dec(i.initial_balance),
+            credit_limit: dec(i.credit_limit),
+            address: i.address,
+            external_id: i.external_id,
+            bank: i.bank,
+            platform: i.platform,
+        }
+    }
+}
+
+impl From<BalanceAdjustmentInput> for BalanceAdjustment {
+    fn from(i: BalanceAdjustmentInput) -> Self {
+        BalanceAdjustment {
+            idempotency_key: i.idempotency_key,
+            available: dec(i.available),
+            on_hold: dec(i.on_hold),
+            future: dec(i.future),
+            reason: i.reason,
+        }
+    }
+}
+
+impl From<AddWalletInput> for NewWallet {
+    fn from(i: AddWalletInput) -> Self {
+        NewWallet { network: i.network, address: i.address }
+    }
+}
+
+impl From<IssueSmartCardInput> for NewCard {
+    fn from(i: IssueSmartCardInput) -> Self {
+        NewCard { name: i.name, card_number: i.card_number, expiration_date: i.expiration_date }
+    }
+}
+
+impl From<CreateClientInput> for NewClient {
+    fn from(i: CreateClientInput) -> Self {
+        NewClient {
+            name: i.name,
+            email: i.email,
+            external_id: i.external_id,
+            kind: i.kind.unwrap_or(ClientKind::Person),
+        }
+    }
+}
+
+impl From<UpdateClientInput> for ClientChanges {
+    fn from(i: UpdateClientInput) -> Self {
+        ClientChanges { name: i.name, email: patch(i.email, |v| v), external_id: patch(i.external_id, |v| v) }
+    }
+}
+
+impl From<AccountTypeInput> for NewAccountType {
+    fn from(i: AccountTypeInput) -> Self {
+        NewAccountType { code: i.code, name: i.name, category: i.category }
+    }
+}
+
+impl From<CurrencyInput> for NewCurrency {
+    fn from(i: CurrencyInput) -> Self {
+        NewCurrency {
+            code: i.code,
+            name: i.name,
+            symbol: i.symbol,
+            currency_type: i.currency_type,
+            decimals: i.decimals,
+            networks: i.networks.unwrap_or_default(),
+        }
+    }
+}
+
+impl From<NetworkInput> for NewNetwork {
+    fn from(i: NetworkInput) -> Self {
+        NewNetwork { code: i.code, name: i.name, address_pattern: i.address_pattern }
+    }
+}
 
 /// A new account.
 #[derive(InputObject, Clone, Debug)]
@@ -102,17 +268,6 @@ pub struct StatusReasonInput {
     pub code: Option<String>,
     /// Free text.
     pub description: Option<String>,
-}
-
-impl StatusReasonInput {
-    /// The reason's code (up to 50 characters) and description (up to
-    /// 500), checked; both `None` without a reason.
-    pub fn checked(reason: Option<&Self>) -> crate::error::AppResult<(Option<String>, Option<String>)> {
-        use crate::domain::validate::optional;
-        let code = optional("reason.code", reason.and_then(|r| r.code.as_deref()), 50)?;
-        let description = optional("reason.description", reason.and_then(|r| r.description.as_deref()), 500)?;
-        Ok((code, description))
-    }
 }
 
 /// A new asset of an account.
