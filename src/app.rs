@@ -31,6 +31,81 @@ pub struct Application {
     initial_admin_key: Option<String>,
 }
 
+/// Migrates the database, reads the card key, and on first start loads
+/// the demo data and makes the first admin key (returned, to be shown once).
+async fn prepare_database(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    clock: &Clock,
+) -> anyhow::Result<(Vec<u8>, Option<String>)> {
+    let fail = |e: crate::error::AppError| anyhow::anyhow!("{e:?}");
+    crate::db::migrate(db).await.context("migrating the database")?;
+    let card_key = secrets::card_key(db, &settings.card_key_source()).await?;
+    let empty = organization::Entity::find().count(db).await? == 0;
+    if empty && !settings.no_seed {
+        let report = seed::seed(db, organizations::DEMO, 0, &card_key, clock.now()).await.map_err(fail)?;
+        tracing::info!(accounts = report.accounts, "new database: loaded the demo data set");
+    }
+    // A database without any API key (new, or filled by `seed` before the
+    // first serve) gets one admin key, shown once, so that a newcomer can
+    // explore at once.
+    let keyless = entity::api_key::Entity::find().count(db).await? == 0;
+    let initial_admin_key = if keyless {
+        Some(api_keys::create(db, organizations::DEMO, Role::Admin, "initial-admin").await.map_err(fail)?.1)
+    } else {
+        None
+    };
+    organizations::ensure(db, organizations::DEMO).await.map_err(fail)?;
+    Ok((card_key, initial_admin_key))
+}
+
+/// With `--dev`, who a request without a credential acts as: the demo
+/// organization's ADMIN, and only on a loopback address.
+async fn dev_principal(db: &DatabaseConnection, settings: &Settings) -> anyhow::Result<Option<Principal>> {
+    if !settings.dev {
+        return Ok(None);
+    }
+    let loopback = match settings.bind.parse::<SocketAddr>() {
+        Ok(a) => a.ip().is_loopback(),
+        Err(_) => settings.bind.starts_with("localhost:"),
+    };
+    anyhow::ensure!(loopback, "--dev is allowed on a loopback address only (not {})", settings.bind);
+    tracing::warn!("--dev: requests without a credential act as the demo organization's ADMIN");
+    let demo = organizations::ensure(db, organizations::DEMO).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    Ok(Some(Principal {
+        organization_id: demo.id,
+        role: Role::Admin,
+        subject: "dev".into(),
+        expires_at: None,
+        api_key_id: None,
+    }))
+}
+
+/// The schema's limits and switches.
+fn schema_options(settings: &Settings) -> SchemaOptions {
+    SchemaOptions {
+        introspection: settings.introspection,
+        max_depth: settings.max_depth,
+        max_complexity: settings.max_complexity,
+        limits: Limits {
+            max_query_length: settings.max_query_length,
+            max_aliases: settings.max_aliases,
+            max_root_fields: settings.max_root_fields,
+        },
+    }
+}
+
+/// The WebSocket limits and timers.
+fn ws_config(settings: &Settings) -> WsConfig {
+    WsConfig {
+        init_timeout: Duration::from_millis(settings.ws_init_timeout_ms),
+        keepalive: Duration::from_secs(settings.ws_keepalive_secs.max(1)),
+        max_subscriptions: settings.ws_max_subscriptions,
+        max_sockets_per_credential: settings.ws_max_sockets_per_credential,
+        outbox: 256,
+    }
+}
+
 impl Application {
     /// Connects and migrates the database, seeds it when empty (unless
     /// `no_seed`), and binds the listener.
@@ -42,47 +117,11 @@ impl Application {
     /// `clock` (tests pin it to a chosen instant).
     pub async fn build_with_clock(settings: &Settings, clock: Clock) -> anyhow::Result<Self> {
         let metrics = Metrics::default();
-        let fail = |e: crate::error::AppError| anyhow::anyhow!("{e:?}");
         let db = crate::db::connect(&settings.database_url, settings.database_max_connections, &metrics)
             .await
             .context("connecting to the database")?;
-        crate::db::migrate(&db).await.context("migrating the database")?;
-        let card_key = secrets::card_key(&db, &settings.card_key_source()).await?;
-        let empty = organization::Entity::find().count(&db).await? == 0;
-        if empty && !settings.no_seed {
-            let report = seed::seed(&db, organizations::DEMO, 0, &card_key, clock.now()).await.map_err(fail)?;
-            tracing::info!(accounts = report.accounts, "new database: loaded the demo data set");
-        }
-        // A database without any API key (new, or filled by `seed` before the
-        // first serve) gets one admin key, shown once, so that a newcomer
-        // can explore at once.
-        let keyless = entity::api_key::Entity::find().count(&db).await? == 0;
-        let initial_admin_key = if keyless {
-            let (_, key) =
-                api_keys::create(&db, organizations::DEMO, Role::Admin, "initial-admin").await.map_err(fail)?;
-            Some(key)
-        } else {
-            None
-        };
-        let demo = organizations::ensure(&db, organizations::DEMO).await.map_err(fail)?;
-        let anonymous = if settings.dev {
-            let loopback = match settings.bind.parse::<SocketAddr>() {
-                Ok(a) => a.ip().is_loopback(),
-                Err(_) => settings.bind.starts_with("localhost:"),
-            };
-            anyhow::ensure!(loopback, "--dev is allowed on a loopback address only (not {})", settings.bind);
-            tracing::warn!("--dev: requests without a credential act as the demo organization's ADMIN");
-            Some(Principal {
-                organization_id: demo.id,
-                role: Role::Admin,
-                subject: "dev".into(),
-                expires_at: None,
-                api_key_id: None,
-            })
-        } else {
-            None
-        };
-        let auth = Authenticator::new(db.clone(), jwt_verifier(settings)?, anonymous);
+        let (card_key, initial_admin_key) = prepare_database(&db, settings, &clock).await?;
+        let auth = Authenticator::new(db.clone(), jwt_verifier(settings)?, dev_principal(&db, settings).await?);
         let policy = Policy {
             forbid_account_deletion: settings.forbid_account_deletion,
             transitions: settings.status_transitions,
@@ -101,18 +140,7 @@ impl Application {
         }
         let revocations = crate::auth::revocations::Revocations::default();
         revocations.spawn_watcher(background.clone());
-        let limits = Limits {
-            max_query_length: settings.max_query_length,
-            max_aliases: settings.max_aliases,
-            max_root_fields: settings.max_root_fields,
-        };
-        let options = SchemaOptions {
-            introspection: settings.introspection,
-            max_depth: settings.max_depth,
-            max_complexity: settings.max_complexity,
-            limits,
-        };
-        let schema = graphql::build(store.clone(), options);
+        let schema = graphql::build(store.clone(), schema_options(settings));
         let listener = TcpListener::bind(&settings.bind).await.with_context(|| format!("binding {}", settings.bind))?;
         let history = crate::pricing::history::HistorySink::spawn(background.clone(), store.clone());
         let quotes = crate::pricing::setup::from_settings(settings, &metrics, clock, Some(history))?;
@@ -142,13 +170,7 @@ impl Application {
             max_body_bytes: settings.max_body_bytes,
             request_timeout: Duration::from_millis(settings.request_timeout_ms),
             cors_origins: cors_origins.collect(),
-            ws: WsConfig {
-                init_timeout: Duration::from_millis(settings.ws_init_timeout_ms),
-                keepalive: Duration::from_secs(settings.ws_keepalive_secs.max(1)),
-                max_subscriptions: settings.ws_max_subscriptions,
-                max_sockets_per_credential: settings.ws_max_sockets_per_credential,
-                outbox: 256,
-            },
+            ws: ws_config(settings),
             shutdown: tokio::sync::watch::channel(false).0,
             sockets: SocketCounter::default(),
             ws_credentials: CredentialSockets::default(),

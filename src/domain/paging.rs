@@ -4,6 +4,7 @@
 //! exactly after the last row seen even while rows are inserted (keyset
 //! paging); `offset` is accepted as the simpler alternative.
 
+use crate::domain::AccountOrderField;
 use crate::error::{AppError, AppResult};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -27,6 +28,55 @@ pub enum SortValue {
     Text(String),
 }
 
+/// The field a list is sorted by, which a cursor must have been made for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CursorField {
+    /// An account's uid.
+    Uid,
+    /// An account's name.
+    Name,
+    /// When the row was created.
+    CreatedAt,
+    /// When the row last changed.
+    UpdatedAt,
+    /// When an event happened (audit trail, journal).
+    At,
+}
+
+impl CursorField {
+    /// The spelling inside a cursor.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CursorField::Uid => "UID",
+            CursorField::Name => "NAME",
+            CursorField::CreatedAt => "CREATED_AT",
+            CursorField::UpdatedAt => "UPDATED_AT",
+            CursorField::At => "AT",
+        }
+    }
+
+    /// Whether `value` is a key of this field.
+    fn fits(self, value: &SortValue) -> bool {
+        matches!(
+            (self, value),
+            (CursorField::Uid, SortValue::Int(_))
+                | (CursorField::Name, SortValue::Text(_))
+                | (CursorField::CreatedAt | CursorField::UpdatedAt | CursorField::At, SortValue::Time(_))
+        )
+    }
+}
+
+impl From<AccountOrderField> for CursorField {
+    fn from(f: AccountOrderField) -> Self {
+        match f {
+            AccountOrderField::Uid => CursorField::Uid,
+            AccountOrderField::Name => CursorField::Name,
+            AccountOrderField::CreatedAt => CursorField::CreatedAt,
+            AccountOrderField::UpdatedAt => CursorField::UpdatedAt,
+        }
+    }
+}
+
 /// Where a page starts or ends: the sort key and id of a row.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Cursor {
@@ -48,17 +98,11 @@ impl Cursor {
     }
 
     /// Reads a client's cursor; `arg` names the argument in the error.
-    pub fn decode(text: &str, arg: &str, field: &str) -> AppResult<Cursor> {
+    pub fn decode(text: &str, arg: &str, field: CursorField) -> AppResult<Cursor> {
         let bad = || AppError::invalid(arg, "not a cursor returned by this API for this ordering");
         let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
         let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-        let value_fits = matches!(
-            (&cursor.value, field),
-            (SortValue::Int(_), "UID")
-                | (SortValue::Text(_), "NAME")
-                | (SortValue::Time(_), "CREATED_AT" | "UPDATED_AT" | "AT")
-        );
-        if cursor.field != field || !value_fits {
+        if cursor.field != field.as_str() || !field.fits(&cursor.value) {
             return Err(bad());
         }
         Ok(cursor)
@@ -107,7 +151,7 @@ fn size(value: Option<i32>, arg: &str) -> AppResult<Option<u64>> {
 impl PageArgs {
     /// Checks the arguments against the rules; `field` is the sort field
     /// the cursors must have been made for.
-    pub fn validate(&self, field: &str) -> AppResult<Page> {
+    pub fn validate(&self, field: CursorField) -> AppResult<Page> {
         let first = size(self.first, "first")?;
         let last = size(self.last, "last")?;
         if first.is_some() && last.is_some() {
@@ -136,19 +180,19 @@ mod tests {
     fn page_size_limits() {
         let args = PageArgs { first: Some(501), ..Default::default() };
         assert!(
-            matches!(args.validate("UID"), Err(AppError::Validation { details, .. }) if details[0].field == "first")
+            matches!(args.validate(CursorField::Uid), Err(AppError::Validation { details, .. }) if details[0].field == "first")
         );
         let args = PageArgs { offset: Some(-1), ..Default::default() };
-        assert!(args.validate("UID").is_err());
-        let page = PageArgs::default().validate("UID").ok();
+        assert!(args.validate(CursorField::Uid).is_err());
+        let page = PageArgs::default().validate(CursorField::Uid).ok();
         assert_eq!(page.map(|p| p.limit), Some(DEFAULT_PAGE));
     }
 
     #[test]
     fn cursor_round_trip_and_mismatch() {
-        let c = Cursor { field: "UID".into(), value: SortValue::Int(7), id: Uuid::nil() };
-        assert_eq!(Cursor::decode(&c.encode(), "after", "UID").ok(), Some(c.clone()));
-        assert!(Cursor::decode(&c.encode(), "after", "NAME").is_err());
-        assert!(Cursor::decode("garbage!", "after", "UID").is_err());
+        let c = Cursor { field: CursorField::Uid.as_str().into(), value: SortValue::Int(7), id: Uuid::nil() };
+        assert_eq!(Cursor::decode(&c.encode(), "after", CursorField::Uid).ok(), Some(c.clone()));
+        assert!(Cursor::decode(&c.encode(), "after", CursorField::Name).is_err());
+        assert!(Cursor::decode("garbage!", "after", CursorField::Uid).is_err());
     }
 }

@@ -17,7 +17,6 @@ use sea_orm::{
 };
 use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
@@ -28,8 +27,39 @@ pub struct Scope {
     org: Uuid,
 }
 
-fn col<E: EntityTrait>(name: &str) -> Result<E::Column, AppError> {
-    E::Column::from_str(name).map_err(|_| AppError::internal(format!("no column {name}")))
+/// A table whose rows each belong to one organization. Its key columns
+/// are named by type: renaming one fails the build instead of turning a
+/// loader into a run-time error.
+pub trait Tenanted: EntityTrait {
+    /// The organization column.
+    const ORGANIZATION: Self::Column;
+    /// The column that breaks ties in an order (the id), where there is one.
+    const TIE_BREAK: Option<Self::Column>;
+}
+
+/// A tenant table with a single-column id.
+pub trait WithId: Tenanted {
+    /// The id column.
+    const ID: Self::Column;
+}
+
+macro_rules! with_id {
+    ($($table:ident),+) => {$(
+        impl Tenanted for $table::Entity {
+            const ORGANIZATION: $table::Column = $table::Column::OrganizationId;
+            const TIE_BREAK: Option<$table::Column> = Some($table::Column::Id);
+        }
+        impl WithId for $table::Entity {
+            const ID: $table::Column = $table::Column::Id;
+        }
+    )+};
+}
+
+with_id!(account, account_type, asset, client, currency, network, project, smart_card, wallet);
+
+impl Tenanted for currency_network::Entity {
+    const ORGANIZATION: currency_network::Column = currency_network::Column::OrganizationId;
+    const TIE_BREAK: Option<currency_network::Column> = None;
 }
 
 fn uuid_of<M: ModelTrait>(m: &M, c: <M::Entity as EntityTrait>::Column) -> Option<Uuid> {
@@ -39,19 +69,18 @@ fn uuid_of<M: ModelTrait>(m: &M, c: <M::Entity as EntityTrait>::Column) -> Optio
     }
 }
 
-fn tenant<E: EntityTrait>(scope: &Scope, key: E::Column, keys: &[Uuid]) -> Result<Condition, AppError> {
-    Ok(Condition::all().add(col::<E>("organization_id")?.eq(scope.org)).add(key.is_in(keys.iter().copied())))
+fn tenant<E: Tenanted>(scope: &Scope, key: E::Column, keys: &[Uuid]) -> Condition {
+    Condition::all().add(E::ORGANIZATION.eq(scope.org)).add(key.is_in(keys.iter().copied()))
 }
 
 /// Applies `order`, then the id (in the last direction) so that rows with
-/// equal timestamps keep one stable order. Join tables have no id; that is
-/// not an error (looking it up through `col` would log one).
-fn ordered<E: EntityTrait>(mut q: sea_orm::Select<E>, order: &[(E::Column, Order)]) -> sea_orm::Select<E> {
+/// equal timestamps keep one stable order. Join tables have no id.
+fn ordered<E: Tenanted>(mut q: sea_orm::Select<E>, order: &[(E::Column, Order)]) -> sea_orm::Select<E> {
     for (c, o) in order {
         q = q.order_by(*c, o.clone());
     }
-    match (E::Column::from_str("id"), order.last()) {
-        (Ok(id), Some((_, o))) => q.order_by(id, o.clone()),
+    match (E::TIE_BREAK, order.last()) {
+        (Some(id), Some((_, o))) => q.order_by(id, o.clone()),
         _ => q,
     }
 }
@@ -64,16 +93,15 @@ pub struct ById<E> {
 
 impl<E> Loader<Uuid> for ById<E>
 where
-    E: EntityTrait,
+    E: WithId,
     E::Model: Clone + Sync,
 {
     type Value = E::Model;
     type Error = AppError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, AppError> {
-        let id = col::<E>("id")?;
-        let rows = E::find().filter(tenant::<E>(&self.scope, id, keys)?).all(&self.scope.db).await?;
-        Ok(rows.into_iter().filter_map(|m| uuid_of(&m, id).map(|k| (k, m))).collect())
+        let rows = E::find().filter(tenant::<E>(&self.scope, E::ID, keys)).all(&self.scope.db).await?;
+        Ok(rows.into_iter().filter_map(|m| uuid_of(&m, E::ID).map(|k| (k, m))).collect())
     }
 }
 
@@ -87,17 +115,15 @@ pub struct Grouped<E: EntityTrait> {
 
 impl<E> Loader<Uuid> for Grouped<E>
 where
-    E: EntityTrait,
+    E: Tenanted,
     E::Model: Clone + Sync,
 {
     type Value = Vec<E::Model>;
     type Error = AppError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<E::Model>>, AppError> {
-        let q = ordered(
-            E::find().filter(tenant::<E>(&self.scope, self.key, keys)?).filter(self.extra.clone()),
-            &self.order,
-        );
+        let q =
+            ordered(E::find().filter(tenant::<E>(&self.scope, self.key, keys)).filter(self.extra.clone()), &self.order);
         // Every key gets an entry, empty ones too, so the cache remembers
         // "none" and a later lookup costs no statement.
         let mut out: HashMap<Uuid, Vec<E::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
@@ -120,7 +146,7 @@ pub struct GroupedWith<E: EntityTrait, R> {
 
 impl<E, R> Loader<Uuid> for GroupedWith<E, R>
 where
-    E: EntityTrait + Related<R>,
+    E: Tenanted + Related<R>,
     R: EntityTrait,
     E::Model: Clone + Sync,
     R::Model: Clone + Sync,
@@ -129,7 +155,7 @@ where
     type Error = AppError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, AppError> {
-        let q = ordered(E::find().filter(tenant::<E>(&self.scope, self.key, keys)?), &self.order);
+        let q = ordered(E::find().filter(tenant::<E>(&self.scope, self.key, keys)), &self.order);
         let mut out: HashMap<Uuid, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
         for (m, related) in q.find_also_related(R::default()).all(&self.scope.db).await? {
             if let (Some(k), Some(r)) = (uuid_of(&m, self.key), related) {

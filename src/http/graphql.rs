@@ -5,7 +5,7 @@
 //! with 200 for every well-formed request.
 
 use super::AppState;
-use crate::auth::Credential;
+use crate::auth::{Credential, Principal};
 use crate::graphql::loaders::Loaders;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, Response, ServerError};
@@ -178,30 +178,35 @@ fn operation_type(req: &mut Request, max_length: usize) -> Result<Option<Operati
     Ok(ty)
 }
 
-async fn execute(s: AppState, mut req: Request, media: Media, is_get: bool, credential: Credential) -> HttpResponse {
-    let started = Instant::now();
-    let op_name = req.operation_name.clone();
+/// A response carrying one error and no data.
+fn failed(media: Media, status: StatusCode, e: &crate::error::AppError) -> HttpResponse {
+    reply(status, media, json!({ "data": null, "errors": [e.to_graphql_json()] }))
+}
+
+/// Everything a request passes before it runs: its credential, its
+/// persisted document, its method and its rate. The refusal otherwise.
+async fn admit(
+    s: &AppState,
+    req: &mut Request,
+    media: Media,
+    is_get: bool,
+    credential: &Credential,
+) -> Result<Principal, HttpResponse> {
     // The credential first: an anonymous caller costs no parsing.
-    let principal = match s.auth.authenticate(&credential).await {
-        Ok(p) => p,
-        Err(e) => {
-            let mut resp = reply(StatusCode::UNAUTHORIZED, media, json!({ "errors": [e.to_graphql_json()] }));
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return resp;
-        }
-    };
+    let principal = s.auth.authenticate(credential).await.map_err(|e| {
+        let mut resp = reply(StatusCode::UNAUTHORIZED, media, json!({ "errors": [e.to_graphql_json()] }));
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        resp
+    })?;
     // A persisted document is filled in before any check, so that it
     // passes every check a sent one does.
-    let to_register = match s.persisted.resolve(&mut req).await {
-        Ok(hash) => hash,
-        Err(e) => return request_error(media, vec![e], ""),
-    };
-    match operation_type(&mut req, s.max_query_length) {
-        Err(e) => return request_error(media, vec![e], &req.query),
+    let to_register = s.persisted.resolve(req).await.map_err(|e| request_error(media, vec![e], ""))?;
+    match operation_type(req, s.max_query_length) {
+        Err(e) => return Err(request_error(media, vec![e], &req.query)),
         Ok(Some(OperationType::Mutation | OperationType::Subscription)) if is_get => {
             let mut resp = (StatusCode::METHOD_NOT_ALLOWED, "mutations must use POST").into_response();
             resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return resp;
+            return Err(resp);
         }
         Ok(_) => {}
     }
@@ -212,27 +217,67 @@ async fn execute(s: AppState, mut req: Request, media: Media, is_get: bool, cred
         let e = crate::error::AppError::LimitExceeded("too many requests for this credential; slow down".into());
         let mut resp = reply(StatusCode::TOO_MANY_REQUESTS, media, json!({ "errors": [e.to_graphql_json()] }));
         resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return resp;
+        return Err(resp);
     }
-    let query = req.query.clone();
+    Ok(principal)
+}
+
+/// Runs an admitted request within its time limit. A panic in a resolver
+/// becomes this request's INTERNAL error, never a dropped connection.
+async fn run(s: &AppState, req: Request, principal: Principal) -> Result<Response, crate::error::AppError> {
     let loaders = Loaders::new(s.db.clone(), principal.organization_id, s.loader_delay, s.quotes.clone());
-    // A panic in a resolver becomes this request's INTERNAL error, never a
-    // dropped connection.
     let run = std::panic::AssertUnwindSafe(s.schema.execute(req.data(principal).data(loaders))).catch_unwind();
-    let resp: Response = match tokio::time::timeout(s.request_timeout, run).await {
-        Ok(Ok(resp)) => resp,
-        Ok(Err(_)) => {
-            let e = crate::error::AppError::internal("a resolver panicked");
-            s.metrics.request(true);
-            return reply(StatusCode::OK, media, json!({ "data": null, "errors": [e.to_graphql_json()] }));
+    match tokio::time::timeout(s.request_timeout, run).await {
+        Ok(Ok(resp)) => Ok(resp),
+        Ok(Err(_)) => Err(crate::error::AppError::internal("a resolver panicked")),
+        Err(_) => Err(crate::error::AppError::LimitExceeded(format!(
+            "the request ran past its time limit of {} ms; retry (writes with their idempotency key)",
+            s.request_timeout.as_millis()
+        ))),
+    }
+}
+
+/// The HTTP form of an executed request's response.
+fn render(media: Media, resp: Response, query: &str) -> HttpResponse {
+    // Errors with no path never reached a resolver: the document or its
+    // variables were refused (a request error in the spec's terms).
+    let rejected = resp.data == async_graphql::Value::Null
+        && !resp.errors.is_empty()
+        && resp.errors.iter().all(|e| e.path.is_empty());
+    if rejected {
+        return request_error(media, resp.errors, query);
+    }
+    let errors: Vec<ServerError> = resp.errors.into_iter().map(|e| with_code(e, query)).collect();
+    // Serialised straight from the response tree: going through
+    // serde_json::Value would copy every node of a large page first.
+    let body = Body { data: &resp.data, errors: &errors, extensions: &resp.extensions };
+    match serde_json::to_vec(&body) {
+        Ok(bytes) => {
+            let mut out = (StatusCode::OK, bytes).into_response();
+            out.headers_mut().insert(header::CONTENT_TYPE, media.header());
+            out
         }
-        Err(_) => {
-            let e = crate::error::AppError::LimitExceeded(format!(
-                "the request ran past its time limit of {} ms; retry (writes with their idempotency key)",
-                s.request_timeout.as_millis()
-            ));
+        // Never an empty 200: the request's INTERNAL error, logged.
+        Err(e) => {
+            let e = crate::error::AppError::internal(format!("serialising the response: {e}"));
+            failed(media, StatusCode::OK, &e)
+        }
+    }
+}
+
+async fn execute(s: AppState, mut req: Request, media: Media, is_get: bool, credential: Credential) -> HttpResponse {
+    let started = Instant::now();
+    let op_name = req.operation_name.clone();
+    let principal = match admit(&s, &mut req, media, is_get, &credential).await {
+        Ok(p) => p,
+        Err(refused) => return refused,
+    };
+    let query = req.query.clone();
+    let resp = match run(&s, req, principal).await {
+        Ok(resp) => resp,
+        Err(e) => {
             s.metrics.request(true);
-            return reply(StatusCode::OK, media, json!({ "data": null, "errors": [e.to_graphql_json()] }));
+            return failed(media, StatusCode::OK, &e);
         }
     };
     s.metrics.request(!resp.errors.is_empty());
@@ -242,29 +287,7 @@ async fn execute(s: AppState, mut req: Request, media: Media, is_get: bool, cred
         errors = resp.errors.len(),
         "graphql request"
     );
-    // Errors with no path never reached a resolver: the document or its
-    // variables were refused (a request error in the spec's terms).
-    let rejected = resp.data == async_graphql::Value::Null
-        && !resp.errors.is_empty()
-        && resp.errors.iter().all(|e| e.path.is_empty());
-    if rejected {
-        return request_error(media, resp.errors, &query);
-    }
-    let errors: Vec<ServerError> = resp.errors.into_iter().map(|e| with_code(e, &query)).collect();
-    // Serialised straight from the response tree: going through
-    // serde_json::Value would copy every node of a large page first.
-    let body = Body { data: &resp.data, errors: &errors, extensions: &resp.extensions };
-    let bytes = match serde_json::to_vec(&body) {
-        Ok(bytes) => bytes,
-        // Never an empty 200: the request's INTERNAL error, logged.
-        Err(e) => {
-            let e = crate::error::AppError::internal(format!("serialising the response: {e}"));
-            return reply(StatusCode::OK, media, json!({ "data": null, "errors": [e.to_graphql_json()] }));
-        }
-    };
-    let mut out = (StatusCode::OK, bytes).into_response();
-    out.headers_mut().insert(header::CONTENT_TYPE, media.header());
-    out
+    render(media, resp, &query)
 }
 
 /// An executed response as the spec shapes it.

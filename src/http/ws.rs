@@ -73,6 +73,17 @@ fn close(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: reason.into() }))
 }
 
+/// Sends what the connection queues, in order, until a close or an error.
+async fn write_all(mut sink: futures_util::stream::SplitSink<WebSocket, Message>, mut out_rx: mpsc::Receiver<Message>) {
+    while let Some(msg) = out_rx.recv().await {
+        let closing = matches!(msg, Message::Close(_));
+        if sink.send(msg).await.is_err() || closing {
+            break;
+        }
+    }
+    let _ = sink.close().await;
+}
+
 fn text(v: Value) -> Message {
     Message::Text(v.to_string().into())
 }
@@ -117,31 +128,16 @@ impl Connection {
             _ => Protocol::Transport,
         };
         let cfg = state.ws;
-        let (mut sink, mut stream) = socket.split();
-        let (out, mut out_rx) = mpsc::channel::<Message>(cfg.outbox);
-        let writer = tokio::spawn(async move {
-            while let Some(msg) = out_rx.recv().await {
-                let closing = matches!(msg, Message::Close(_));
-                if sink.send(msg).await.is_err() || closing {
-                    break;
-                }
-            }
-            let _ = sink.close().await;
-        });
+        let (sink, mut stream) = socket.split();
+        let (out, out_rx) = mpsc::channel::<Message>(cfg.outbox);
+        let writer = tokio::spawn(write_all(sink, out_rx));
         let (done, mut done_rx) = mpsc::unbounded_channel::<String>();
         let mut shutdown = state.shutdown.subscribe();
         let _live = state.sockets.enter();
         let mut revoked = state.revocations.subscribe();
-        let mut conn = Connection {
-            state,
-            protocol,
-            out,
-            principal: None,
-            credential: Credential::default(),
-            init_seen: false,
-            subs: HashMap::new(),
-            done,
-        };
+        let credential = Credential::default();
+        let subs = HashMap::new();
+        let mut conn = Connection { state, protocol, out, principal: None, credential, init_seen: false, subs, done };
         let init_deadline = tokio::time::sleep(cfg.init_timeout);
         tokio::pin!(init_deadline);
         let mut ping = tokio::time::interval(cfg.keepalive);
@@ -158,75 +154,99 @@ impl Connection {
                     None => std::future::pending().await,
                 }
             };
-            tokio::select! {
+            let step = tokio::select! {
                 _ = &mut init_deadline, if conn.principal.is_none() => {
-                    break Some(close(4408, "Connection initialisation timeout"));
+                    Some(Some(close(4408, "Connection initialisation timeout")))
                 }
-                _ = until_expiry => break Some(close(4403, "Forbidden: the credential expired")),
-                _ = shutdown.changed() => break Some(close(1001, "the server is shutting down")),
-                news = revoked.recv() => match news {
-                    Ok(id) if conn.principal.as_ref().and_then(|p| p.api_key_id) == Some(id) => {
-                        break Some(close(4403, "Forbidden: the API key was revoked"));
-                    }
-                    Ok(_) | Err(broadcast::error::RecvError::Closed) => {}
-                    // Missed some news: ask the database about this key.
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        if conn.principal.is_some() && conn.state.auth.authenticate(&conn.credential).await.is_err() {
-                            break Some(close(4403, "Forbidden: the credential is no longer valid"));
-                        }
-                    }
-                },
-                _ = ping.tick(), if conn.principal.is_some() => {
-                    if awaiting_pong {
-                        tracing::info!("closing a WebSocket whose peer missed a pong");
-                        break Some(close(1001, "Pong timeout"));
-                    }
-                    let msg = match conn.protocol {
-                        Protocol::Transport => json!({"type": "ping"}),
-                        Protocol::Legacy => json!({"type": "ka"}),
-                    };
-                    // A protocol-level ping as well: every WebSocket client
-                    // answers it, whatever its GraphQL subprotocol.
-                    let sent = conn.out.send(text(msg)).await.is_ok()
-                        && conn.out.send(Message::Ping(axum::body::Bytes::new())).await.is_ok();
-                    if !sent {
-                        break None;
-                    }
-                    awaiting_pong = true;
-                }
+                _ = until_expiry => Some(Some(close(4403, "Forbidden: the credential expired"))),
+                _ = shutdown.changed() => Some(Some(close(1001, "the server is shutting down"))),
+                news = revoked.recv() => conn.revocation(news).await,
+                _ = ping.tick(), if conn.principal.is_some() => conn.keepalive(&mut awaiting_pong).await,
                 Some(id) = done_rx.recv() => {
                     conn.subs.remove(&id);
+                    None
                 }
                 msg = stream.next() => {
                     // Anything from the peer (a pong, a message) shows it is alive.
                     awaiting_pong &= !matches!(msg, Some(Ok(_)));
-                    match msg {
-                        None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break None,
-                        Some(Ok(Message::Text(t))) => {
-                            if let Some(stop) = conn.handle(t.as_str(), &headers, &mut counted).await {
-                                break stop;
-                            }
-                        }
-                        Some(Ok(Message::Binary(_))) => break Some(close(4400, "Binary messages are not supported")),
-                        Some(Ok(_)) => {}
-                    }
+                    conn.on_peer(msg, &headers, &mut counted).await
                 }
+            };
+            if let Some(stop) = step {
+                break stop;
             }
         };
-        for (_, task) in conn.subs.drain() {
-            task.abort();
-        }
-        if let Some(msg) = stop {
-            let _ = conn.out.send(msg).await;
-        }
-        drop(conn.out);
-        let _ = writer.await;
-        if let Some(key) = counted {
-            conn.state.ws_credentials.release(&key);
+        conn.finish(stop, writer, counted).await;
+    }
+
+    /// News of a revoked key: closes the socket when it is this one's.
+    async fn revocation(&self, news: Result<uuid::Uuid, broadcast::error::RecvError>) -> Option<Stop> {
+        match news {
+            Ok(id) if self.principal.as_ref().and_then(|p| p.api_key_id) == Some(id) => {
+                Some(Some(close(4403, "Forbidden: the API key was revoked")))
+            }
+            Ok(_) | Err(broadcast::error::RecvError::Closed) => None,
+            // Missed some news: ask the database about this key.
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                let invalid = self.principal.is_some() && self.state.auth.authenticate(&self.credential).await.is_err();
+                invalid.then(|| Some(close(4403, "Forbidden: the credential is no longer valid")))
+            }
         }
     }
 
-    /// Handles one client message; `Some` ends the connection.
+    /// A keepalive tick: closes a socket whose peer missed the last pong,
+    /// else pings it.
+    async fn keepalive(&self, awaiting_pong: &mut bool) -> Option<Stop> {
+        if *awaiting_pong {
+            tracing::info!("closing a WebSocket whose peer missed a pong");
+            return Some(Some(close(1001, "Pong timeout")));
+        }
+        let msg = match self.protocol {
+            Protocol::Transport => json!({"type": "ping"}),
+            Protocol::Legacy => json!({"type": "ka"}),
+        };
+        // A protocol-level ping as well: every WebSocket client answers it,
+        // whatever its GraphQL subprotocol.
+        let sent = self.out.send(text(msg)).await.is_ok()
+            && self.out.send(Message::Ping(axum::body::Bytes::new())).await.is_ok();
+        if !sent {
+            return Some(None);
+        }
+        *awaiting_pong = true;
+        None
+    }
+
+    /// What the peer sent (or that it left).
+    async fn on_peer(
+        &mut self,
+        msg: Option<Result<Message, axum::Error>>,
+        headers: &HeaderMap,
+        counted: &mut Option<String>,
+    ) -> Option<Stop> {
+        match msg {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => Some(None),
+            Some(Ok(Message::Text(t))) => self.handle(t.as_str(), headers, counted).await,
+            Some(Ok(Message::Binary(_))) => Some(Some(close(4400, "Binary messages are not supported"))),
+            Some(Ok(_)) => None,
+        }
+    }
+
+    /// Ends the socket: stops its subscriptions, sends the closing message,
+    /// lets the writer drain and gives back the credential's socket slot.
+    async fn finish(mut self, stop: Stop, writer: JoinHandle<()>, counted: Option<String>) {
+        for (_, task) in self.subs.drain() {
+            task.abort();
+        }
+        if let Some(msg) = stop {
+            let _ = self.out.send(msg).await;
+        }
+        drop(self.out);
+        let _ = writer.await;
+        if let Some(key) = counted {
+            self.state.ws_credentials.release(&key);
+        }
+    }
+
     async fn handle(&mut self, raw: &str, headers: &HeaderMap, counted: &mut Option<String>) -> Option<Stop> {
         let Ok(msg) = serde_json::from_str::<Value>(raw) else {
             return Some(Some(close(4400, "Invalid message received")));

@@ -45,7 +45,7 @@ pub fn sort_spec(field: AccountOrderField, direction: OrderDirection) -> SortSpe
         AccountOrderField::Name => account::Column::Name,
         AccountOrderField::UpdatedAt => account::Column::UpdatedAt,
     };
-    SortSpec { field: field.as_str(), column, id: account::Column::Id, desc: direction == OrderDirection::Desc }
+    SortSpec { field: field.into(), column, id: account::Column::Id, desc: direction == OrderDirection::Desc }
 }
 
 /// The sort value of `m` under `field`, with its id.
@@ -68,7 +68,7 @@ pub async fn list<C: ConnectionTrait>(
     args: &PageArgs,
     with_total: bool,
 ) -> AppResult<PageResult<account::Model>> {
-    let page = args.validate(order.0.as_str())?;
+    let page = args.validate(order.0.into())?;
     let cond = condition(org, query, db.get_database_backend())?;
     let spec = sort_spec(order.0, order.1);
     fetch_page(db, account::Entity::find().filter(cond), &spec, &page, |m| sort_key(order.0, m), with_total).await

@@ -139,6 +139,21 @@ fn exact(row: &QueryResult, col: &str, backend: DbBackend) -> AppResult<Decimal>
     exact_sum(values).ok_or_else(|| sum_overflow("the group's sum"))
 }
 
+/// The journal of `org`'s assets up to `at`, each row ranked (`rn`, 1 for
+/// the newest) within its asset: rank 1 is the balance in force at `at`.
+fn journal_ranked(org: Uuid, at: DateTime<Utc>) -> SelectStatement {
+    Query::select()
+        .columns([balance_entry::Column::AssetId, balance_entry::Column::Available, balance_entry::Column::OnHold])
+        .expr_as(
+            Expr::cust("ROW_NUMBER() OVER (PARTITION BY \"asset_id\" ORDER BY \"at\" DESC, \"id\" DESC)"),
+            Alias::new("rn"),
+        )
+        .from(balance_entry::Entity)
+        .and_where(balance_entry::Column::OrganizationId.eq(org))
+        .and_where(balance_entry::Column::At.lte(at))
+        .to_owned()
+}
+
 /// The groups of `org`'s accounts matching `filter`, by `keys`, with
 /// balances now or as they stood at `at`. Two statements: the account
 /// counts, and the per-currency sums (one when CURRENCY is a key).
@@ -157,8 +172,7 @@ pub async fn groups<C: ConnectionTrait>(
         counts.expr_as(Expr::cust("COUNT(*)"), Alias::new("n"));
         for row in db.query_all_raw(backend.build(&counts)).await? {
             let key = read_key(&row, keys)?;
-            let n: i64 = row.try_get("", "n")?;
-            out.insert(key.clone(), Group { key, account_count: n, sums: BTreeMap::new() });
+            out.insert(key.clone(), Group { key, account_count: row.try_get("", "n")?, sums: BTreeMap::new() });
         }
     }
     let mut sums = grouped(org, filter, keys, at, backend)?;
@@ -173,24 +187,10 @@ pub async fn groups<C: ConnectionTrait>(
     let source = match at {
         None => "\"s\"",
         Some(at) => {
-            let mut latest = Query::select();
-            latest
-                .columns([
-                    balance_entry::Column::AssetId,
-                    balance_entry::Column::Available,
-                    balance_entry::Column::OnHold,
-                ])
-                .expr_as(
-                    Expr::cust("ROW_NUMBER() OVER (PARTITION BY \"asset_id\" ORDER BY \"at\" DESC, \"id\" DESC)"),
-                    Alias::new("rn"),
-                )
-                .from(balance_entry::Entity)
-                .and_where(balance_entry::Column::OrganizationId.eq(org))
-                .and_where(balance_entry::Column::At.lte(at));
             let on = Expr::col((j.clone(), Alias::new("asset_id")))
                 .equals((s.clone(), asset::Column::Id))
                 .and(ExprTrait::eq(Expr::col((j.clone(), Alias::new("rn"))), 1));
-            sums.join_subquery(JoinType::LeftJoin, latest, j.clone(), on);
+            sums.join_subquery(JoinType::LeftJoin, journal_ranked(org, at), j.clone(), on);
             "\"j\""
         }
     };

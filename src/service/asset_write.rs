@@ -71,7 +71,9 @@ pub async fn add_in(
     let initial = validate::amount("initialBalance", cmd.initial_balance, cur.decimals, false)?;
     let credit = validate::amount("creditLimit", cmd.credit_limit, cur.decimals, false)?;
     let address = match cmd.address.as_deref() {
-        Some(a) if cur.currency_type == CurrencyType::Fiat.as_str() => Some(validate::iban("address", a)?),
+        Some(a) if CurrencyType::parse(&cur.currency_type)? == CurrencyType::Fiat => {
+            Some(validate::iban("address", a)?)
+        }
         Some(a) => Some(validate::text("address", a, 128)?),
         None => None,
     };
@@ -284,7 +286,7 @@ pub async fn adjust(
     if deltas.iter().all(|d| d.is_zero()) {
         return Err(AppError::invalid("", "give at least one non-zero delta"));
     }
-    if before.status != AssetStatus::Active.as_str() {
+    if AssetStatus::parse(&before.status)? != AssetStatus::Active {
         return Err(AppError::not_allowed("the asset is INACTIVE: activate it before moving its balance"));
     }
     live_account(&tx, &before).await?;

@@ -2,7 +2,7 @@
 
 use crate::auth::Principal;
 use crate::domain::filter::AuditCondition;
-use crate::domain::paging::{PageArgs, SortValue};
+use crate::domain::paging::{CursorField, PageArgs, SortValue};
 use crate::error::{AppError, AppResult};
 use crate::service::paging::{fetch_page, PageResult, SortSpec};
 use crate::service::store::WriteTx;
@@ -80,28 +80,59 @@ impl Action {
         }
     }
 
-    /// The kind of row it happened to (`ACCOUNT`, `SMART_CARD`, ...).
-    pub fn entity_type(self) -> &'static str {
+    /// The kind of row it happened to.
+    pub fn entity(self) -> EntityKind {
+        use Action as A;
         match self {
-            Action::AccountCreated => "ACCOUNT",
-            Action::AccountUpdated => "ACCOUNT",
-            Action::AccountStatusChanged => "ACCOUNT",
-            Action::AccountDeleted => "ACCOUNT",
-            Action::AssetAdded => "ASSET",
-            Action::AssetStatusChanged => "ASSET",
-            Action::AssetBalanceAdjusted => "ASSET",
-            Action::WalletAdded => "WALLET",
-            Action::WalletActivated => "WALLET",
-            Action::WalletDeactivated => "WALLET",
-            Action::SmartCardIssued => "SMART_CARD",
-            Action::SmartCardActivated => "SMART_CARD",
-            Action::SmartCardDeactivated => "SMART_CARD",
-            Action::ClientCreated => "CLIENT",
-            Action::ClientUpdated => "CLIENT",
-            Action::AccountTypeCreated => "ACCOUNT_TYPE",
-            Action::CurrencyCreated => "CURRENCY",
-            Action::NetworkCreated => "NETWORK",
-            Action::ProjectCreated => "PROJECT",
+            A::AccountCreated | A::AccountUpdated | A::AccountStatusChanged | A::AccountDeleted => EntityKind::Account,
+            A::AssetAdded | A::AssetStatusChanged | A::AssetBalanceAdjusted => EntityKind::Asset,
+            A::WalletAdded | A::WalletActivated | A::WalletDeactivated => EntityKind::Wallet,
+            A::SmartCardIssued | A::SmartCardActivated | A::SmartCardDeactivated => EntityKind::SmartCard,
+            A::ClientCreated | A::ClientUpdated => EntityKind::Client,
+            A::AccountTypeCreated => EntityKind::AccountType,
+            A::CurrencyCreated => EntityKind::Currency,
+            A::NetworkCreated => EntityKind::Network,
+            A::ProjectCreated => EntityKind::Project,
+        }
+    }
+}
+
+/// The kinds of row the trail records changes of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntityKind {
+    /// An account.
+    Account,
+    /// An asset.
+    Asset,
+    /// A wallet.
+    Wallet,
+    /// A smart card.
+    SmartCard,
+    /// A client.
+    Client,
+    /// An account type.
+    AccountType,
+    /// A currency.
+    Currency,
+    /// A network.
+    Network,
+    /// A project.
+    Project,
+}
+
+impl EntityKind {
+    /// The stored and public spelling (`ACCOUNT`, `SMART_CARD`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Account => "ACCOUNT",
+            EntityKind::Asset => "ASSET",
+            EntityKind::Wallet => "WALLET",
+            EntityKind::SmartCard => "SMART_CARD",
+            EntityKind::Client => "CLIENT",
+            EntityKind::AccountType => "ACCOUNT_TYPE",
+            EntityKind::Currency => "CURRENCY",
+            EntityKind::Network => "NETWORK",
+            EntityKind::Project => "PROJECT",
         }
     }
 }
@@ -142,7 +173,7 @@ pub async fn record<T: Serialize>(tx: &WriteTx, who: &Principal, change: Change<
         at: Set(tx.now()),
         actor: Set(who.subject.clone()),
         action: Set(change.action.as_str().to_owned()),
-        entity_type: Set(change.action.entity_type().to_owned()),
+        entity_type: Set(change.action.entity().as_str().to_owned()),
         entity_id: Set(change.entity_id),
         account_id: Set(change.account_id),
         before: Set(json(change.before)?),
@@ -164,7 +195,7 @@ pub async fn list<C: ConnectionTrait>(
     with_total: bool,
 ) -> AppResult<PageResult<audit_event::Model>> {
     use audit_event::Column as E;
-    let page = args.validate("AT")?;
+    let page = args.validate(CursorField::At)?;
     let mut c = Condition::all().add(E::OrganizationId.eq(org));
     if let Some(id) = account {
         c = c.add(E::AccountId.eq(id));
@@ -178,7 +209,7 @@ pub async fn list<C: ConnectionTrait>(
             AuditCondition::To(to) => E::At.lte(*to),
         });
     }
-    let spec = SortSpec { field: "AT", column: E::At, id: E::Id, desc: true };
+    let spec = SortSpec { field: CursorField::At, column: E::At, id: E::Id, desc: true };
     fetch_page(db, audit_event::Entity::find().filter(c), &spec, &page, |m| (SortValue::Time(m.at), m.id), with_total)
         .await
 }

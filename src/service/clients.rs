@@ -1,7 +1,7 @@
 //! Reading clients.
 
 use crate::domain::filter::ClientCondition;
-use crate::domain::paging::{PageArgs, SortValue};
+use crate::domain::paging::{CursorField, PageArgs, SortValue};
 use crate::error::AppResult;
 use crate::service::paging::{fetch_page, PageResult, SortSpec};
 use entity::client;
@@ -35,7 +35,7 @@ pub async fn list<C: ConnectionTrait>(
     with_total: bool,
 ) -> AppResult<PageResult<client::Model>> {
     use client::Column as K;
-    let page = args.validate("CREATED_AT")?;
+    let page = args.validate(CursorField::CreatedAt)?;
     let mut c = Condition::all().add(K::OrganizationId.eq(org));
     for cond in conditions {
         c = c.add(match cond {
@@ -56,7 +56,7 @@ pub async fn list<C: ConnectionTrait>(
             ClientCondition::Kind(kind) => Condition::all().add(K::Kind.eq(kind.as_str())),
         });
     }
-    let spec = SortSpec { field: "CREATED_AT", column: K::CreatedAt, id: K::Id, desc: true };
+    let spec = SortSpec { field: CursorField::CreatedAt, column: K::CreatedAt, id: K::Id, desc: true };
     fetch_page(
         db,
         client::Entity::find().filter(c),

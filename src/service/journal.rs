@@ -4,7 +4,7 @@
 //! `Asset.journal`, `balance(at:)` and `balanceHistory`.
 
 use crate::auth::Principal;
-use crate::domain::paging::{PageArgs, SortValue};
+use crate::domain::paging::{CursorField, PageArgs, SortValue};
 use crate::domain::{BalanceCause, HistoryInterval};
 use crate::error::{AppError, AppResult};
 use crate::service::paging::{fetch_page, PageResult, SortSpec};
@@ -71,9 +71,9 @@ pub async fn page<C: ConnectionTrait>(
     with_total: bool,
 ) -> AppResult<PageResult<balance_entry::Model>> {
     use balance_entry::Column as E;
-    let page = args.validate("AT")?;
+    let page = args.validate(CursorField::At)?;
     let q = balance_entry::Entity::find().filter(E::OrganizationId.eq(org)).filter(E::AssetId.eq(asset));
-    let spec = SortSpec { field: "AT", column: E::At, id: E::Id, desc: true };
+    let spec = SortSpec { field: CursorField::At, column: E::At, id: E::Id, desc: true };
     fetch_page(db, q, &spec, &page, |m| (SortValue::Time(m.at), m.id), with_total).await
 }
 

@@ -1,7 +1,7 @@
 //! Keyset paging over any SeaORM select: one statement for the page, one
 //! more only when the total was asked for.
 
-use crate::domain::paging::{Cursor, Page, SortValue};
+use crate::domain::paging::{Cursor, CursorField, Page, SortValue};
 use crate::error::AppResult;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -10,8 +10,8 @@ use sea_orm::{
 
 /// How a list is sorted: a column, then the id as tie-breaker.
 pub struct SortSpec<C> {
-    /// The cursor field name (`CREATED_AT`, `UID`, ...).
-    pub field: &'static str,
+    /// The field the cursor is made for.
+    pub field: CursorField,
     /// The sort column.
     pub column: C,
     /// The id column.
@@ -91,7 +91,7 @@ where
         .into_iter()
         .map(|m| {
             let (value, id) = key(&m);
-            (Cursor { field: sort.field.to_owned(), value, id }.encode(), m)
+            (Cursor { field: sort.field.as_str().to_owned(), value, id }.encode(), m)
         })
         .collect();
     let (has_previous, has_next) =
@@ -129,7 +129,7 @@ where
         .filter_map(|m| {
             let k = key(&m);
             let after_ok = page.after.as_ref().is_none_or(|c| beyond(&k, c));
-            after_ok.then(|| (Cursor { field: sort.field.to_owned(), value: k.0, id: k.1 }.encode(), m))
+            after_ok.then(|| (Cursor { field: sort.field.as_str().to_owned(), value: k.0, id: k.1 }.encode(), m))
         })
         .skip(page.offset as usize)
         .collect();

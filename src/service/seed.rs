@@ -190,11 +190,11 @@ impl Seeder<'_> {
             Some((role, cur)) => rows::system_account(self.org, uid, type_id, role, Some(cur), spec.created_at),
             None => {
                 let mut cmd = spec.cmd;
+                let reason = !matches!(cmd.status, AccountStatus::Active | AccountStatus::Pending);
                 cmd.main = spec.parent.is_none() && cmd.owner_id.is_some();
                 let owner_id = cmd.owner_id.unwrap_or_default();
                 let refs = AccountRefs { type_id, owner_id, parent: spec.parent, custody_bank_account: None };
                 let mut row = rows::client_account(self.org, uid, &cmd.check()?, refs, spec.created_at);
-                let reason = !matches!(row.status.as_ref().as_str(), "ACTIVE" | "PENDING");
                 row.status_reason_code = Set(reason.then(|| "other".to_owned()));
                 row
             }

@@ -7,5 +7,5 @@ mod query;
 
 pub use mutation::AccountMutation;
 pub use object::{Account, AccountOrder, BankAccount, StatusReason};
-pub use prefetch::prefetch;
+pub use prefetch::{prefetch, Prefetch};
 pub use query::AccountQuery;

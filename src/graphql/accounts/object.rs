@@ -154,7 +154,7 @@ impl Account {
         let order = (AccountOrderField::CreatedAt, OrderDirection::Desc);
         let page = match filter {
             None => {
-                let page = args.validate(order.0.as_str()).gql()?;
+                let page = args.validate(order.0.into()).gql()?;
                 let rows = r.loaders.children.load_one(self.0.id).await.map_err(load_err)?.unwrap_or_default();
                 slice_page(rows, &sort_spec(order.0, order.1), &page, |m| sort_key(order.0, m))
             }
@@ -216,7 +216,7 @@ impl Account {
         let rows = req(ctx)?.loaders.assets_by_account.load_one(self.0.id).await.map_err(load_err)?.unwrap_or_default();
         Ok(rows
             .into_iter()
-            .filter(|(a, _)| status.is_none_or(|s| a.status == s.as_str()))
+            .filter(|(a, _)| status.is_none_or(|s| AssetStatus::from_name(&a.status) == Some(s)))
             .map(|(a, c)| Asset { model: a, currency: c })
             .collect())
     }

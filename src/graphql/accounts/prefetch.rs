@@ -7,6 +7,7 @@
 //! outlast the loader's window and split a batch in two, so the statement
 //! count would grow with the page. Prefetching makes it one per relation.
 
+use crate::graphql::loaders::Loaders;
 use crate::graphql::{load_err, req};
 use crate::service::paging::PageResult;
 use async_graphql::{Context, Lookahead, Result};
@@ -14,15 +15,102 @@ use entity::account;
 use futures_util::future::try_join_all;
 use std::future::Future;
 use std::pin::Pin;
+use uuid::Uuid;
 
 /// A prefetch job; it returns the currency codes whose quotes it needs.
 type Job<'a> = Pin<Box<dyn Future<Output = Result<Vec<String>>> + Send + 'a>>;
 
-fn selects(nodes: &[Lookahead<'_>], path: &[&str]) -> bool {
-    nodes.iter().any(|n| {
-        let Some((head, rest)) = path.split_first() else { return false };
-        rest.iter().fold(n.field(head), |sel, name| sel.field(name)).exists()
-    })
+/// A relation of `Account` that a page loads up front, named by the path
+/// of schema fields that selects it under a page's nodes. The paths are
+/// checked against the schema by a test, so renaming a field cannot
+/// silently turn batching off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Prefetch {
+    /// `owner`: clients by id.
+    Owner,
+    /// `type`: account types by id.
+    Type,
+    /// `project`: projects by id.
+    Project,
+    /// `parent`: accounts by id.
+    Parent,
+    /// `smartCards`: cards by account.
+    SmartCards,
+    /// `subAccounts`: children by account.
+    SubAccounts,
+    /// `assets`: assets (with currency) by account.
+    Assets,
+    /// `assets.wallets`: wallets by asset.
+    AssetWallets,
+    /// `addresses`: wallets by asset, through the assets.
+    Addresses,
+    /// `balance`: assets and their quotes.
+    Balance,
+    /// `assets.valuation`: assets and their quotes.
+    AssetValuation,
+    /// `subAccountsBalance`: the subtree, its currencies and quotes.
+    SubAccountsBalance,
+}
+
+impl Prefetch {
+    /// Every relation.
+    pub const ALL: [Prefetch; 12] = [
+        Prefetch::Owner,
+        Prefetch::Type,
+        Prefetch::Project,
+        Prefetch::Parent,
+        Prefetch::SmartCards,
+        Prefetch::SubAccounts,
+        Prefetch::Assets,
+        Prefetch::AssetWallets,
+        Prefetch::Addresses,
+        Prefetch::Balance,
+        Prefetch::AssetValuation,
+        Prefetch::SubAccountsBalance,
+    ];
+
+    /// The schema fields, from `Account`, that select this relation.
+    pub fn path(self) -> &'static [&'static str] {
+        match self {
+            Prefetch::Owner => &["owner"],
+            Prefetch::Type => &["type"],
+            Prefetch::Project => &["project"],
+            Prefetch::Parent => &["parent"],
+            Prefetch::SmartCards => &["smartCards"],
+            Prefetch::SubAccounts => &["subAccounts"],
+            Prefetch::Assets => &["assets"],
+            Prefetch::AssetWallets => &["assets", "wallets"],
+            Prefetch::Addresses => &["addresses"],
+            Prefetch::Balance => &["balance"],
+            Prefetch::AssetValuation => &["assets", "valuation"],
+            Prefetch::SubAccountsBalance => &["subAccountsBalance"],
+        }
+    }
+
+    /// Whether any of `nodes` selects this relation.
+    fn selected(self, nodes: &[Lookahead<'_>]) -> bool {
+        let Some((head, rest)) = self.path().split_first() else { return false };
+        nodes.iter().any(|n| rest.iter().fold(n.field(head), |sel, name| sel.field(name)).exists())
+    }
+}
+
+/// The assets of `accounts`, then their wallets (`wallets`); the codes of
+/// their currencies when their quotes are wanted (`quotes`).
+async fn assets(l: &Loaders, accounts: Vec<Uuid>, wallets: bool, quotes: bool) -> Result<Vec<String>> {
+    let assets = l.assets_by_account.load_many(accounts).await.map_err(load_err)?;
+    if wallets {
+        let asset_ids: Vec<_> = assets.values().flatten().map(|(a, _)| a.id).collect();
+        l.wallets_by_asset.load_many(asset_ids).await.map_err(load_err)?;
+    }
+    Ok(if quotes { assets.values().flatten().map(|(_, c)| c.code.clone()).collect() } else { Vec::new() })
+}
+
+/// The subtrees of `roots` and their currencies, whose codes it returns.
+async fn subtrees(l: &Loaders, roots: Vec<Uuid>) -> Result<Vec<String>> {
+    let trees = l.subtree.load_many(roots).await.map_err(load_err)?;
+    let currency_ids: Vec<_> = trees.values().flatten().filter_map(|r| r.currency_id).collect();
+    let currencies = l.currencies.load_many(currency_ids).await.map_err(load_err)?;
+    Ok(currencies.values().map(|c| c.code.clone()).collect())
 }
 
 /// Loads what the current field's selection asks of `rows`.
@@ -33,58 +121,43 @@ pub async fn prefetch(ctx: &Context<'_>, page: &PageResult<account::Model>) -> R
     }
     let look = ctx.look_ahead();
     let nodes = [look.field("nodes"), look.field("edges").field("node")];
+    let selects = |p: Prefetch| p.selected(&nodes);
     let l = req(ctx)?.loaders;
     let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
     let mut jobs: Vec<Job<'_>> = Vec::new();
-    if selects(&nodes, &["owner"]) {
+    if selects(Prefetch::Owner) {
         let keys: Vec<_> = rows.iter().filter_map(|r| r.owner_id).collect();
         jobs.push(Box::pin(async move { l.clients.load_many(keys).await.map(|_| Vec::new()).map_err(load_err) }));
     }
-    if selects(&nodes, &["type"]) {
+    if selects(Prefetch::Type) {
         let keys: Vec<_> = rows.iter().map(|r| r.type_id).collect();
         jobs.push(Box::pin(async move { l.account_types.load_many(keys).await.map(|_| Vec::new()).map_err(load_err) }));
     }
-    if selects(&nodes, &["project"]) {
+    if selects(Prefetch::Project) {
         let keys: Vec<_> = rows.iter().filter_map(|r| r.project_id).collect();
         jobs.push(Box::pin(async move { l.projects.load_many(keys).await.map(|_| Vec::new()).map_err(load_err) }));
     }
-    if selects(&nodes, &["parent"]) {
+    if selects(Prefetch::Parent) {
         let keys: Vec<_> = rows.iter().filter_map(|r| r.parent_id).collect();
         jobs.push(Box::pin(async move { l.accounts.load_many(keys).await.map(|_| Vec::new()).map_err(load_err) }));
     }
-    if selects(&nodes, &["smartCards"]) {
+    if selects(Prefetch::SmartCards) {
         let keys = ids.clone();
         jobs.push(Box::pin(
             async move { l.cards_by_account.load_many(keys).await.map(|_| Vec::new()).map_err(load_err) },
         ));
     }
-    if selects(&nodes, &["subAccounts"]) {
+    if selects(Prefetch::SubAccounts) {
         let keys = ids.clone();
         jobs.push(Box::pin(async move { l.children.load_many(keys).await.map(|_| Vec::new()).map_err(load_err) }));
     }
-    let wallets = selects(&nodes, &["assets", "wallets"]) || selects(&nodes, &["addresses"]);
-    let quotes = selects(&nodes, &["balance"]) || selects(&nodes, &["assets", "valuation"]);
-    if wallets || quotes || selects(&nodes, &["assets"]) {
-        let keys = ids.clone();
-        jobs.push(Box::pin(async move {
-            let assets = l.assets_by_account.load_many(keys).await.map_err(load_err)?;
-            if wallets {
-                let asset_ids: Vec<_> = assets.values().flatten().map(|(a, _)| a.id).collect();
-                l.wallets_by_asset.load_many(asset_ids).await.map_err(load_err)?;
-            }
-            let codes =
-                if quotes { assets.values().flatten().map(|(_, c)| c.code.clone()).collect() } else { Vec::new() };
-            Ok(codes)
-        }));
+    let wallets = selects(Prefetch::AssetWallets) || selects(Prefetch::Addresses);
+    let quotes = selects(Prefetch::Balance) || selects(Prefetch::AssetValuation);
+    if wallets || quotes || selects(Prefetch::Assets) {
+        jobs.push(Box::pin(assets(l, ids.clone(), wallets, quotes)));
     }
-    if selects(&nodes, &["subAccountsBalance"]) {
-        let keys = ids.clone();
-        jobs.push(Box::pin(async move {
-            let trees = l.subtree.load_many(keys).await.map_err(load_err)?;
-            let currency_ids: Vec<_> = trees.values().flatten().filter_map(|r| r.currency_id).collect();
-            let currencies = l.currencies.load_many(currency_ids).await.map_err(load_err)?;
-            Ok(currencies.values().map(|c| c.code.clone()).collect())
-        }));
+    if selects(Prefetch::SubAccountsBalance) {
+        jobs.push(Box::pin(subtrees(l, ids.clone())));
     }
     // Every quote the page needs, in one batch: one cache round trip and at
     // most one source call.
