@@ -81,13 +81,12 @@ impl AppError {
     /// `columns` pairs a column name with the input field it comes from.
     pub fn from_unique(err: DbErr, columns: &[(&str, &str)]) -> Self {
         if let Some(sea_orm::SqlErr::UniqueConstraintViolation(msg)) = err.sql_err() {
-            // PostgreSQL names the index (ux_accounts_organization_id_alias),
-            // SQLite the columns (accounts.organization_id, accounts.alias).
+            // PostgreSQL names the violated index in the error itself
+            // (ux_accounts_organization_id_alias); SQLite names only the
+            // columns, in its message (accounts.organization_id, accounts.alias).
+            let name = constraint(&err).unwrap_or(msg);
             for (column, field) in columns {
-                if msg.ends_with(&format!("_{column}\""))
-                    || msg.ends_with(&format!("_{column}"))
-                    || msg.ends_with(&format!(".{column}"))
-                {
+                if name.ends_with(&format!("_{column}")) || name.ends_with(&format!(".{column}")) {
                     return AppError::conflict(*field, format!("`{field}` is already in use"));
                 }
             }
@@ -225,6 +224,15 @@ impl From<DbErr> for AppError {
             DbFault::Other => AppError::internal(err),
         }
     }
+}
+
+/// The name of the constraint a database error reports, where the driver
+/// gives one (PostgreSQL does; SQLite does not).
+fn constraint(err: &DbErr) -> Option<String> {
+    let (DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e)) | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))) = err else {
+        return None;
+    };
+    e.as_database_error()?.constraint().map(str::to_owned)
 }
 
 /// What a database error means for the client.

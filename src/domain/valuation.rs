@@ -27,6 +27,31 @@ pub fn sum_overflow(what: &str) -> crate::error::AppError {
     ))
 }
 
+/// The available and on-hold sums of `rows` per key (a currency), exact.
+pub fn sums_by<K: Ord>(
+    rows: impl IntoIterator<Item = (K, Decimal, Decimal)>,
+) -> Result<std::collections::BTreeMap<K, (Decimal, Decimal)>, crate::error::AppError> {
+    let mut sums = std::collections::BTreeMap::new();
+    for (key, available, on_hold) in rows {
+        let e: &mut (Decimal, Decimal) = sums.entry(key).or_default();
+        e.0 = exact_add(e.0, available).ok_or_else(|| sum_overflow("the available sum"))?;
+        e.1 = exact_add(e.1, on_hold).ok_or_else(|| sum_overflow("the on-hold sum"))?;
+    }
+    Ok(sums)
+}
+
+/// A balance's total (available + on hold) and, given a USD `rate`, its
+/// USD value in cents.
+pub fn total_and_usd(
+    available: Decimal,
+    on_hold: Decimal,
+    rate: Option<Decimal>,
+) -> Result<(Decimal, Option<Decimal>), crate::error::AppError> {
+    let total = exact_add(available, on_hold).ok_or_else(|| sum_overflow("the total"))?;
+    let usd = rate.map(|r| usd_value(total, r).ok_or_else(|| sum_overflow("the USD value"))).transpose()?;
+    Ok((total, usd))
+}
+
 /// Rounds half-even to two places and shows both ("12.3" -> "12.30").
 pub fn cents(v: Decimal) -> Decimal {
     let mut r = v.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven);

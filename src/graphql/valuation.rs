@@ -2,7 +2,7 @@
 //! and the quotes themselves.
 
 use crate::domain::money::Dec;
-use crate::domain::valuation::{cents, exact_add, exact_sum, sum_overflow, usd_value};
+use crate::domain::valuation::{cents, exact_sum, sum_overflow, sums_by, total_and_usd, usd_value};
 use crate::error::{AppError, ToGql};
 use crate::graphql::assets::{at_scale, Asset};
 use crate::graphql::catalog::Currency;
@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use entity::Amount;
 use entity::{account, currency};
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// One asset valued in USD.
@@ -201,31 +201,19 @@ pub async fn subtree_summary(
         }
     }
     let accounts: std::collections::HashSet<Uuid> = rows.iter().map(|r| r.account_id).collect();
-    let mut sums: BTreeMap<Uuid, (Decimal, Decimal)> = BTreeMap::new();
-    for r in &rows {
-        if let Some(c) = r.currency_id {
-            let e = sums.entry(c).or_default();
-            e.0 = exact_add(e.0, r.available.0).ok_or_else(|| sum_overflow("the available sum")).gql()?;
-            e.1 = exact_add(e.1, r.on_hold.0).ok_or_else(|| sum_overflow("the on-hold sum")).gql()?;
-        }
-    }
+    let sums = sums_by(rows.iter().filter_map(|r| r.currency_id.map(|c| (c, r.available.0, r.on_hold.0)))).gql()?;
     let currencies = l.currencies.load_many(sums.keys().copied()).await.map_err(load_err)?;
     let quotes = quotes_for(ctx, currencies.values().map(|c| c.code.clone()).collect(), at).await?;
-    let mut usd_total = Decimal::ZERO;
-    let mut complete = true;
     let mut by_currency: Vec<(currency::Model, Decimal, Decimal)> =
         sums.into_iter().filter_map(|(id, (a, h))| currencies.get(&id).map(|c| (c.clone(), a, h))).collect();
     by_currency.sort_by(|x, y| x.0.code.cmp(&y.0.code));
-    let mut rows = Vec::with_capacity(by_currency.len());
+    let (mut rows, mut values) = (Vec::with_capacity(by_currency.len()), Vec::new());
+    let mut complete = true;
     for (c, available, on_hold) in by_currency {
-        let total = exact_add(available, on_hold).ok_or_else(|| sum_overflow("the total")).gql()?;
-        match quotes.get(&c.code) {
-            Some(q) => {
-                let v = usd_value(total, q.quote.rate).ok_or_else(|| sum_overflow("the USD value")).gql()?;
-                usd_total = exact_add(usd_total, v).ok_or_else(|| sum_overflow("the USD total")).gql()?;
-            }
-            None => complete = false,
-        }
+        let rate = quotes.get(&c.code).map(|q| q.quote.rate);
+        complete &= rate.is_some();
+        let (total, usd) = total_and_usd(available, on_hold, rate).gql()?;
+        values.extend(usd);
         let s = c.decimals;
         rows.push(CurrencyBalance {
             total: at_scale(total, s),
@@ -234,6 +222,7 @@ pub async fn subtree_summary(
             currency: Currency(c),
         });
     }
+    let usd_total = exact_sum(values).ok_or_else(|| sum_overflow("the USD total")).gql()?;
     let by_currency = rows;
     Ok(BalanceSummary { account_count: accounts.len() as i32, by_currency, usd_total: Dec(cents(usd_total)), complete })
 }

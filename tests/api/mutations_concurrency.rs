@@ -66,6 +66,10 @@ async fn parallel_creates_with_one_external_id(app: TestApp) {
     let ok = results.iter().filter(|r| r.get("errors").is_none()).count();
     let conflicts = results.iter().filter(|r| crate::helpers::first_code(r) == "CONFLICT").count();
     assert_eq!((ok, conflicts), (1, 1), "{results:#?}");
+    // Found by the check or by the unique index (the driver's constraint
+    // name on PostgreSQL), the loser hears which field: never a bare CONFLICT.
+    let loser = results.iter().find(|r| r.get("errors").is_some()).unwrap();
+    assert_eq!(loser["errors"][0]["extensions"]["details"][0]["field"], "input.externalId", "{loser:#}");
     let d = app.data(r#"{ accounts(filter: {externalId: {eq: "race-1"}}) { totalCount } }"#, json!({})).await;
     assert_eq!(d["accounts"]["totalCount"], 1);
 }
