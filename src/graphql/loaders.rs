@@ -248,6 +248,27 @@ impl Loader<Uuid> for SubtreeLoader {
 /// A loader that caches what it loaded for the rest of the request.
 pub type Cached<L> = DataLoader<L, HashMapCache>;
 
+/// Loads `keys` at once, in the calling task, and leaves the rows in the
+/// loader's cache for the per-row resolvers. A prefetch already holds every
+/// key of its wave: going through `load_many` would only add the batching
+/// window and a spawned task (and its thread switches) to each wave.
+pub async fn load_now<K, L>(loader: &DataLoader<L, HashMapCache>, keys: Vec<K>) -> Result<HashMap<K, L::Value>, L::Error>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    L: Loader<K>,
+    L::Value: Clone,
+{
+    let mut keys = keys;
+    let mut seen = std::collections::HashSet::with_capacity(keys.len());
+    keys.retain(|k| seen.insert(k.clone()));
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let values = loader.loader().load(&keys).await?;
+    loader.feed_many(values.iter().map(|(k, v)| (k.clone(), v.clone()))).await;
+    Ok(values)
+}
+
 /// Every loader of one request.
 pub struct Loaders {
     /// Accounts by id (parents, the account of an asset).

@@ -7,7 +7,7 @@
 //! outlast the loader's window and split a batch in two, so the statement
 //! count would grow with the page. Prefetching makes it one per relation.
 
-use crate::graphql::loaders::Loaders;
+use crate::graphql::loaders::{load_now, Loaders};
 use crate::graphql::{load_err, req};
 use crate::service::paging::PageResult;
 use async_graphql::{Context, Lookahead, Result};
@@ -97,19 +97,19 @@ impl Prefetch {
 /// The assets of `accounts`, then their wallets (`wallets`); the codes of
 /// their currencies when their quotes are wanted (`quotes`).
 async fn assets(l: &Loaders, accounts: Vec<Uuid>, wallets: bool, quotes: bool) -> Result<Vec<String>> {
-    let assets = l.assets_by_account.load_many(accounts).await.map_err(load_err)?;
+    let assets = load_now(&l.assets_by_account, accounts).await.map_err(load_err)?;
     if wallets {
         let asset_ids: Vec<_> = assets.values().flatten().map(|(a, _)| a.id).collect();
-        l.wallets_by_asset.load_many(asset_ids).await.map_err(load_err)?;
+        load_now(&l.wallets_by_asset, asset_ids).await.map_err(load_err)?;
     }
     Ok(if quotes { assets.values().flatten().map(|(_, c)| c.code.clone()).collect() } else { Vec::new() })
 }
 
 /// The subtrees of `roots` and their currencies, whose codes it returns.
 async fn subtrees(l: &Loaders, roots: Vec<Uuid>) -> Result<Vec<String>> {
-    let trees = l.subtree.load_many(roots).await.map_err(load_err)?;
+    let trees = load_now(&l.subtree, roots).await.map_err(load_err)?;
     let currency_ids: Vec<_> = trees.values().flatten().filter_map(|r| r.currency_id).collect();
-    let currencies = l.currencies.load_many(currency_ids).await.map_err(load_err)?;
+    let currencies = load_now(&l.currencies, currency_ids).await.map_err(load_err)?;
     Ok(currencies.values().map(|c| c.code.clone()).collect())
 }
 
@@ -127,29 +127,29 @@ pub async fn prefetch(ctx: &Context<'_>, page: &PageResult<account::Model>) -> R
     let mut jobs: Vec<Job<'_>> = Vec::new();
     if selects(Prefetch::Owner) {
         let keys: Vec<_> = rows.iter().filter_map(|r| r.owner_id).collect();
-        jobs.push(Box::pin(async move { l.clients.load_many(keys).await.map(|_| Vec::new()).map_err(load_err) }));
+        jobs.push(Box::pin(async move { load_now(&l.clients, keys).await.map(|_| Vec::new()).map_err(load_err) }));
     }
     if selects(Prefetch::Type) {
         let keys: Vec<_> = rows.iter().map(|r| r.type_id).collect();
-        jobs.push(Box::pin(async move { l.account_types.load_many(keys).await.map(|_| Vec::new()).map_err(load_err) }));
+        jobs.push(Box::pin(async move { load_now(&l.account_types, keys).await.map(|_| Vec::new()).map_err(load_err) }));
     }
     if selects(Prefetch::Project) {
         let keys: Vec<_> = rows.iter().filter_map(|r| r.project_id).collect();
-        jobs.push(Box::pin(async move { l.projects.load_many(keys).await.map(|_| Vec::new()).map_err(load_err) }));
+        jobs.push(Box::pin(async move { load_now(&l.projects, keys).await.map(|_| Vec::new()).map_err(load_err) }));
     }
     if selects(Prefetch::Parent) {
         let keys: Vec<_> = rows.iter().filter_map(|r| r.parent_id).collect();
-        jobs.push(Box::pin(async move { l.accounts.load_many(keys).await.map(|_| Vec::new()).map_err(load_err) }));
+        jobs.push(Box::pin(async move { load_now(&l.accounts, keys).await.map(|_| Vec::new()).map_err(load_err) }));
     }
     if selects(Prefetch::SmartCards) {
         let keys = ids.clone();
         jobs.push(Box::pin(
-            async move { l.cards_by_account.load_many(keys).await.map(|_| Vec::new()).map_err(load_err) },
+            async move { load_now(&l.cards_by_account, keys).await.map(|_| Vec::new()).map_err(load_err) },
         ));
     }
     if selects(Prefetch::SubAccounts) {
         let keys = ids.clone();
-        jobs.push(Box::pin(async move { l.children.load_many(keys).await.map(|_| Vec::new()).map_err(load_err) }));
+        jobs.push(Box::pin(async move { load_now(&l.children, keys).await.map(|_| Vec::new()).map_err(load_err) }));
     }
     let wallets = selects(Prefetch::AssetWallets) || selects(Prefetch::Addresses);
     let quotes = selects(Prefetch::Balance) || selects(Prefetch::AssetValuation);
@@ -163,7 +163,7 @@ pub async fn prefetch(ctx: &Context<'_>, page: &PageResult<account::Model>) -> R
     // most one source call.
     let codes: Vec<String> = try_join_all(jobs).await?.into_iter().flatten().collect();
     if !codes.is_empty() {
-        l.quotes.load_many(codes).await.map_err(load_err)?;
+        load_now(&l.quotes, codes).await.map_err(load_err)?;
     }
     Ok(())
 }
