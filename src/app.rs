@@ -29,6 +29,8 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     initial_admin_key: Option<String>,
+    /// How long requests in flight may take once shutdown begins.
+    grace: Duration,
 }
 
 /// Migrates the database, reads the card key, and on first start loads
@@ -177,7 +179,8 @@ impl Application {
             ws_operations: SocketCounter::default(),
             revocations,
         };
-        Ok(Application { listener, state, initial_admin_key })
+        let grace = Duration::from_secs(settings.shutdown_grace_secs);
+        Ok(Application { listener, state, initial_admin_key, grace })
     }
 
     /// The admin API key made for a new database, if this start made one.
@@ -217,12 +220,26 @@ impl Application {
         let addr = self.local_addr()?;
         tracing::info!("listening on http://{addr}");
         let closing = self.state.shutdown.clone();
+        let mut draining = closing.subscribe();
         let sockets = self.state.sockets.clone();
         let signal = async move {
             stop.await;
+            // From here /readyz answers 503 and WebSockets close with 1001.
             let _ = closing.send(true);
         };
-        let served = axum::serve(self.listener, router(self.state)).with_graceful_shutdown(signal).await;
+        let grace = self.grace;
+        let deadline = async move {
+            let _ = draining.wait_for(|d| *d).await;
+            tokio::time::sleep(grace).await;
+        };
+        let serving = axum::serve(self.listener, router(self.state)).with_graceful_shutdown(signal);
+        let served = tokio::select! {
+            served = std::future::IntoFuture::into_future(serving) => served,
+            _ = deadline => {
+                tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight at the end of the grace period are cut");
+                Ok(())
+            }
+        };
         // Give sockets a moment to send their close frames.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
         while sockets.live() > 0 && tokio::time::Instant::now() < deadline {

@@ -230,6 +230,10 @@ pub struct Settings {
     /// LIMIT_EXCEEDED (its transaction, if any, rolls back).
     #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 60_000, global = true)]
     pub request_timeout_ms: u64,
+    /// On SIGTERM or Ctrl-C: how long requests in flight may take to
+    /// finish once the server stops accepting; what still runs then is cut.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 20, global = true)]
+    pub shutdown_grace_secs: u64,
     /// Requests per second per credential (0 turns limiting off).
     #[arg(long, env = "RATE_LIMIT_PER_SECOND", default_value_t = 50, global = true)]
     pub rate_limit_per_second: u32,

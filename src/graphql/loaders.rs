@@ -252,7 +252,10 @@ pub type Cached<L> = DataLoader<L, HashMapCache>;
 /// loader's cache for the per-row resolvers. A prefetch already holds every
 /// key of its wave: going through `load_many` would only add the batching
 /// window and a spawned task (and its thread switches) to each wave.
-pub async fn load_now<K, L>(loader: &DataLoader<L, HashMapCache>, keys: Vec<K>) -> Result<HashMap<K, L::Value>, L::Error>
+pub async fn load_now<K, L>(
+    loader: &DataLoader<L, HashMapCache>,
+    keys: Vec<K>,
+) -> Result<HashMap<K, L::Value>, L::Error>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     L: Loader<K>,

@@ -10,9 +10,12 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready: the database answers within a second (a load balancer asks
-/// often; a dead database must not make it wait).
+/// Ready: not shutting down, and the database answers within a second (a
+/// load balancer asks often; a dead database must not make it wait).
 pub async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
+    if *s.shutdown.borrow() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "draining");
+    }
     match tokio::time::timeout(crate::db::ACQUIRE_TIMEOUT, s.db.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ready"),
         Ok(Err(e)) => {

@@ -26,6 +26,7 @@ mod quiet_logs;
 mod quote_server;
 mod seed_fidelity;
 mod services;
+mod shutdown;
 mod statements;
 mod subscriptions;
 mod tenancy;

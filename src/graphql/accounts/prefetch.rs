@@ -7,9 +7,10 @@
 //! outlast the loader's window and split a batch in two, so the statement
 //! count would grow with the page. Prefetching makes it one per relation.
 
-use crate::graphql::loaders::{load_now, Loaders};
+use crate::graphql::loaders::{load_now, Cached, Loaders};
 use crate::graphql::{load_err, req};
 use crate::service::paging::PageResult;
+use async_graphql::dataloader::Loader;
 use async_graphql::{Context, Lookahead, Result};
 use entity::account;
 use futures_util::future::try_join_all;
@@ -113,6 +114,16 @@ async fn subtrees(l: &Loaders, roots: Vec<Uuid>) -> Result<Vec<String>> {
     Ok(currencies.values().map(|c| c.code.clone()).collect())
 }
 
+/// A job that only fills `loader`'s cache with the rows of `keys`.
+fn warm<'a, K, L>(loader: &'a Cached<L>, keys: Vec<K>) -> Job<'a>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    L: Loader<K, Error = crate::error::AppError>,
+    L::Value: Clone,
+{
+    Box::pin(async move { load_now(loader, keys).await.map(|_| Vec::new()).map_err(load_err) })
+}
+
 /// Loads what the current field's selection asks of `rows`.
 pub async fn prefetch(ctx: &Context<'_>, page: &PageResult<account::Model>) -> Result<()> {
     let rows: Vec<&account::Model> = page.rows.iter().map(|(_, m)| m).collect();
@@ -127,29 +138,27 @@ pub async fn prefetch(ctx: &Context<'_>, page: &PageResult<account::Model>) -> R
     let mut jobs: Vec<Job<'_>> = Vec::new();
     if selects(Prefetch::Owner) {
         let keys: Vec<_> = rows.iter().filter_map(|r| r.owner_id).collect();
-        jobs.push(Box::pin(async move { load_now(&l.clients, keys).await.map(|_| Vec::new()).map_err(load_err) }));
+        jobs.push(warm(&l.clients, keys));
     }
     if selects(Prefetch::Type) {
         let keys: Vec<_> = rows.iter().map(|r| r.type_id).collect();
-        jobs.push(Box::pin(async move { load_now(&l.account_types, keys).await.map(|_| Vec::new()).map_err(load_err) }));
+        jobs.push(warm(&l.account_types, keys));
     }
     if selects(Prefetch::Project) {
         let keys: Vec<_> = rows.iter().filter_map(|r| r.project_id).collect();
-        jobs.push(Box::pin(async move { load_now(&l.projects, keys).await.map(|_| Vec::new()).map_err(load_err) }));
+        jobs.push(warm(&l.projects, keys));
     }
     if selects(Prefetch::Parent) {
         let keys: Vec<_> = rows.iter().filter_map(|r| r.parent_id).collect();
-        jobs.push(Box::pin(async move { load_now(&l.accounts, keys).await.map(|_| Vec::new()).map_err(load_err) }));
+        jobs.push(warm(&l.accounts, keys));
     }
     if selects(Prefetch::SmartCards) {
         let keys = ids.clone();
-        jobs.push(Box::pin(
-            async move { load_now(&l.cards_by_account, keys).await.map(|_| Vec::new()).map_err(load_err) },
-        ));
+        jobs.push(warm(&l.cards_by_account, keys));
     }
     if selects(Prefetch::SubAccounts) {
         let keys = ids.clone();
-        jobs.push(Box::pin(async move { load_now(&l.children, keys).await.map(|_| Vec::new()).map_err(load_err) }));
+        jobs.push(warm(&l.children, keys));
     }
     let wallets = selects(Prefetch::AssetWallets) || selects(Prefetch::Addresses);
     let quotes = selects(Prefetch::Balance) || selects(Prefetch::AssetValuation);
