@@ -130,7 +130,7 @@ impl Application {
         };
         let events = match &settings.redis_url {
             Some(url) => EventBus::with_redis(url, &settings.redis_prefix, metrics.clone())?,
-            None => EventBus::default(),
+            None => EventBus::default().with_metrics(metrics.clone()),
         };
         let store = Store::new(db.clone(), events, card_key, policy, clock.clone());
         // Background work (event relay, revocation watcher) has a pool of

@@ -30,6 +30,21 @@ pub async fn connect(url: &str, max_connections: u32, metrics: &Metrics) -> anyh
     Ok(db)
 }
 
+/// The request pool's size and idle connections now.
+pub fn pool_state(db: &DatabaseConnection) -> (i64, i64) {
+    let (size, idle) = match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            let p = db.get_postgres_connection_pool();
+            (p.size(), p.num_idle())
+        }
+        _ => {
+            let p = db.get_sqlite_connection_pool();
+            (p.size(), p.num_idle())
+        }
+    };
+    (i64::from(size), i64::try_from(idle).unwrap_or(i64::MAX))
+}
+
 /// A small pool for background tasks (the event relay, the revocation
 /// watcher): not counted as request statements, and never competing for
 /// request connections.

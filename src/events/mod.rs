@@ -87,12 +87,20 @@ pub struct EventBus {
     stream: Option<Arc<redis_stream::RedisStream>>,
     /// Wakes the relay after a commit that wrote to the outbox.
     relay_wake: Arc<tokio::sync::Notify>,
+    /// Events published and missed.
+    metrics: crate::metrics::Metrics,
 }
 
 impl Default for EventBus {
     fn default() -> Self {
         let (local, _) = broadcast::channel(BUFFER);
-        EventBus { local, replica: Uuid::new_v4(), stream: None, relay_wake: Arc::new(tokio::sync::Notify::new()) }
+        EventBus {
+            local,
+            replica: Uuid::new_v4(),
+            stream: None,
+            relay_wake: Arc::new(tokio::sync::Notify::new()),
+            metrics: crate::metrics::Metrics::default(),
+        }
     }
 }
 
@@ -100,10 +108,20 @@ impl EventBus {
     /// A bus relayed through the Redis stream `{prefix}events`; starts the
     /// task that reads it (and reconnects with backoff).
     pub fn with_redis(url: &str, prefix: &str, metrics: crate::metrics::Metrics) -> redis::RedisResult<Self> {
-        let bus = EventBus::default();
+        let bus = EventBus::default().with_metrics(metrics.clone());
         let stream = redis_stream::RedisStream::new(url, &format!("{prefix}events"), metrics)?;
         stream.spawn_reader(bus.replica, bus.local.clone());
         Ok(EventBus { stream: Some(Arc::new(stream)), ..bus })
+    }
+
+    /// The bus, counting into `metrics`.
+    pub fn with_metrics(self, metrics: crate::metrics::Metrics) -> Self {
+        EventBus { metrics, ..self }
+    }
+
+    /// Where the bus counts events.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
     }
 
     /// The Redis stream, when events travel between replicas.
@@ -137,6 +155,7 @@ impl EventBus {
     /// the relay. Never waits.
     pub fn committed(&self, events: Vec<DomainEvent>) {
         let relayed = self.stream.is_some() && !events.is_empty();
+        self.metrics.events_published(events.len());
         for e in events {
             let _ = self.local.send(Arc::new(e));
         }

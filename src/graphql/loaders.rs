@@ -316,7 +316,9 @@ where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     L: Loader<K>,
 {
-    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default()).delay(delay).max_batch_size(10_000)
+    DataLoader::with_cache(loader, crate::metrics::spawner(), HashMapCache::default())
+        .delay(delay)
+        .max_batch_size(10_000)
 }
 
 fn newest_last<C>(c: C) -> Vec<(C, Order)> {

@@ -22,21 +22,26 @@ fn events(
     rx: broadcast::Receiver<Arc<DomainEvent>>,
     org: Uuid,
     expires_at: Option<DateTime<Utc>>,
+    metrics: crate::metrics::Metrics,
 ) -> impl Stream<Item = Result<Arc<DomainEvent>, String>> + Send {
-    stream::unfold(Some(rx), move |rx| async move {
-        let mut rx = rx?;
-        loop {
-            match rx.recv().await {
-                Ok(_) if expires_at.is_some_and(|t| Utc::now() >= t) => return None,
-                Ok(e) if e.organization_id() == org => return Some((Ok(e), Some(rx))),
-                Ok(_) => continue,
-                Err(RecvError::Lagged(n)) => {
-                    return Some((
-                        Err(format!("this subscriber fell {n} events behind and was ended; subscribe again")),
-                        None,
-                    ));
+    stream::unfold(Some(rx), move |rx| {
+        let metrics = metrics.clone();
+        async move {
+            let mut rx = rx?;
+            loop {
+                match rx.recv().await {
+                    Ok(_) if expires_at.is_some_and(|t| Utc::now() >= t) => return None,
+                    Ok(e) if e.organization_id() == org => return Some((Ok(e), Some(rx))),
+                    Ok(_) => continue,
+                    Err(RecvError::Lagged(n)) => {
+                        metrics.events_dropped(n);
+                        return Some((
+                            Err(format!("this subscriber fell {n} events behind and was ended; subscribe again")),
+                            None,
+                        ));
+                    }
+                    Err(RecvError::Closed) => return None,
                 }
-                Err(RecvError::Closed) => return None,
             }
         }
     })
@@ -134,7 +139,8 @@ where
 {
     let r = req(ctx)?;
     let rx = r.store.events.subscribe();
-    let stream = events(rx, r.principal.organization_id, r.principal.expires_at).filter_map(move |e| {
+    let metrics = r.store.events.metrics().clone();
+    let stream = events(rx, r.principal.organization_id, r.principal.expires_at, metrics).filter_map(move |e| {
         let item = match e {
             Err(m) => Some(Err(lagged(m))),
             Ok(e) => pick(&e).map(Ok),

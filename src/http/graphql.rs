@@ -158,7 +158,10 @@ fn to_request(value: Value) -> Result<Request, String> {
 /// The operation the request will run, once parsed (the parsed document
 /// is kept in the request, so it is parsed once). A document over the
 /// length limit is refused before it is parsed.
-fn operation_type(req: &mut Request, max_length: usize) -> Result<Option<OperationType>, ServerError> {
+fn operation_type(
+    req: &mut Request,
+    max_length: usize,
+) -> Result<(Option<OperationType>, Option<String>), ServerError> {
     if req.query.len() > max_length {
         return Err(crate::graphql::limits::exceeded(format!("the query is longer than {max_length} characters")));
     }
@@ -170,56 +173,95 @@ fn operation_type(req: &mut Request, max_length: usize) -> Result<Option<Operati
         Err(e) => return Err(e.into()),
     };
     let op = match &req.operation_name {
-        Some(n) => doc.operations.iter().find(|(k, _)| k.map(|k| k.as_str()) == Some(n.as_str())).map(|(_, o)| o),
-        None => doc.operations.iter().next().map(|(_, o)| o),
+        Some(n) => doc.operations.iter().find(|(k, _)| k.map(|k| k.as_str()) == Some(n.as_str())),
+        None => doc.operations.iter().next(),
     };
-    let ty = op.map(|o| o.node.ty);
+    let (ty, name) = (op.map(|(_, o)| o.node.ty), op.and_then(|(k, _)| k.map(|k| k.to_string())));
     req.set_parsed_query(doc);
-    Ok(ty)
+    Ok((ty, name))
 }
 
-/// A response carrying one error and no data.
-fn failed(media: Media, status: StatusCode, e: &crate::error::AppError) -> HttpResponse {
-    reply(status, media, json!({ "data": null, "errors": [e.to_graphql_json()] }))
+/// An HTTP answer and the error codes it carries, for the metrics.
+struct Answer {
+    response: HttpResponse,
+    codes: Vec<String>,
+}
+
+/// The public codes of `errors` (every error has one after [`with_code`]).
+pub(crate) fn codes(errors: &[ServerError]) -> Vec<String> {
+    let code = |e: &ServerError| match e.extensions.as_ref().and_then(|x| x.get("code")) {
+        Some(async_graphql::Value::String(c)) => c.clone(),
+        Some(async_graphql::Value::Enum(c)) => c.to_string(),
+        _ => "INTERNAL".to_owned(),
+    };
+    errors.iter().map(code).collect()
+}
+
+/// An answer carrying one error (and no data, when `data_null`).
+fn refused(media: Media, status: StatusCode, e: &crate::error::AppError, data_null: bool) -> Answer {
+    let body = if data_null {
+        json!({ "data": null, "errors": [e.to_graphql_json()] })
+    } else {
+        json!({ "errors": [e.to_graphql_json()] })
+    };
+    Answer { response: reply(status, media, body), codes: vec![e.code().to_owned()] }
+}
+
+/// What kind of operation a request was, as a metrics label.
+fn kind_label(ty: Option<OperationType>) -> &'static str {
+    match ty {
+        Some(OperationType::Query) => "query",
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        None => "unknown",
+    }
 }
 
 /// Everything a request passes before it runs: its credential, its
 /// persisted document, its method and its rate. The refusal otherwise.
+/// An admitted request: who sent it, its operation's type and name.
+struct Admitted {
+    principal: Principal,
+    kind: Option<OperationType>,
+    name: Option<String>,
+}
+
 async fn admit(
     s: &AppState,
     req: &mut Request,
     media: Media,
     is_get: bool,
     credential: &Credential,
-) -> Result<Principal, HttpResponse> {
+) -> Result<Admitted, Answer> {
     // The credential first: an anonymous caller costs no parsing.
     let principal = s.auth.authenticate(credential).await.map_err(|e| {
-        let mut resp = reply(StatusCode::UNAUTHORIZED, media, json!({ "errors": [e.to_graphql_json()] }));
-        resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        resp
+        let mut answer = refused(media, StatusCode::UNAUTHORIZED, &e, false);
+        answer.response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        answer
     })?;
     // A persisted document is filled in before any check, so that it
     // passes every check a sent one does.
     let to_register = s.persisted.resolve(req).await.map_err(|e| request_error(media, vec![e], ""))?;
-    match operation_type(req, s.max_query_length) {
+    let (kind, name) = match operation_type(req, s.max_query_length) {
         Err(e) => return Err(request_error(media, vec![e], &req.query)),
-        Ok(Some(OperationType::Mutation | OperationType::Subscription)) if is_get => {
-            let mut resp = (StatusCode::METHOD_NOT_ALLOWED, "mutations must use POST").into_response();
-            resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return Err(resp);
+        Ok((Some(OperationType::Mutation | OperationType::Subscription), _)) if is_get => {
+            let mut response = (StatusCode::METHOD_NOT_ALLOWED, "mutations must use POST").into_response();
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return Err(Answer { response, codes: vec!["METHOD_NOT_ALLOWED".into()] });
         }
-        Ok(_) => {}
-    }
+        Ok(found) => found,
+    };
     if let Some(hash) = to_register {
         s.persisted.register(hash, &req.query).await;
     }
     if !s.limiter.allow(&principal.limit_key()) {
+        s.metrics.rate_limited();
         let e = crate::error::AppError::LimitExceeded("too many requests for this credential; slow down".into());
-        let mut resp = reply(StatusCode::TOO_MANY_REQUESTS, media, json!({ "errors": [e.to_graphql_json()] }));
-        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return Err(resp);
+        let mut answer = refused(media, StatusCode::TOO_MANY_REQUESTS, &e, false);
+        answer.response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return Err(answer);
     }
-    Ok(principal)
+    Ok(Admitted { principal, kind, name })
 }
 
 /// Runs an admitted request within its time limit. A panic in a resolver
@@ -238,7 +280,7 @@ async fn run(s: &AppState, req: Request, principal: Principal) -> Result<Respons
 }
 
 /// The HTTP form of an executed request's response.
-fn render(media: Media, resp: Response, query: &str) -> HttpResponse {
+fn render(media: Media, resp: Response, query: &str) -> Answer {
     // Errors with no path never reached a resolver: the document or its
     // variables were refused (a request error in the spec's terms).
     let rejected = resp.data == async_graphql::Value::Null
@@ -253,41 +295,54 @@ fn render(media: Media, resp: Response, query: &str) -> HttpResponse {
     let body = Body { data: &resp.data, errors: &errors, extensions: &resp.extensions };
     match serde_json::to_vec(&body) {
         Ok(bytes) => {
-            let mut out = (StatusCode::OK, bytes).into_response();
-            out.headers_mut().insert(header::CONTENT_TYPE, media.header());
-            out
+            let mut response = (StatusCode::OK, bytes).into_response();
+            response.headers_mut().insert(header::CONTENT_TYPE, media.header());
+            Answer { response, codes: codes(&errors) }
         }
         // Never an empty 200: the request's INTERNAL error, logged.
         Err(e) => {
             let e = crate::error::AppError::internal(format!("serialising the response: {e}"));
-            failed(media, StatusCode::OK, &e)
+            refused(media, StatusCode::OK, &e, true)
         }
     }
 }
 
-async fn execute(s: AppState, mut req: Request, media: Media, is_get: bool, credential: Credential) -> HttpResponse {
-    let started = Instant::now();
-    let op_name = req.operation_name.clone();
-    let principal = match admit(&s, &mut req, media, is_get, &credential).await {
-        Ok(p) => p,
-        Err(refused) => return refused,
+/// Admits, runs and renders one request; its answer with the operation's
+/// type and name.
+async fn answer(
+    s: &AppState,
+    mut req: Request,
+    media: Media,
+    is_get: bool,
+    credential: Credential,
+) -> (Answer, Option<OperationType>, Option<String>) {
+    let Admitted { principal, kind, name } = match admit(s, &mut req, media, is_get, &credential).await {
+        Ok(admitted) => admitted,
+        Err(refusal) => return (refusal, None, None),
     };
     let query = req.query.clone();
-    let resp = match run(&s, req, principal).await {
-        Ok(resp) => resp,
-        Err(e) => {
-            s.metrics.request(true);
-            return failed(media, StatusCode::OK, &e);
-        }
+    let answer = match run(s, req, principal).await {
+        Ok(resp) => render(media, resp, &query),
+        Err(e) => refused(media, StatusCode::OK, &e, true),
     };
-    s.metrics.request(!resp.errors.is_empty());
+    (answer, kind, name)
+}
+
+async fn execute(s: AppState, req: Request, media: Media, is_get: bool, credential: Credential) -> HttpResponse {
+    let started = Instant::now();
+    let ((answer, kind, name), statements) =
+        crate::metrics::counting_statements(answer(&s, req, media, is_get, credential)).await;
+    let duration = started.elapsed();
+    let kind = kind_label(kind);
+    let (operation, codes) = (name.as_deref(), answer.codes.as_slice());
+    s.metrics.request(crate::metrics::RequestRecord { operation, kind, codes, duration, statements });
     tracing::info!(
-        operation = op_name.as_deref().unwrap_or("-"),
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-        errors = resp.errors.len(),
+        operation = operation.unwrap_or("-"),
+        duration_ms = duration.as_secs_f64() * 1000.0,
+        errors = codes.len(),
         "graphql request"
     );
-    render(media, resp, &query)
+    answer.response
 }
 
 /// An executed response as the spec shapes it.
@@ -300,10 +355,10 @@ struct Body<'a> {
     extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
 }
 
-fn request_error(media: Media, errors: Vec<ServerError>, query: &str) -> HttpResponse {
+fn request_error(media: Media, errors: Vec<ServerError>, query: &str) -> Answer {
     let errors: Vec<ServerError> = errors.into_iter().map(|e| with_code(e, query)).collect();
     let status = if media == Media::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    reply(status, media, json!({ "errors": errors }))
+    Answer { response: reply(status, media, json!({ "errors": errors })), codes: codes(&errors) }
 }
 
 /// Gives errors raised by the GraphQL engine itself (syntax, unknown field,

@@ -29,19 +29,11 @@ pub async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
     }
 }
 
-/// Prometheus counters, and the WebSocket gauges.
+/// The metrics, with the gauges read now.
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    let mut body = s.metrics.render();
-    for (name, help, value) in [
-        ("gateway_ws_sockets", "open WebSockets", s.sockets.live()),
-        ("gateway_ws_operations", "live operations (subscriptions) over WebSocket", s.ws_operations.live()),
-        (
-            "gateway_event_subscribers",
-            "subscriptions listening for events on this replica",
-            s.store.events.subscribers(),
-        ),
-    ] {
-        body.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"));
-    }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+    let live = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    s.metrics.set_live(live(s.sockets.live()), live(s.ws_operations.live()), live(s.store.events.subscribers()));
+    let (size, idle) = crate::db::pool_state(&s.db);
+    s.metrics.set_pool(size - idle, idle);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render())
 }

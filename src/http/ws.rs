@@ -325,12 +325,19 @@ impl Connection {
         let refusal = if self.subs.len() >= self.state.ws.max_subscriptions {
             Some(format!("at most {} subscriptions per socket", self.state.ws.max_subscriptions))
         } else if !self.state.limiter.allow(&principal.limit_key()) {
+            self.state.metrics.rate_limited();
             Some("too many requests for this credential; slow down".to_owned())
         } else {
             None
         };
         if let Some(why) = refusal {
-            self.state.metrics.request(true);
+            self.state.metrics.request(crate::metrics::RequestRecord {
+                operation: None,
+                kind: "subscription",
+                codes: &["LIMIT_EXCEEDED".to_owned()],
+                duration: std::time::Duration::ZERO,
+                statements: 0,
+            });
             let e = crate::error::AppError::LimitExceeded(why).to_graphql_json();
             let payload = if self.protocol == Protocol::Legacy { json!({"errors": [e]}) } else { json!([e]) };
             let _ = self.out.send(text(json!({"type": "error", "id": id, "payload": payload}))).await;
@@ -343,13 +350,21 @@ impl Connection {
         let mut responses = s.schema.execute_stream(request.data(principal).data(loaders));
         let (out, done, protocol, sub_id) = (self.out.clone(), self.done.clone(), self.protocol, id.clone());
         let (metrics, live) = (s.metrics.clone(), s.ws_operations.enter());
+        let started = std::time::Instant::now();
         let task = tokio::spawn(async move {
             let _live = live;
             let mut first = true;
             while let Some(mut resp) = responses.next().await {
                 resp.errors = resp.errors.into_iter().map(|e| super::graphql::with_code(e, &query)).collect();
                 if first {
-                    metrics.request(!resp.errors.is_empty());
+                    let codes = super::graphql::codes(&resp.errors);
+                    metrics.request(crate::metrics::RequestRecord {
+                        operation: None,
+                        kind: "subscription",
+                        codes: &codes,
+                        duration: started.elapsed(),
+                        statements: 0,
+                    });
                 }
                 // A request refused before execution is an `error` message.
                 let refused = first && resp.data == async_graphql::Value::Null && !resp.errors.is_empty();

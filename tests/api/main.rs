@@ -17,6 +17,7 @@ mod history;
 mod http_spec;
 mod layers;
 mod limits;
+mod metrics;
 mod mutations_accounts;
 mod mutations_assets;
 mod mutations_concurrency;

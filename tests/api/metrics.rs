@@ -1,0 +1,85 @@
+//! `/metrics`: request latency by operation (names bounded), errors by
+//! code, SQL statements per request, the pool, rate-limit refusals.
+
+use crate::helpers::{Backend, TestApp};
+use serde_json::json;
+
+async fn metrics_text(app: &TestApp) -> String {
+    let url = format!("{}/metrics", app.base);
+    app.http.get(url).send().await.expect("metrics").text().await.expect("text")
+}
+
+/// The value of the sample `name` whose labels include every one of `labels`.
+fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
+        .find(|l| labels.iter().all(|want| l.contains(want)))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+async fn requests_are_measured_by_operation_and_code(app: TestApp) {
+    let before = metrics_text(&app).await;
+    let statements_before = sample(&before, "gateway_db_statements_total", &[]).unwrap_or(0.0);
+    let page =
+        "query PageOfAccounts { accounts(first: 5) { nodes { name owner { name } assets { currency { code } } } } }";
+    app.data(page, json!({})).await;
+    // One account: its owner and assets come through DataLoader tasks,
+    // which must count for this request too.
+    let one = r#"query OneAccount { accountByExternalId(externalId: "acc-ana-main") { owner { name } assets { wallets { address } } } }"#;
+    app.data(one, json!({})).await;
+    let (code, _) = app.error("{ accounts(first: 501) { totalCount } }", json!({})).await;
+    let text = metrics_text(&app).await;
+    let count = "gateway_graphql_request_duration_seconds_count";
+    let page_ok = [r#"operation="PageOfAccounts""#, r#"type="query""#, r#"outcome="ok""#];
+    assert_eq!(sample(&text, count, &page_ok), Some(1.0), "{text}");
+    assert_eq!(sample(&text, count, &[r#"operation="OneAccount""#, r#"outcome="ok""#]), Some(1.0));
+    assert_eq!(sample(&text, count, &[r#"operation="anonymous""#, r#"outcome="error""#]), Some(1.0));
+    let code_label = format!(r#"code="{code}""#);
+    assert_eq!(sample(&text, "gateway_graphql_errors_by_code_total", &[&code_label]), Some(1.0), "{text}");
+    // Every statement of these requests is in the per-request histogram
+    // (the /metrics reads themselves send none).
+    let statements = sample(&text, "gateway_db_statements_total", &[]).unwrap_or(0.0) - statements_before;
+    let per_request = sample(&text, "gateway_db_statements_per_request_sum", &[]).unwrap_or(0.0)
+        - sample(&before, "gateway_db_statements_per_request_sum", &[]).unwrap_or(0.0);
+    assert!(statements >= 4.0, "{statements} statements");
+    assert_eq!(per_request, statements, "statements of loader tasks count for their request");
+    assert!(sample(&text, "gateway_db_pool_connections", &[r#"state="idle""#]).is_some(), "{text}");
+    assert!(sample(&text, "gateway_db_pool_connections", &[r#"state="in_use""#]).is_some());
+}
+
+crate::backend_tests!(requests_are_measured_by_operation_and_code);
+
+#[tokio::test]
+async fn operation_names_are_bounded() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else { return };
+    let many = accounts_gateway::metrics::MAX_OPERATIONS + 5;
+    for i in 0..many {
+        app.data(&format!("query Op{i} {{ __typename }}"), json!({})).await;
+    }
+    let text = metrics_text(&app).await;
+    let labels: std::collections::HashSet<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("gateway_graphql_request_duration_seconds_count{"))
+        .filter_map(|l| l.split("operation=\"").nth(1)?.split('"').next())
+        .collect();
+    assert!(labels.contains("other"), "names past the bound count as other");
+    assert!(labels.len() <= accounts_gateway::metrics::MAX_OPERATIONS + 1, "{} labels", labels.len());
+    assert_eq!(sample(&text, "gateway_graphql_request_duration_seconds_count", &[r#"operation="other""#]), Some(5.0));
+}
+
+#[tokio::test]
+async fn rate_limit_refusals_are_counted() {
+    let flags = ["--rate-limit-per-second", "1", "--rate-limit-burst", "1"];
+    let Some(app) = TestApp::spawn_with(Backend::Sqlite, &flags).await else { return };
+    let mut refused = 0;
+    for _ in 0..50 {
+        let resp = app.http.post(format!("{}/graphql", app.base)).json(&json!({"query": "{ __typename }"})).send();
+        if resp.await.expect("answer").status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+        }
+    }
+    assert!(refused > 0, "fifty requests against a burst of one");
+    let text = metrics_text(&app).await;
+    assert_eq!(sample(&text, "gateway_rate_limited_total", &[]), Some(refused as f64));
+}
