@@ -32,6 +32,27 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
+    /// Write an organization's accounts (with assets, wallets and cards)
+    /// as CSV or JSON Lines.
+    Export(ExportArgs),
+}
+
+/// Options of `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The organization's name.
+    #[arg(long)]
+    pub org: String,
+    /// csv or jsonl; by default the output file's extension, else jsonl.
+    #[arg(long, value_enum)]
+    pub format: Option<crate::service::export::Format>,
+    /// The file to write (standard output when absent).
+    #[arg(long)]
+    pub output: Option<std::path::PathBuf>,
+    /// Only the accounts this `AccountFilter` (as JSON) matches, as with
+    /// the `accounts` query: `{"status": ["ACTIVE"], "currency": ["BTC"]}`.
+    #[arg(long)]
+    pub filter: Option<String>,
 }
 
 /// `api-key` subcommands.

@@ -1,9 +1,10 @@
 //! The `accounts-gateway` binary: parse the command line, set up logs, run.
 
 use accounts_gateway::app::Application;
-use accounts_gateway::config::{ApiKeyCommand, Cli, Command, Settings};
+use accounts_gateway::config::{ApiKeyCommand, Cli, Command, ExportArgs, Settings};
 use accounts_gateway::domain::Role;
 use accounts_gateway::metrics::Metrics;
+use accounts_gateway::service::export::{self, Format};
 use accounts_gateway::service::{api_keys, organizations, secrets, seed};
 use accounts_gateway::{db, graphql, telemetry};
 use clap::Parser;
@@ -60,6 +61,33 @@ async fn api_key(s: &Settings, cmd: ApiKeyCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `export`: the accounts of `--org`, written as they are read.
+async fn export(s: &Settings, args: ExportArgs) -> anyhow::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let conn = connect(s).await?;
+    let org = organizations::by_name(&conn, &args.org)
+        .await
+        .map_err(fail)?
+        .ok_or_else(|| anyhow::anyhow!("no organization called {:?}", args.org))?;
+    let query = graphql::filters::account_query_from_json(args.filter.as_deref()).map_err(fail)?;
+    let by_extension =
+        args.output.as_ref().and_then(|p| p.extension()).and_then(|e| Format::parse(&e.to_string_lossy()));
+    let format = args.format.or(by_extension).unwrap_or(Format::Jsonl);
+    let mut out: Box<dyn tokio::io::AsyncWrite + Unpin + Send> = match &args.output {
+        Some(path) => Box::new(tokio::fs::File::create(path).await?),
+        None => Box::new(tokio::io::stdout()),
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    let writing = tokio::spawn(async move { export::export(&conn, org.id, &query, format, tx).await });
+    while let Some(chunk) = rx.recv().await {
+        out.write_all(&chunk).await?;
+    }
+    out.flush().await?;
+    let accounts = writing.await?.map_err(fail)?;
+    tracing::info!(accounts, "exported");
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -86,6 +114,7 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         Command::ApiKey(cmd) => api_key(&s, cmd).await?,
+        Command::Export(args) => export(&s, args).await?,
     }
     Ok(())
 }

@@ -204,3 +204,15 @@ impl AuditFilter {
             .collect()
     }
 }
+
+/// The query of an `AccountFilter` written as JSON (the export's
+/// `--filter` and `filter=` parameter); none means every live account.
+pub fn account_query_from_json(text: Option<&str>) -> AppResult<AccountQuery> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(AccountQuery::default()) };
+    let json: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| AppError::invalid("filter", format!("not JSON: {e}")))?;
+    let value = async_graphql::Value::from_json(json).map_err(|e| AppError::invalid("filter", e.to_string()))?;
+    let filter = <AccountFilter as async_graphql::InputType>::parse(Some(value))
+        .map_err(|e| AppError::invalid("filter", e.into_server_error(Default::default()).message))?;
+    filter.query()
+}

@@ -127,7 +127,7 @@ async fn get_handler(s: AppState, headers: HeaderMap, raw: Option<String>) -> Ht
 }
 
 /// The credential in `Authorization` / `x-api-key`.
-fn credential(headers: &HeaderMap) -> Credential {
+pub(crate) fn credential(headers: &HeaderMap) -> Credential {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     Credential::from_parts(get("authorization"), get("x-api-key"))
 }

@@ -1,5 +1,6 @@
 //! HTTP: the router and its handlers.
 
+pub mod export;
 pub mod graphql;
 pub mod health;
 pub mod persisted;
@@ -85,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/export/accounts", get(export::accounts))
         // axum's own 2 MiB default would otherwise apply to the body
         // extractors, whatever MAX_BODY_BYTES says.
         .layer(axum::extract::DefaultBodyLimit::disable())

@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod catalog_write;
 pub mod client_write;
 pub mod clients;
+pub mod export;
 pub mod import;
 pub mod journal;
 pub mod organizations;

@@ -13,9 +13,14 @@ pub async fn find<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<Option<orga
     Ok(organization::Entity::find_by_id(id).one(db).await?)
 }
 
-/// The organization named `name`, created when missing.
+/// The organization named `name`, if there is one.
+pub async fn by_name<C: ConnectionTrait>(db: &C, name: &str) -> AppResult<Option<organization::Model>> {
+    Ok(organization::Entity::find().filter(organization::Column::Name.eq(name)).one(db).await?)
+}
+
+/// The organization called `name`, created when missing.
 pub async fn ensure<C: ConnectionTrait>(db: &C, name: &str) -> AppResult<organization::Model> {
-    if let Some(org) = organization::Entity::find().filter(organization::Column::Name.eq(name)).one(db).await? {
+    if let Some(org) = by_name(db, name).await? {
         return Ok(org);
     }
     let org = organization::ActiveModel {

@@ -12,6 +12,7 @@ mod aggregates;
 mod auth;
 mod card_key;
 mod errors;
+mod export;
 mod faults;
 mod history;
 mod http_spec;
