@@ -61,6 +61,17 @@ async fn api_key(s: &Settings, cmd: ApiKeyCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A progress bar on standard error, drawn only when that is a terminal
+/// (indicatif's own rule), so logs and pipes stay clean.
+fn progress_bar(template: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
 /// `export`: the accounts of `--org`, written as they are read.
 async fn export(s: &Settings, args: ExportArgs) -> anyhow::Result<()> {
     use tokio::io::AsyncWriteExt;
@@ -78,12 +89,21 @@ async fn export(s: &Settings, args: ExportArgs) -> anyhow::Result<()> {
         None => Box::new(tokio::io::stdout()),
     };
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
-    let writing = tokio::spawn(async move { export::export(&conn, org.id, &query, format, tx).await });
+    let bar = progress_bar("{spinner} exported {pos}/{len} accounts [{elapsed}] {wide_bar}");
+    let shown = bar.clone();
+    let writing = tokio::spawn(async move {
+        let progress = move |done: u64, total: u64| {
+            shown.set_length(total);
+            shown.set_position(done);
+        };
+        export::export(&conn, org.id, &query, format, tx, &progress).await
+    });
     while let Some(chunk) = rx.recv().await {
         out.write_all(&chunk).await?;
     }
     out.flush().await?;
     let accounts = writing.await?.map_err(fail)?;
+    bar.finish_and_clear();
     tracing::info!(accounts, "exported");
     Ok(())
 }
@@ -104,8 +124,11 @@ async fn main() -> anyhow::Result<()> {
             let conn = connect(&s).await?;
             let started = std::time::Instant::now();
             let key = secrets::card_key(&conn, &s.card_key_source()).await?;
+            // One transaction builds and writes everything: a spinner, not a bar.
+            let bar = progress_bar(&format!("{{spinner}} seeding {} accounts [{{elapsed}}]", args.accounts));
             let report =
                 seed::seed(&conn, organizations::DEMO, args.accounts, &key, chrono::Utc::now()).await.map_err(fail)?;
+            bar.finish_and_clear();
             tracing::info!(
                 accounts = report.accounts,
                 assets = report.assets,

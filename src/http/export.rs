@@ -52,7 +52,7 @@ pub async fn accounts(State(s): State<AppState>, headers: HeaderMap, Query(p): Q
     let (done_tx, done_rx) = oneshot::channel::<bool>();
     let (db, org) = (s.db.clone(), principal.organization_id);
     tokio::spawn(async move {
-        let outcome = export::export(&db, org, &query, format, tx).await;
+        let outcome = export::export(&db, org, &query, format, tx, &|_, _| {}).await;
         if let Err(e) = &outcome {
             tracing::error!(error = %e, "export failed part way");
         }

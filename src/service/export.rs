@@ -243,13 +243,15 @@ fn csv_rows(account: &Value, out: &mut Vec<u8>) {
 
 /// Writes `org`'s accounts matching `query` in `format` into `out`, one
 /// chunk per page; returns how many accounts it wrote. Stops early, without
-/// an error, when the reader goes away.
+/// an error, when the reader goes away. `progress` hears, after each page,
+/// how many accounts are written and how many there are.
 pub async fn export<C: ConnectionTrait>(
     db: &C,
     org: Uuid,
     query: &AccountQuery,
     format: Format,
     out: mpsc::Sender<Vec<u8>>,
+    progress: &(dyn Fn(u64, u64) + Send + Sync),
 ) -> AppResult<u64> {
     if format == Format::Csv {
         let header = format!("{}\r\n", CSV_COLUMNS.join(","));
@@ -258,10 +260,12 @@ pub async fn export<C: ConnectionTrait>(
         }
     }
     let order = (AccountOrderField::Uid, OrderDirection::Asc);
-    let (mut after, mut written) = (None, 0u64);
+    let (mut after, mut written, mut total) = (None, 0u64, 0u64);
     loop {
+        let first_page = after.is_none();
         let args = PageArgs { first: Some(PAGE), after: after.take(), ..Default::default() };
-        let page = accounts::list(db, org, query, order, &args, false).await?;
+        let page = accounts::list(db, org, query, order, &args, first_page).await?;
+        total = page.total.unwrap_or(total);
         let rows: Vec<account::Model> = page.rows.iter().map(|(_, m)| m.clone()).collect();
         let related = related(db, org, &rows).await?;
         let mut chunk = Vec::with_capacity(rows.len() * 512);
@@ -279,6 +283,7 @@ pub async fn export<C: ConnectionTrait>(
         if !chunk.is_empty() && out.send(chunk).await.is_err() {
             return Ok(written);
         }
+        progress(written, total);
         match page.rows.last() {
             Some((cursor, _)) if page.has_next => after = Some(cursor.clone()),
             _ => return Ok(written),

@@ -101,7 +101,9 @@ async fn the_export_command_writes_a_file() {
         .args(["--database-url", &app.db_url])
         .output()
         .expect("runs");
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(!stderr.contains("accounts [") && !stderr.contains('\r'), "no progress bar off a terminal: {stderr}");
     let text = std::fs::read_to_string(&out).expect("the file");
     let _ = std::fs::remove_file(&out);
     let total = app.data("{ accounts { totalCount } }", json!({})).await["accounts"]["totalCount"].as_u64();
