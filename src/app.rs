@@ -146,15 +146,23 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind).await.with_context(|| format!("binding {}", settings.bind))?;
         let history = crate::pricing::history::HistorySink::spawn(background.clone(), store.clone());
         let quotes = crate::pricing::setup::from_settings(settings, &metrics, clock, Some(history))?;
-        let persisted_redis = match &settings.redis_url {
-            Some(url) => Some(crate::redis_cache::RedisLayer::new(
+        let redis_layer = |namespace: &str| match &settings.redis_url {
+            Some(url) => crate::redis_cache::RedisLayer::new(
                 url,
                 &settings.redis_prefix,
-                "apq:",
+                namespace,
                 Duration::from_millis(settings.redis_timeout_ms),
                 metrics.clone(),
-            )?),
-            None => None,
+            )
+            .map(Some),
+            None => Ok(None),
+        };
+        let persisted_redis = redis_layer("apq:")?;
+        let limiter = RateLimiter::new(settings.rate_limit_per_second, settings.rate_limit_burst);
+        // With Redis every replica draws from one bucket per credential.
+        let limiter = match redis_layer("rl:")? {
+            Some(shared) => limiter.shared(shared),
+            None => limiter,
         };
         let cors_origins = settings.cors_origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned);
         let state = AppState {
@@ -164,7 +172,7 @@ impl Application {
             db,
             metrics,
             auth,
-            limiter: RateLimiter::new(settings.rate_limit_per_second, settings.rate_limit_burst),
+            limiter,
             loader_delay: settings.dataloader_delay(),
             graphiql: settings.graphiql,
             persisted: crate::http::persisted::PersistedQueries::new(settings.persisted_queries_bytes, persisted_redis),

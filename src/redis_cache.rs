@@ -100,6 +100,43 @@ impl RedisLayer {
         }
     }
 
+    /// Takes one token from the bucket `key` (`per_second` sustained,
+    /// `burst` at once), atomically on the Redis server and by its clock,
+    /// so every replica draws from one bucket. `None` when Redis could not
+    /// answer in time.
+    pub async fn take_token(&self, key: &str, per_second: f64, burst: f64) -> Option<bool> {
+        const BUCKET: &str = r"
+            local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+            local t = redis.call('TIME')
+            local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+            local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+            local tokens = tonumber(b[1]) or burst
+            local at = tonumber(b[2]) or now
+            tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+            local ok = 0
+            if tokens >= 1 then tokens = tokens - 1; ok = 1 end
+            redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+            redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
+            return ok";
+        let mut conn = self.connection().await?;
+        let script = redis::Script::new(BUCKET);
+        let mut call = script.key(self.key(key));
+        call.arg(per_second).arg(burst);
+        match tokio::time::timeout(self.timeout, call.invoke_async::<i64>(&mut conn)).await {
+            Ok(Ok(ok)) => Some(ok == 1),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "redis rate limit failed; limiting in memory");
+                self.metrics.redis_error();
+                None
+            }
+            Err(_) => {
+                tracing::warn!("redis rate limit timed out; limiting in memory");
+                self.metrics.redis_error();
+                None
+            }
+        }
+    }
+
     /// Writes `(key, value)` pairs in one pipeline, each expiring after `ttl`.
     pub async fn set_many(&self, entries: &[(String, String)], ttl: Duration) {
         if entries.is_empty() {

@@ -1,6 +1,8 @@
 //! Rate limiting per credential: a token bucket each, refilled continuously.
-//! Buckets live in this replica's memory (idle ones are forgotten), so with
-//! N replicas a credential gets up to N times the rate.
+//! With Redis configured the bucket lives there and every replica draws
+//! from it, so the rate is global; without Redis, or while Redis does not
+//! answer, buckets live in this replica's memory (idle ones are forgotten)
+//! and N replicas give a credential up to N times the rate.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,20 +13,36 @@ pub struct RateLimiter {
     per_second: f64,
     burst: f64,
     buckets: moka::sync::Cache<String, Arc<Mutex<(f64, Instant)>>>,
+    shared: Option<Arc<crate::redis_cache::RedisLayer>>,
 }
 
 impl RateLimiter {
     /// `per_second` sustained, `burst` at once; 0 disables limiting.
     pub fn new(per_second: u32, burst: u32) -> Self {
         let buckets = moka::sync::Cache::builder().max_capacity(100_000).time_to_idle(Duration::from_secs(600)).build();
-        RateLimiter { per_second: f64::from(per_second), burst: f64::from(burst.max(1)), buckets }
+        RateLimiter { per_second: f64::from(per_second), burst: f64::from(burst.max(1)), buckets, shared: None }
+    }
+
+    /// The same limits, with the buckets in Redis (shared by replicas).
+    pub fn shared(self, redis: crate::redis_cache::RedisLayer) -> Self {
+        RateLimiter { shared: Some(Arc::new(redis)), ..self }
     }
 
     /// Takes one token for `key`; false when the bucket is empty.
-    pub fn allow(&self, key: &str) -> bool {
+    pub async fn allow(&self, key: &str) -> bool {
         if self.per_second <= 0.0 {
             return true;
         }
+        if let Some(redis) = &self.shared {
+            if let Some(ok) = redis.take_token(key, self.per_second, self.burst).await {
+                return ok;
+            }
+        }
+        self.allow_here(key)
+    }
+
+    /// Takes one token from this replica's bucket for `key`.
+    fn allow_here(&self, key: &str) -> bool {
         let bucket = self.buckets.get_with(key.to_owned(), || Arc::new(Mutex::new((self.burst, Instant::now()))));
         let mut b = match bucket.lock() {
             Ok(g) => g,
@@ -49,10 +67,10 @@ mod tests {
         // One token a second: slow enough that no refill sneaks in between
         // the calls on a loaded machine.
         let l = super::RateLimiter::new(1, 3);
-        assert!(l.allow("a") && l.allow("a") && l.allow("a"));
-        assert!(!l.allow("a"), "burst spent");
-        assert!(l.allow("b"), "buckets are per credential");
+        assert!(l.allow_here("a") && l.allow_here("a") && l.allow_here("a"));
+        assert!(!l.allow_here("a"), "burst spent");
+        assert!(l.allow_here("b"), "buckets are per credential");
         std::thread::sleep(std::time::Duration::from_millis(1100));
-        assert!(l.allow("a"), "refilled");
+        assert!(l.allow_here("a"), "refilled");
     }
 }

@@ -36,7 +36,7 @@ pub async fn accounts(State(s): State<AppState>, headers: HeaderMap, Query(p): Q
         Ok(p) => p,
         Err(e) => return refuse(StatusCode::UNAUTHORIZED, &e),
     };
-    if !s.limiter.allow(&principal.limit_key()) {
+    if !s.limiter.allow(&principal.limit_key()).await {
         s.metrics.rate_limited();
         let e = AppError::LimitExceeded("too many requests for this credential; slow down".into());
         return refuse(StatusCode::TOO_MANY_REQUESTS, &e);

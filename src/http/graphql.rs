@@ -254,7 +254,7 @@ async fn admit(
     if let Some(hash) = to_register {
         s.persisted.register(hash, &req.query).await;
     }
-    if !s.limiter.allow(&principal.limit_key()) {
+    if !s.limiter.allow(&principal.limit_key()).await {
         s.metrics.rate_limited();
         let e = crate::error::AppError::LimitExceeded("too many requests for this credential; slow down".into());
         let mut answer = refused(media, StatusCode::TOO_MANY_REQUESTS, &e, false);

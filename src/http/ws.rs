@@ -324,7 +324,7 @@ impl Connection {
         };
         let refusal = if self.subs.len() >= self.state.ws.max_subscriptions {
             Some(format!("at most {} subscriptions per socket", self.state.ws.max_subscriptions))
-        } else if !self.state.limiter.allow(&principal.limit_key()) {
+        } else if !self.state.limiter.allow(&principal.limit_key()).await {
             self.state.metrics.rate_limited();
             Some("too many requests for this credential; slow down".to_owned())
         } else {

@@ -88,15 +88,10 @@ pub fn key_file_for(url: &str) -> String {
 impl TestApp {
     /// A second gateway over this one's database (a replica), with `flags`.
     pub async fn sibling(&self, flags: &[&str]) -> TestApp {
-        let mut args = vec![
-            "accounts-gateway",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            &self.db_url,
-            "--rate-limit-per-second",
-            "0",
-        ];
+        let mut args = vec!["accounts-gateway", "--bind", "127.0.0.1:0", "--database-url", &self.db_url];
+        if !flags.contains(&"--rate-limit-per-second") {
+            args.extend_from_slice(&["--rate-limit-per-second", "0"]);
+        }
         let key_file = key_file_for(&self.db_url);
         if self.db_url.starts_with("postgres") && !flags.contains(&"--card-key-file") {
             args.extend_from_slice(&["--card-key-file", &key_file]);

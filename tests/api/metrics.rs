@@ -83,3 +83,29 @@ async fn rate_limit_refusals_are_counted() {
     let text = metrics_text(&app).await;
     assert_eq!(sample(&text, "gateway_rate_limited_total", &[]), Some(refused as f64));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_share_one_rate_limit_through_redis() {
+    let Some(redis) = crate::helpers::redis_flags() else { return };
+    let mut flags = crate::helpers::strs(&redis);
+    flags.extend(["--rate-limit-per-second", "1", "--rate-limit-burst", "4"]);
+    let Some(one) = TestApp::spawn_with(Backend::Sqlite, &flags).await else { return };
+    let two = one.sibling(&flags).await;
+    let started = std::time::Instant::now();
+    let mut allowed = 0;
+    for i in 0..16 {
+        let app = if i % 2 == 0 { &one } else { &two };
+        let resp = app.http.post(format!("{}/graphql", app.base)).json(&json!({"query": "{ __typename }"})).send();
+        if resp.await.expect("answer").status() == reqwest::StatusCode::OK {
+            allowed += 1;
+        }
+    }
+    // One bucket for both: its burst plus what refilled meanwhile (a
+    // bucket per replica would have let eight through at once).
+    let refilled = started.elapsed().as_secs_f64().ceil();
+    assert!(allowed >= 4, "the burst is served");
+    assert!(f64::from(allowed) <= 4.0 + refilled, "{allowed} allowed in {refilled} s across two replicas");
+    let refused = sample(&metrics_text(&one).await, "gateway_rate_limited_total", &[]).unwrap_or(0.0)
+        + sample(&metrics_text(&two).await, "gateway_rate_limited_total", &[]).unwrap_or(0.0);
+    assert_eq!(refused, f64::from(16 - allowed));
+}
