@@ -7,7 +7,7 @@ use crate::ws_client::{Got, Ws};
 use accounts_gateway::domain::{AccountStatus, Role};
 use accounts_gateway::events::DomainEvent;
 use accounts_gateway::service::api_keys;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
 
 const T: &str = "graphql-transport-ws";
@@ -296,25 +296,32 @@ async fn shutdown_closes_sockets_with_1001() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replicas_share_events_through_redis() {
+async fn three_replicas_share_events_through_redis() {
     let Some(redis) = redis_flags() else { return };
     let backend = if std::env::var("DATABASE_URL").is_ok() { Backend::Postgres } else { Backend::Sqlite };
     let a = TestApp::spawn_with(backend, &strs(&redis)).await.unwrap();
     let b = a.sibling(&strs(&redis)).await;
+    let c = a.sibling(&strs(&redis)).await;
     let mei = a.account_id("acc-mei-usdc").await;
-    let mut on_a = Ws::ready(&a.base, T, &a.key).await;
-    on_a.subscribe("1", STATUS_SUB, json!({"a": mei})).await;
-    let mut on_b = Ws::ready(&b.base, T, &b.key).await;
-    on_b.subscribe("1", STATUS_SUB, json!({"a": mei})).await;
-    a.wait_subscribers(1).await;
-    b.wait_subscribers(1).await;
-    a.data(SET, json!({"id": mei, "s": "ACTIVE"})).await;
-    let from_b: Value = on_b.event().await;
-    assert_eq!(from_b["data"]["accountStatusChanged"]["status"], "ACTIVE", "a change on A reaches B");
-    assert_eq!(on_a.event().await["data"]["accountStatusChanged"]["status"], "ACTIVE");
-    b.data(SET, json!({"id": mei, "s": "INACTIVE"})).await;
-    assert_eq!(on_a.event().await["data"]["accountStatusChanged"]["status"], "INACTIVE", "and back");
-    assert_eq!(on_b.event().await["data"]["accountStatusChanged"]["status"], "INACTIVE");
-    assert!(matches!(on_a.next(QUIET).await, Got::Nothing), "exactly once");
-    assert!(matches!(on_b.next(QUIET).await, Got::Nothing), "exactly once");
+    let mut sockets = Vec::new();
+    for replica in [&a, &b, &c] {
+        let mut ws = Ws::ready(&replica.base, T, &replica.key).await;
+        ws.subscribe("1", STATUS_SUB, json!({"a": mei})).await;
+        replica.wait_subscribers(1).await;
+        sockets.push(ws);
+    }
+    // A change made through any replica reaches the subscriber on each.
+    for (through, status) in [(&a, "ACTIVE"), (&b, "INACTIVE"), (&c, "ACTIVE")] {
+        through.data(SET, json!({"id": mei, "s": status})).await;
+        for (i, ws) in sockets.iter_mut().enumerate() {
+            let got = ws.event().await;
+            assert_eq!(
+                got["data"]["accountStatusChanged"]["status"], status,
+                "replica {i} hears the change to {status}"
+            );
+        }
+    }
+    for ws in sockets.iter_mut() {
+        assert!(matches!(ws.next(QUIET).await, Got::Nothing), "each change exactly once");
+    }
 }
