@@ -4,6 +4,7 @@
 
 use crate::helpers::test_clock;
 use crate::quote_server::{Mode, QuoteServer};
+use crate::services::wait_until;
 use accounts_gateway::app::Application;
 use accounts_gateway::config::Cli;
 use clap::Parser;
@@ -68,9 +69,7 @@ fn in_flight(r: &Running) -> JoinHandle<Result<Value, reqwest::Error>> {
 
 /// Waits until the quote source has been asked: the request is in flight.
 async fn until_called(server: &QuoteServer) {
-    while server.calls() == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until("the request reaches the quote source", Duration::from_secs(30), || async { server.calls() > 0 }).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,13 +81,9 @@ async fn requests_in_flight_finish_before_the_server_stops() {
     until_called(&server).await;
     r.stop.send(()).unwrap();
     // Draining: no new connection is accepted.
-    loop {
-        let probe = reqwest::get(format!("{}/healthz", r.base)).await;
-        if probe.is_err() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let healthz = format!("{}/healthz", r.base);
+    wait_until("the listener closes", Duration::from_secs(30), || async { reqwest::get(&healthz).await.is_err() })
+        .await;
     let body = request.await.unwrap().expect("the request in flight is answered");
     assert!(body["data"]["accountByExternalId"]["balance"]["total"].is_string(), "{body}");
     // The server stopped once that request was done, long before its grace.
