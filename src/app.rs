@@ -33,13 +33,17 @@ pub struct Application {
     grace: Duration,
 }
 
+/// What start-up found or made in the database.
+struct Prepared {
+    card_key: Vec<u8>,
+    /// The first admin key, to be shown once.
+    initial_admin_key: Option<String>,
+    demo: entity::organization::Model,
+}
+
 /// Migrates the database, reads the card key, and on first start loads
-/// the demo data and makes the first admin key (returned, to be shown once).
-async fn prepare_database(
-    db: &DatabaseConnection,
-    settings: &Settings,
-    clock: &Clock,
-) -> anyhow::Result<(Vec<u8>, Option<String>)> {
+/// the demo data and makes the first admin key.
+async fn prepare_database(db: &DatabaseConnection, settings: &Settings, clock: &Clock) -> anyhow::Result<Prepared> {
     let fail = |e: crate::error::AppError| anyhow::anyhow!("{e:?}");
     crate::db::migrate(db).await.context("migrating the database")?;
     let card_key = secrets::card_key(db, &settings.card_key_source()).await?;
@@ -57,13 +61,13 @@ async fn prepare_database(
     } else {
         None
     };
-    organizations::ensure(db, organizations::DEMO).await.map_err(fail)?;
-    Ok((card_key, initial_admin_key))
+    let demo = organizations::ensure(db, organizations::DEMO).await.map_err(fail)?;
+    Ok(Prepared { card_key, initial_admin_key, demo })
 }
 
 /// With `--dev`, who a request without a credential acts as: the demo
 /// organization's ADMIN, and only on a loopback address.
-async fn dev_principal(db: &DatabaseConnection, settings: &Settings) -> anyhow::Result<Option<Principal>> {
+fn dev_principal(settings: &Settings, demo: uuid::Uuid) -> anyhow::Result<Option<Principal>> {
     if !settings.dev {
         return Ok(None);
     }
@@ -73,9 +77,8 @@ async fn dev_principal(db: &DatabaseConnection, settings: &Settings) -> anyhow::
     };
     anyhow::ensure!(loopback, "--dev is allowed on a loopback address only (not {})", settings.bind);
     tracing::warn!("--dev: requests without a credential act as the demo organization's ADMIN");
-    let demo = organizations::ensure(db, organizations::DEMO).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     Ok(Some(Principal {
-        organization_id: demo.id,
+        organization_id: demo,
         role: Role::Admin,
         subject: "dev".into(),
         expires_at: None,
@@ -122,8 +125,8 @@ impl Application {
         let db = crate::db::connect(&settings.database_url, settings.database_max_connections, &metrics)
             .await
             .context("connecting to the database")?;
-        let (card_key, initial_admin_key) = prepare_database(&db, settings, &clock).await?;
-        let auth = Authenticator::new(db.clone(), jwt_verifier(settings)?, dev_principal(&db, settings).await?);
+        let Prepared { card_key, initial_admin_key, demo } = prepare_database(&db, settings, &clock).await?;
+        let auth = Authenticator::new(db.clone(), jwt_verifier(settings)?, dev_principal(settings, demo.id)?);
         let policy = Policy {
             forbid_account_deletion: settings.forbid_account_deletion,
             transitions: settings.status_transitions,

@@ -137,7 +137,7 @@ async fn parent(tx: &WriteTx, org: Uuid, id: Uuid, owner: Uuid) -> AppResult<acc
 /// The rows a new account refers to, found (and checked) in the database.
 async fn references(tx: &WriteTx, org: Uuid, cmd: &NewAccount) -> AppResult<rows::AccountRefs> {
     let bank_account = match &cmd.custody_bank_account {
-        Some(b) => Some(bank_account(&**tx, org, b).await.map_err(|e| e.within("custodyBankAccount", &[]))?),
+        Some(b) => Some(bank_account(&**tx, org, b).await?),
         None => None,
     };
     let type_id = type_by_code(&**tx, org, &cmd.account_type).await?.id;
@@ -189,9 +189,10 @@ pub async fn create_in(
 }
 
 /// A custody bank account as stored: its currency must be one the
-/// organization knows.
+/// organization knows (an error names `custodyBankAccount.currency`).
 async fn bank_account<C: ConnectionTrait>(db: &C, org: Uuid, b: &BankAccount) -> AppResult<serde_json::Value> {
-    catalog::currency_by_code(db, org, &b.currency, "currency").await?;
+    let known = catalog::currency_by_code(db, org, &b.currency, "currency").await;
+    known.map_err(|e| e.within("custodyBankAccount", &[]))?;
     Ok(b.to_json())
 }
 
@@ -274,7 +275,7 @@ async fn apply_changes(
     }
     if let Some(b) = ch.custody_bank_account.change() {
         let stored = match b {
-            Some(b) => Some(bank_account(&**tx, org, b).await.map_err(|e| e.within("custodyBankAccount", &[]))?),
+            Some(b) => Some(bank_account(&**tx, org, b).await?),
             None => None,
         };
         m.custody_bank_account = Set(stored);
