@@ -111,6 +111,26 @@ fn ws_config(settings: &Settings) -> WsConfig {
     }
 }
 
+/// Where queries read: the replica of `DATABASE_READ_URL` (PostgreSQL
+/// only) while it keeps up, else the primary. The replica may be down at
+/// start: its pool connects lazily and the monitor decides.
+async fn read_routing(
+    settings: &Settings,
+    primary: &DatabaseConnection,
+    background: &DatabaseConnection,
+    metrics: &Metrics,
+) -> anyhow::Result<crate::replica::ReadRouting> {
+    use crate::replica::ReadRouting;
+    let Some(url) = &settings.database_read_url else { return Ok(ReadRouting::primary_only(primary.clone())) };
+    if primary.get_database_backend() != sea_orm::DatabaseBackend::Postgres || !url.starts_with("postgres") {
+        anyhow::bail!("DATABASE_READ_URL needs PostgreSQL for both DATABASE_URL and the replica");
+    }
+    let replica = crate::db::connect_lazy(url, settings.database_max_connections, Some(metrics));
+    let probe = crate::db::connect_lazy(url, 1, None);
+    let max_lag = Duration::from_millis(settings.database_read_max_lag_ms);
+    Ok(ReadRouting::with_replica(primary.clone(), replica?, (background.clone(), probe?), max_lag, metrics.clone()))
+}
+
 impl Application {
     /// Connects and migrates the database, seeds it when empty (unless
     /// `no_seed`), and binds the listener.
@@ -168,11 +188,13 @@ impl Application {
             None => limiter,
         };
         let cors_origins = settings.cors_origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned);
+        let reads = read_routing(settings, &db, &background, &metrics).await?;
         let state = AppState {
             schema,
             quotes,
             store,
             db,
+            reads,
             metrics,
             auth,
             limiter,

@@ -35,6 +35,22 @@ pub enum Command {
     /// Write an organization's accounts (with assets, wallets and cards)
     /// as CSV or JSON Lines.
     Export(ExportArgs),
+    /// Create accounts (with assets, balances and wallets) from a CSV or
+    /// JSON Lines file of `export`'s shape; accounts that exist are skipped.
+    Import(ImportArgs),
+}
+
+/// Options of `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file to read (`-` for standard input).
+    pub file: std::path::PathBuf,
+    /// The organization's name (created when it does not exist yet).
+    #[arg(long)]
+    pub org: String,
+    /// csv or jsonl; by default the file's extension.
+    #[arg(long, value_enum)]
+    pub format: Option<crate::service::export::Format>,
 }
 
 /// Options of `export`.
@@ -132,6 +148,14 @@ pub struct Settings {
     /// microseconds. Each dependent wave of nested fields pays it once.
     #[arg(long, env = "DATALOADER_DELAY_US", default_value_t = 500, global = true)]
     pub dataloader_delay_us: u64,
+    /// A PostgreSQL streaming replica for queries (mutations, subscriptions
+    /// and authentication stay on the primary).
+    #[arg(long, env = "DATABASE_READ_URL", global = true)]
+    pub database_read_url: Option<ServiceUrl>,
+    /// How far behind the primary the replica may be, in milliseconds,
+    /// before queries go to the primary instead.
+    #[arg(long, env = "DATABASE_READ_MAX_LAG_MS", default_value_t = 2_000, global = true)]
+    pub database_read_max_lag_ms: u64,
     /// Maximum database connections in the pool.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16, global = true)]
     pub database_max_connections: u32,

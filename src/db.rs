@@ -30,6 +30,23 @@ pub async fn connect(url: &str, max_connections: u32, metrics: &Metrics) -> anyh
     Ok(db)
 }
 
+/// A PostgreSQL pool that opens its connections on first use (a server
+/// down at start is not an error yet), counting request statements into
+/// `metrics` when given.
+pub fn connect_lazy(url: &str, max_connections: u32, metrics: Option<&Metrics>) -> anyhow::Result<DatabaseConnection> {
+    use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+    let options: PgConnectOptions = url.parse().map_err(|e| anyhow::anyhow!("not a PostgreSQL URL: {e}"))?;
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_lazy_with(options);
+    let mut db = sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
+    if let Some(m) = metrics.cloned() {
+        db.set_metric_callback(move |info| m.statement(info.failed));
+    }
+    Ok(db)
+}
+
 /// The request pool's size and idle connections now.
 pub fn pool_state(db: &DatabaseConnection) -> (i64, i64) {
     let (size, idle) = match db.get_database_backend() {

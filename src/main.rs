@@ -1,9 +1,10 @@
 //! The `accounts-gateway` binary: parse the command line, set up logs, run.
 
 use accounts_gateway::app::Application;
-use accounts_gateway::config::{ApiKeyCommand, Cli, Command, ExportArgs, Settings};
+use accounts_gateway::config::{ApiKeyCommand, Cli, Command, ExportArgs, ImportArgs, Settings};
 use accounts_gateway::domain::Role;
 use accounts_gateway::metrics::Metrics;
+use accounts_gateway::service::bulk_import::{self, reader::Rows};
 use accounts_gateway::service::export::{self, Format};
 use accounts_gateway::service::{api_keys, organizations, secrets, seed};
 use accounts_gateway::{db, graphql, telemetry};
@@ -108,8 +109,45 @@ async fn export(s: &Settings, args: ExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `import`: the accounts of a file into `--org`. Rejected rows go to
+/// standard error by line; the exit status is 2 when there were any.
+async fn import(s: &Settings, args: ImportArgs) -> anyhow::Result<std::process::ExitCode> {
+    let conn = connect(s).await?;
+    let stdin = args.file.as_os_str() == "-";
+    let by_extension = args.file.extension().and_then(|e| Format::parse(&e.to_string_lossy()));
+    let format = args
+        .format
+        .or(by_extension)
+        .ok_or_else(|| anyhow::anyhow!("say --format csv or jsonl: the file's extension does not tell"))?;
+    let (input, size): (Box<dyn std::io::Read + Send>, u64) = if stdin {
+        (Box::new(std::io::stdin()), 0)
+    } else {
+        let file = std::fs::File::open(&args.file)?;
+        let size = file.metadata()?.len();
+        (Box::new(file), size)
+    };
+    let mut rows = Rows::new(input, format)?;
+    let bar = progress_bar("{spinner} importing {bytes}/{total_bytes} [{elapsed}] {wide_bar}");
+    bar.set_length(size);
+    let shown = bar.clone();
+    let progress = move |read: u64| shown.set_position(read);
+    let actor = format!("import:{}", args.file.display());
+    let report = bulk_import::import(&conn, &args.org, &mut rows, &actor, &progress).await.map_err(fail)?;
+    bar.finish_and_clear();
+    for r in &report.rejected {
+        eprintln!("line {}: {}", r.line, r.reason);
+    }
+    println!(
+        "created {}, skipped {} (already there), rejected {}",
+        report.created,
+        report.skipped,
+        report.rejected.len()
+    );
+    Ok(if report.rejected.is_empty() { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::from(2) })
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
     telemetry::init(cli.settings.log_format);
     let s = cli.settings;
@@ -138,6 +176,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::ApiKey(cmd) => api_key(&s, cmd).await?,
         Command::Export(args) => export(&s, args).await?,
+        Command::Import(args) => return import(&s, args).await,
     }
-    Ok(())
+    Ok(std::process::ExitCode::SUCCESS)
 }

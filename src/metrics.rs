@@ -57,6 +57,8 @@ struct Inner {
     ws_sockets: IntGauge,
     ws_operations: IntGauge,
     event_subscribers: IntGauge,
+    replica_usable: IntGauge,
+    replica_lag_ms: IntGauge,
 }
 
 /// What one GraphQL request over HTTP was, for its metrics.
@@ -147,6 +149,11 @@ impl Default for Metrics {
             ws_sockets: g("gateway_ws_sockets", "open WebSockets"),
             ws_operations: g("gateway_ws_operations", "live operations (subscriptions) over WebSocket"),
             event_subscribers: g("gateway_event_subscribers", "subscriptions listening for events on this replica"),
+            replica_usable: g("gateway_db_replica_usable", "1 while queries read from the PostgreSQL replica"),
+            replica_lag_ms: g(
+                "gateway_db_replica_lag_milliseconds",
+                "how far the replica was behind at the last check (-1: it did not answer)",
+            ),
             registry: r,
         };
         Metrics(Arc::new(inner))
@@ -287,6 +294,14 @@ impl Metrics {
     pub fn set_pool(&self, in_use: i64, idle: i64) {
         self.0.pool.with_label_values(&["in_use"]).set(in_use);
         self.0.pool.with_label_values(&["idle"]).set(idle);
+    }
+
+    /// The replica's state at the last check: usable, and its lag (`None`
+    /// when it did not answer).
+    pub fn set_replica(&self, usable: bool, lag: Option<Duration>) {
+        self.0.replica_usable.set(i64::from(usable));
+        let ms = lag.map_or(-1, |l| i64::try_from(l.as_millis()).unwrap_or(i64::MAX));
+        self.0.replica_lag_ms.set(ms);
     }
 
     /// What is live now: open WebSockets, operations over them, and

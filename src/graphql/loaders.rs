@@ -306,6 +306,9 @@ pub struct Loaders {
     pub balance_at: DataLoader<BalanceAtLoader, HashMapCache>,
     /// A currency's quote at an instant, from the quote history.
     pub quotes_at: DataLoader<QuoteAtLoader, HashMapCache>,
+    /// The connection every loader reads through (a query's may be a
+    /// replica), for the resolvers' own reads.
+    db: DatabaseConnection,
 }
 
 /// A loader that gathers keys for `delay`. A page of 500 accounts with 3
@@ -350,7 +353,7 @@ impl Loaders {
 
     /// Loaders for `org`, batching for `delay`.
     pub fn new(db: DatabaseConnection, org: Uuid, delay: Duration, quotes: Quotes) -> Self {
-        let scope = Arc::new(Scope { db, org });
+        let scope = Arc::new(Scope { db: db.clone(), org });
         let with = |key, order| GroupedWith { scope: scope.clone(), key, order, _related: PhantomData };
         Loaders {
             accounts: batched(ById { scope: scope.clone(), _entity: PhantomData }, delay),
@@ -409,6 +412,12 @@ impl Loaders {
                 },
                 delay,
             ),
+            db,
         }
+    }
+
+    /// The connection the loaders read through.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
     }
 }

@@ -85,7 +85,8 @@ pub fn sdl() -> String {
     Schema::build(Query::default(), Mutation::default(), SubscriptionRoot).finish().sdl()
 }
 
-/// What every resolver needs: the caller, the loaders, the database.
+/// What every resolver needs: the caller, the loaders, the database it
+/// reads (writes go through the store, always to the primary).
 pub(crate) struct Req<'a> {
     pub principal: &'a Principal,
     pub store: &'a Store,
@@ -96,12 +97,14 @@ pub(crate) struct Req<'a> {
 /// Reads the request's context; missing parts are a wiring bug (INTERNAL).
 pub(crate) fn req<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<Req<'a>> {
     let missing = |what: &str| AppError::internal(format!("request context lacks {what}")).to_graphql();
-    let store = ctx.data::<Store>().map_err(|_| missing("store"))?;
+    let loaders = ctx.data::<Loaders>().map_err(|_| missing("loaders"))?;
     Ok(Req {
         principal: ctx.data::<Principal>().map_err(|_| missing("principal"))?,
-        store,
-        loaders: ctx.data::<Loaders>().map_err(|_| missing("loaders"))?,
-        db: &store.db,
+        store: ctx.data::<Store>().map_err(|_| missing("store"))?,
+        loaders,
+        // A query's reads may go to a replica; a mutation's answer is read
+        // from the primary (the request's loaders say which).
+        db: loaders.db(),
     })
 }
 

@@ -12,7 +12,7 @@ use async_graphql::{Request, Response, ServerError};
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response as HttpResponse};
+use axum::response::{IntoResponse, Response as HttpResponse};
 use futures_util::FutureExt;
 use serde_json::{json, Value};
 use std::time::Instant;
@@ -266,8 +266,18 @@ async fn admit(
 
 /// Runs an admitted request within its time limit. A panic in a resolver
 /// becomes this request's INTERNAL error, never a dropped connection.
-async fn run(s: &AppState, req: Request, principal: Principal) -> Result<Response, crate::error::AppError> {
-    let loaders = Loaders::new(s.db.clone(), principal.organization_id, s.loader_delay, s.quotes.clone());
+async fn run(
+    s: &AppState,
+    req: Request,
+    principal: Principal,
+    kind: Option<OperationType>,
+) -> Result<Response, crate::error::AppError> {
+    // Queries may read a replica; a mutation reads its own writes.
+    let db = match kind {
+        Some(OperationType::Query) => s.reads.for_queries(),
+        _ => s.reads.primary(),
+    };
+    let loaders = Loaders::new(db.clone(), principal.organization_id, s.loader_delay, s.quotes.clone());
     let run = std::panic::AssertUnwindSafe(s.schema.execute(req.data(principal).data(loaders))).catch_unwind();
     match tokio::time::timeout(s.request_timeout, run).await {
         Ok(Ok(resp)) => Ok(resp),
@@ -321,7 +331,7 @@ async fn answer(
         Err(refusal) => return (refusal, None, None),
     };
     let query = req.query.clone();
-    let answer = match run(s, req, principal).await {
+    let answer = match run(s, req, principal, kind).await {
         Ok(resp) => render(media, resp, &query),
         Err(e) => refused(media, StatusCode::OK, &e, true),
     };
@@ -401,15 +411,4 @@ fn quoted_after(text: &str, marker: &str) -> Option<String> {
     let start = text.find(marker)? + marker.len();
     let end = text[start..].find('"')?;
     Some(text[start..start + end].to_owned())
-}
-
-/// GraphiQL whose Headers tab authenticates both HTTP and WebSocket.
-const GRAPHIQL_PAGE: &str = include_str!("graphiql.html");
-
-/// GraphiQL, pointed at this server (queries and subscriptions).
-pub async fn graphiql(State(s): State<AppState>) -> HttpResponse {
-    if !s.graphiql {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    Html(GRAPHIQL_PAGE).into_response()
 }

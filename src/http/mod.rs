@@ -1,6 +1,7 @@
 //! HTTP: the router and its handlers.
 
 pub mod export;
+pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod persisted;
@@ -28,8 +29,10 @@ pub struct AppState {
     pub schema: AppSchema,
     /// The write side: pool, events, policy.
     pub store: Store,
-    /// The database pool.
+    /// The database pool (the primary).
     pub db: DatabaseConnection,
+    /// Where queries read: a replica while it keeps up, else the primary.
+    pub reads: crate::replica::ReadRouting,
     /// Process counters.
     pub metrics: Metrics,
     /// Turns credentials into callers.
@@ -82,7 +85,8 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.max_body_bytes;
     Router::new()
         .route("/graphql", get(graphql::get_or_upgrade).post(graphql::post_handler))
-        .route("/graphiql", get(graphql::graphiql))
+        .route("/graphiql", get(graphiql::page))
+        .route("/graphiql/assets/{name}", get(graphiql::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

@@ -11,6 +11,7 @@ use crate::events::DomainEvent;
 use crate::service::audit::{self, Action, Change};
 use crate::service::store::{Store, WriteTx};
 use crate::service::{asset_write, catalog, organizations, rows};
+use chrono::{DateTime, Utc};
 use entity::{account, account_type, asset, client, project};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set,
@@ -446,7 +447,7 @@ pub async fn system_account(
         return Ok(existing);
     }
     let mut tx = store.begin().await?;
-    let ty = system_type(&tx, org).await?;
+    let ty = system_type(&*tx, org, tx.now()).await?;
     let uid = organizations::reserve_uids(&*tx, org, 1).await?;
     let row = rows::system_account(org, uid, ty, role, code, tx.now());
     let outcome = account::Entity::insert(row)
@@ -466,9 +467,8 @@ pub async fn system_account(
     Ok(created)
 }
 
-/// The organization's SYSTEM account type, created on first use.
-async fn system_type(tx: &WriteTx, org: Uuid) -> AppResult<Uuid> {
-    let db = &**tx;
+/// The organization's SYSTEM account type, created on first use (`at`).
+pub async fn system_type<C: ConnectionTrait>(db: &C, org: Uuid, at: DateTime<Utc>) -> AppResult<Uuid> {
     let find = || {
         account_type::Entity::find()
             .filter(account_type::Column::OrganizationId.eq(org))
@@ -480,7 +480,7 @@ async fn system_type(tx: &WriteTx, org: Uuid) -> AppResult<Uuid> {
     let system = NewAccountType { code: SYSTEM_TYPE.into(), name: "System".into(), category: None };
     // Concurrent first callers all insert; one row wins and everyone reads
     // it (a plain insert would fail the losers with a unique violation).
-    account_type::Entity::insert(rows::account_type(org, &system.check()?, tx.now()))
+    account_type::Entity::insert(rows::account_type(org, &system.check()?, at))
         .on_conflict_do_nothing_on([account_type::Column::OrganizationId, account_type::Column::Code])
         .exec_without_returning(db)
         .await?;

@@ -8,7 +8,7 @@ use crate::domain::filter::AccountQuery;
 use crate::domain::paging::PageArgs;
 use crate::domain::{AccountOrderField, OrderDirection};
 use crate::error::{AppError, AppResult};
-use crate::service::accounts;
+use crate::service::{accounts, rows};
 use entity::{account, account_type, asset, client, currency, network, smart_card, wallet};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{json, Value};
@@ -72,6 +72,14 @@ const CSV_COLUMNS: &[&str] = &[
     "asset_external_id",
     "wallets",
     "cards",
+    "system_role",
+    "system_currency",
+    "parent_account_number",
+    "owner_kind",
+    "currency_type",
+    "decimals",
+    "status_reason_code",
+    "created_at",
 ];
 
 /// One page's related rows, by the id that links them.
@@ -148,6 +156,8 @@ fn account_json(a: &account::Model, r: &Related) -> Value {
         .and_then(|id| r.owners.get(&id))
         .map(|c| json!({"externalId": c.external_id, "name": c.name, "email": c.email, "kind": c.kind}));
     let parent = a.parent_id.and_then(|id| r.parents.get(&id));
+    let reason =
+        (a.status_reason_code.as_ref()).map(|code| json!({"code": code, "description": a.status_reason_description}));
     let assets: Vec<Value> = (r.assets.get(&a.id).into_iter().flatten())
         .map(|(s, c)| {
             let wallets: Vec<Value> = (r.wallets.get(&s.id).into_iter().flatten())
@@ -158,7 +168,7 @@ fn account_json(a: &account::Model, r: &Related) -> Value {
                 "available": s.available.0.to_string(), "onHold": s.on_hold.0.to_string(),
                 "future": s.future.0.to_string(), "creditLimit": s.credit_limit.0.to_string(),
                 "address": s.address, "externalId": s.external_id, "bank": s.bank, "platform": s.platform,
-                "wallets": wallets,
+                "currencyType": c.currency_type, "decimals": c.decimals, "wallets": wallets,
             })
         })
         .collect();
@@ -168,7 +178,8 @@ fn account_json(a: &account::Model, r: &Related) -> Value {
     json!({
         "uid": a.uid, "accountNumber": a.account_number, "externalId": a.external_id, "name": a.name,
         "alias": a.alias, "type": r.types.get(&a.type_id).map(|t| t.code.clone()), "kind": a.kind,
-        "systemRole": a.system_role, "status": a.status, "owner": owner,
+        "systemRole": a.system_role, "systemCurrency": a.system_key.as_deref().and_then(rows::system_key_currency),
+        "status": a.status, "statusReason": reason, "owner": owner,
         "parent": parent.map(|p| json!({"externalId": p.external_id, "accountNumber": p.account_number})),
         "productId": a.product_id, "allowSending": a.allow_sending, "allowReceiving": a.allow_receiving,
         "main": a.main, "accounting": a.accounting, "custody": a.custody,
@@ -234,6 +245,14 @@ fn csv_rows(account: &Value, out: &mut Vec<u8>) {
             text_of(&s["externalId"]),
             wallets.join(";"),
             if i == 0 { cards.join(";") } else { String::new() },
+            f("systemRole"),
+            f("systemCurrency"),
+            text_of(&account["parent"]["accountNumber"]),
+            owner("kind"),
+            text_of(&s["currencyType"]),
+            text_of(&s["decimals"]),
+            text_of(&account["statusReason"]["code"]),
+            f("createdAt"),
         ];
         let line: Vec<String> = row.iter().map(|c| cell(c)).collect();
         out.extend_from_slice(line.join(",").as_bytes());

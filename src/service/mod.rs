@@ -8,6 +8,8 @@ pub mod aggregate;
 pub mod api_keys;
 pub mod asset_write;
 pub mod audit;
+pub mod bulk_import;
+pub mod bulk_insert;
 pub mod catalog;
 pub mod catalog_write;
 pub mod client_write;

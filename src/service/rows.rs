@@ -4,9 +4,11 @@
 
 use crate::domain::account_number::account_number;
 use crate::domain::commands::{Checked, NewAccount, NewAccountType, NewCard, NewClient, NewCurrency, NewNetwork};
-use crate::domain::{AccountKind, AccountStatus, AssetStatus, SystemRole};
+use crate::domain::{AccountKind, AccountStatus, AssetStatus, BalanceCause, SystemRole};
 use chrono::{DateTime, Utc};
-use entity::{account, account_type, asset, client, currency, network, project, smart_card, wallet, Amount};
+use entity::{
+    account, account_type, asset, balance_entry, client, currency, network, project, smart_card, wallet, Amount,
+};
 use rust_decimal::Decimal;
 use sea_orm::Set;
 use uuid::Uuid;
@@ -101,6 +103,11 @@ pub fn system_key(role: SystemRole, currency: Option<&str>) -> String {
     format!("{}:{}", role.as_str(), currency.unwrap_or(""))
 }
 
+/// The currency of a system key, when it names one.
+pub fn system_key_currency(key: &str) -> Option<&str> {
+    key.split_once(':').map(|(_, c)| c).filter(|c| !c.is_empty())
+}
+
 /// The row of the organization's active system account of `role` (and
 /// `currency`), named after them.
 pub fn system_account(
@@ -146,6 +153,33 @@ pub fn asset(
         version: Set(1),
         created_at: Set(at),
         updated_at: Set(at),
+    }
+}
+
+/// The journal's first row of an asset written in bulk: its whole
+/// balance (available, on hold, future) as one change at `at`.
+pub fn opening_entry(
+    asset: &asset::ActiveModel,
+    balances: [Decimal; 3],
+    actor: &str,
+    cause: BalanceCause,
+) -> balance_entry::ActiveModel {
+    let [available, on_hold, future] = balances.map(Amount);
+    balance_entry::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: asset.organization_id.clone(),
+        asset_id: asset.id.clone(),
+        at: asset.created_at.clone(),
+        actor: Set(actor.to_owned()),
+        cause: Set(cause.as_str().to_owned()),
+        idempotency_key: Set(None),
+        delta_available: Set(available),
+        delta_on_hold: Set(on_hold),
+        delta_future: Set(future),
+        available: Set(available),
+        on_hold: Set(on_hold),
+        future: Set(future),
+        credit_limit: asset.credit_limit.clone(),
     }
 }
 

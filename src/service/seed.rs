@@ -8,6 +8,7 @@ use crate::domain::cards::{fingerprint, luhn_check_digit, mm_yy_after};
 use crate::domain::commands::{NewAccount, NewAccountType, NewCard, NewClient, NewCurrency, NewNetwork};
 use crate::domain::{AccountStatus, AssetStatus, ClientKind, CurrencyType, SystemRole};
 use crate::error::AppResult;
+use crate::service::bulk_insert::insert_chunks;
 use crate::service::organizations;
 use crate::service::rows::{self, AccountRefs};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
@@ -16,24 +17,12 @@ use entity::{
 };
 use rust_decimal::Decimal;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Insert, PaginatorTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     TransactionSession, TransactionTrait,
 };
 use std::collections::HashMap;
 use std::str::FromStr;
 use uuid::Uuid;
-
-/// Rows per multi-row INSERT for a table of `columns` columns: as many as
-/// the bound-parameter limit allows (SQLite 32,766; PostgreSQL 65,535).
-/// Over TCP each PostgreSQL statement costs a round trip that sqlx leaves
-/// to Nagle and delayed ACKs (tens of ms), so fewer, larger statements win.
-fn chunk_rows(backend: sea_orm::DbBackend, columns: usize) -> usize {
-    let columns = columns.max(1);
-    match backend {
-        sea_orm::DbBackend::Postgres => 60_000 / columns,
-        _ => 30_000 / columns,
-    }
-}
 
 /// What a seed run wrote.
 #[derive(Debug, Default, Clone, Copy)]
@@ -93,22 +82,6 @@ struct Batch {
     cards: Vec<smart_card::ActiveModel>,
 }
 
-async fn insert_chunks<C, A>(db: &C, rows: Vec<A>) -> AppResult<()>
-where
-    C: ConnectionTrait,
-    A: sea_orm::ActiveModelTrait + Send,
-{
-    let columns =
-        <<<A as sea_orm::ActiveModelTrait>::Entity as EntityTrait>::Column as sea_orm::Iterable>::iter().count();
-    let size = chunk_rows(db.get_database_backend(), columns);
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<A> = rows.by_ref().take(size).collect();
-        Insert::many(chunk).exec_without_returning(db).await?;
-    }
-    Ok(())
-}
-
 impl Batch {
     async fn flush<C: ConnectionTrait>(self, db: &C) -> AppResult<SeedReport> {
         let report = SeedReport { accounts: self.accounts.len(), assets: self.assets.len() };
@@ -164,6 +137,9 @@ struct Seeder<'k> {
     card_key: &'k [u8],
     catalog: Catalog,
     batch: Batch,
+    /// Owners given a main account: their first top-level one, as
+    /// `createAccount` keeps one main account per owner.
+    mains: std::collections::HashSet<Uuid>,
 }
 
 fn dec(text: &str) -> Amount {
@@ -191,7 +167,7 @@ impl Seeder<'_> {
             None => {
                 let mut cmd = spec.cmd;
                 let reason = !matches!(cmd.status, AccountStatus::Active | AccountStatus::Pending);
-                cmd.main = spec.parent.is_none() && cmd.owner_id.is_some();
+                cmd.main = spec.parent.is_none() && cmd.owner_id.is_some_and(|o| self.mains.insert(o));
                 let owner_id = cmd.owner_id.unwrap_or_default();
                 let refs = AccountRefs { type_id, owner_id, parent: spec.parent, custody_bank_account: None };
                 let mut row = rows::client_account(self.org, uid, &cmd.check()?, refs, spec.created_at);
@@ -487,7 +463,15 @@ pub async fn seed<C: TransactionTrait + ConnectionTrait>(
         .count(&tx)
         .await?
         > 0;
-    let mut seeder = Seeder { org: org.id, today, next_uid: 0, card_key, catalog, batch: Batch::default() };
+    let mut seeder = Seeder {
+        org: org.id,
+        today,
+        next_uid: 0,
+        card_key,
+        catalog,
+        batch: Batch::default(),
+        mains: Default::default(),
+    };
     if !has_demo {
         seeder.demo()?;
     }

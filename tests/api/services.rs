@@ -130,6 +130,24 @@ impl OwnPostgres {
         Some(pg)
     }
 
+    /// A streaming replica of `primary` (`pg_basebackup -R`), started on
+    /// its own port: read-only, replaying what the primary writes.
+    pub async fn replica_of(primary: &OwnPostgres) -> OwnPostgres {
+        let dir = std::env::temp_dir().join(format!("ag-pg-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pg = OwnPostgres { port: free_port(), dir, bin: primary.bin.clone() };
+        if is_root() {
+            pg.as_postgres(&["chown", "postgres", pg.dir.to_str().unwrap()], true).await;
+        }
+        let backup = pg.bin.join("pg_basebackup").display().to_string();
+        let port = primary.port.to_string();
+        let data = pg.data();
+        let argv = [&backup, "-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-D", &data, "-R", "-X", "stream"];
+        pg.as_postgres(&argv, false).await;
+        pg.pg_ctl_start().await;
+        pg
+    }
+
     fn data(&self) -> String {
         self.dir.join("data").display().to_string()
     }
