@@ -15,6 +15,7 @@ use crate::http::sockets::{CredentialSockets, SocketCounter};
 use crate::http::ws::WsConfig;
 use crate::http::{router, AppState};
 use crate::metrics::Metrics;
+use crate::redis_cache::RedisLayer;
 use crate::service::store::{Policy, Store};
 use crate::service::{api_keys, organizations, secrets, seed};
 use anyhow::Context;
@@ -151,8 +152,9 @@ impl Application {
             forbid_account_deletion: settings.forbid_account_deletion,
             transitions: settings.status_transitions,
         };
-        let events = match &settings.redis_url {
-            Some(url) => EventBus::with_redis(url, &settings.redis_prefix, metrics.clone())?,
+        let redis = crate::redis_conn::RedisTarget::from_settings(settings)?;
+        let events = match &redis {
+            Some(target) => EventBus::with_redis(target.clone(), &settings.redis_prefix, metrics.clone()),
             None => EventBus::default().with_metrics(metrics.clone()),
         };
         let store = Store::new(db.clone(), events, card_key, policy, clock.clone());
@@ -168,22 +170,15 @@ impl Application {
         let schema = graphql::build(store.clone(), schema_options(settings));
         let listener = TcpListener::bind(&settings.bind).await.with_context(|| format!("binding {}", settings.bind))?;
         let history = crate::pricing::history::HistorySink::spawn(background.clone(), store.clone());
-        let quotes = crate::pricing::setup::from_settings(settings, &metrics, clock, Some(history))?;
-        let redis_layer = |namespace: &str| match &settings.redis_url {
-            Some(url) => crate::redis_cache::RedisLayer::new(
-                url,
-                &settings.redis_prefix,
-                namespace,
-                Duration::from_millis(settings.redis_timeout_ms),
-                metrics.clone(),
-            )
-            .map(Some),
-            None => Ok(None),
+        let quotes = crate::pricing::setup::from_settings(settings, redis.clone(), &metrics, clock, Some(history))?;
+        let redis_layer = |namespace: &str| {
+            let timeout = Duration::from_millis(settings.redis_timeout_ms);
+            (redis.clone()).map(|t| RedisLayer::new(t, &settings.redis_prefix, namespace, timeout, metrics.clone()))
         };
-        let persisted_redis = redis_layer("apq:")?;
+        let persisted_redis = redis_layer("apq:");
         let limiter = RateLimiter::new(settings.rate_limit_per_second, settings.rate_limit_burst);
         // With Redis every replica draws from one bucket per credential.
-        let limiter = match redis_layer("rl:")? {
+        let limiter = match redis_layer("rl:") {
             Some(shared) => limiter.shared(shared),
             None => limiter,
         };

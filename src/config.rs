@@ -138,6 +138,10 @@ pub struct Settings {
     /// Redis URL for the shared quote cache and event fan-out (optional).
     #[arg(long, env = "REDIS_URL", global = true)]
     pub redis_url: Option<ServiceUrl>,
+    /// Seed nodes of a Redis Cluster (comma-separated `redis://host:port`),
+    /// used instead of `--redis-url` for everything Redis carries.
+    #[arg(long, env = "REDIS_CLUSTER_URLS", global = true)]
+    pub redis_cluster_urls: Option<String>,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,

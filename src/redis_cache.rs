@@ -4,7 +4,7 @@
 //! memory (and, for quotes, the source).
 
 use crate::metrics::Metrics;
-use redis::aio::ConnectionManager;
+use crate::redis_conn::{RedisConn, RedisTarget};
 use redis::AsyncCommands;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
@@ -12,40 +12,28 @@ use tokio::sync::Mutex;
 /// How long to wait before trying to connect again after a failure.
 const RECONNECT_AFTER: Duration = Duration::from_secs(2);
 
-/// A lazily connected Redis with timeouts.
+/// A lazily connected Redis (one server or a cluster) with timeouts.
 pub struct RedisLayer {
-    client: redis::Client,
-    /// `{deployment prefix}{namespace}`, put before every key.
+    target: RedisTarget,
+    /// `{deployment prefix}{namespace}`, the hash tag of every key.
     prefix: String,
     timeout: Duration,
-    conn: Mutex<(Option<ConnectionManager>, Option<Instant>)>,
+    conn: Mutex<(Option<RedisConn>, Option<Instant>)>,
     metrics: Metrics,
 }
 
 impl RedisLayer {
-    /// A layer over `url`; keys are `{prefix}{namespace}{key}`.
-    pub fn new(
-        url: &str,
-        prefix: &str,
-        namespace: &str,
-        timeout: Duration,
-        metrics: Metrics,
-    ) -> redis::RedisResult<Self> {
-        Ok(RedisLayer {
-            client: redis::Client::open(url)?,
-            prefix: format!("{prefix}{namespace}"),
-            timeout,
-            conn: Mutex::new((None, None)),
-            metrics,
-        })
+    /// A layer over `target`; keys are `{prefix namespace}key`.
+    pub fn new(target: RedisTarget, prefix: &str, namespace: &str, timeout: Duration, metrics: Metrics) -> Self {
+        RedisLayer { target, prefix: format!("{prefix}{namespace}"), timeout, conn: Mutex::new((None, None)), metrics }
     }
 
     /// The Redis key of `key`.
     pub fn key(&self, key: &str) -> String {
-        format!("{}{key}", self.prefix)
+        RedisTarget::tagged(&self.prefix, key)
     }
 
-    async fn connection(&self) -> Option<ConnectionManager> {
+    async fn connection(&self) -> Option<RedisConn> {
         let mut guard = self.conn.lock().await;
         if let Some(c) = &guard.0 {
             return Some(c.clone());
@@ -53,11 +41,7 @@ impl RedisLayer {
         if guard.1.is_some_and(|t| t.elapsed() < RECONNECT_AFTER) {
             return None;
         }
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(self.timeout * 4)
-            .set_response_timeout(self.timeout)
-            .set_number_of_retries(1);
-        match tokio::time::timeout(self.timeout * 4, self.client.get_connection_manager_with_config(config)).await {
+        match tokio::time::timeout(self.timeout * 4, self.target.connect(self.timeout)).await {
             Ok(Ok(c)) => {
                 guard.0 = Some(c.clone());
                 Some(c)

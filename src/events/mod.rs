@@ -105,13 +105,13 @@ impl Default for EventBus {
 }
 
 impl EventBus {
-    /// A bus relayed through the Redis stream `{prefix}events`; starts the
-    /// task that reads it (and reconnects with backoff).
-    pub fn with_redis(url: &str, prefix: &str, metrics: crate::metrics::Metrics) -> redis::RedisResult<Self> {
+    /// A bus relayed through the Redis stream `{prefix}events` on `target`;
+    /// starts the task that reads it (and reconnects with backoff).
+    pub fn with_redis(target: crate::redis_conn::RedisTarget, prefix: &str, metrics: crate::metrics::Metrics) -> Self {
         let bus = EventBus::default().with_metrics(metrics.clone());
-        let stream = redis_stream::RedisStream::new(url, &format!("{prefix}events"), metrics)?;
+        let stream = redis_stream::RedisStream::new(target, &format!("{prefix}events"), metrics);
         stream.spawn_reader(bus.replica, bus.local.clone());
-        Ok(EventBus { stream: Some(Arc::new(stream)), ..bus })
+        EventBus { stream: Some(Arc::new(stream)), ..bus }
     }
 
     /// The bus, counting into `metrics`.

@@ -4,12 +4,12 @@
 //! with XREAD from the last id it saw, so a replica whose connection
 //! dropped catches up on reconnect instead of missing what was sent
 //! meanwhile (pub/sub would drop it). When Redis itself restarted (its
-//! `run_id` changed) the new stream is read from its start.
+//! epoch marker beside the stream changed) the new stream is read from its
+//! start.
 
 use super::{DomainEvent, Envelope};
 use crate::metrics::Metrics;
-use redis::aio::{ConnectionManager, MultiplexedConnection};
-use redis::AsyncConnectionConfig;
+use crate::redis_conn::{RedisConn, RedisTarget};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, Mutex};
@@ -29,11 +29,11 @@ const MAX_BACKOFF: Duration = Duration::from_millis(400);
 /// reconnecting replica needs to catch up.
 const STREAM_MAXLEN: u64 = 100_000;
 
-/// One stream key on one Redis.
+/// One stream key on one Redis (server or cluster).
 pub struct RedisStream {
-    client: redis::Client,
+    target: RedisTarget,
     key: String,
-    conn: Mutex<Option<ConnectionManager>>,
+    conn: Mutex<Option<RedisConn>>,
     metrics: Metrics,
     /// Bumped when this replica's reader finds Redis restarted (its stream,
     /// kept in memory, is gone): the relay then sends its retained rows again.
@@ -41,15 +41,16 @@ pub struct RedisStream {
 }
 
 impl RedisStream {
-    /// A handle on `key`; connects lazily.
-    pub fn new(url: &str, key: &str, metrics: Metrics) -> redis::RedisResult<Self> {
-        Ok(RedisStream {
-            client: redis::Client::open(url)?,
-            key: key.to_owned(),
+    /// A handle on the stream `{name}` (hash-tagged, so its epoch marker
+    /// shares its cluster slot); connects lazily.
+    pub fn new(target: RedisTarget, name: &str, metrics: Metrics) -> Self {
+        RedisStream {
+            target,
+            key: RedisTarget::tagged(name, ""),
             conn: Mutex::new(None),
             metrics,
             restarts: tokio::sync::watch::channel(0).0,
-        })
+        }
     }
 
     /// Changes each time Redis is found restarted.
@@ -57,16 +58,12 @@ impl RedisStream {
         self.restarts.subscribe()
     }
 
-    async fn connection(&self) -> redis::RedisResult<ConnectionManager> {
+    async fn connection(&self) -> redis::RedisResult<RedisConn> {
         let mut guard = self.conn.lock().await;
         if let Some(c) = guard.as_ref() {
             return Ok(c.clone());
         }
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(APPEND_TIMEOUT)
-            .set_response_timeout(APPEND_TIMEOUT)
-            .set_number_of_retries(0);
-        let c = self.client.get_connection_manager_with_config(config).await?;
+        let c = self.target.connect(APPEND_TIMEOUT).await?;
         *guard = Some(c.clone());
         Ok(c)
     }
@@ -109,7 +106,7 @@ impl RedisStream {
     /// Starts the task that delivers other replicas' events to `local`.
     pub fn spawn_reader(&self, replica: Uuid, local: broadcast::Sender<Arc<DomainEvent>>) {
         let reader = Reader {
-            client: self.client.clone(),
+            target: self.target.clone(),
             key: self.key.clone(),
             replica,
             local,
@@ -122,7 +119,7 @@ impl RedisStream {
 }
 
 struct Reader {
-    client: redis::Client,
+    target: RedisTarget,
     key: String,
     replica: Uuid,
     local: broadcast::Sender<Arc<DomainEvent>>,
@@ -160,9 +157,9 @@ impl Seen {
     }
 }
 
-/// Where a reader stands: the Redis instance it read from, and the last id.
+/// Where a reader stands: the epoch of the Redis data it read, and the last id.
 struct Position {
-    run_id: String,
+    epoch: String,
     last_id: String,
 }
 
@@ -188,13 +185,10 @@ impl Reader {
 
     /// One connection's worth of reading; returns on any Redis error.
     async fn session(&self, position: &mut Option<Position>) -> redis::RedisResult<()> {
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Duration::from_millis(500))
-            .set_response_timeout(Duration::from_millis(READ_BLOCK_MS + 2000));
-        let mut conn = self.client.get_multiplexed_async_connection_with_config(&config).await?;
-        let run_id = run_id(&mut conn).await?;
+        let mut conn = self.target.dedicated(Duration::from_millis(READ_BLOCK_MS + 2000)).await?;
+        let epoch = epoch(&mut conn, &self.key).await?;
         let last_id = match position.take() {
-            Some(p) if p.run_id == run_id => p.last_id,
+            Some(p) if p.epoch == epoch => p.last_id,
             // Redis restarted: its stream is new, read it all, and have the
             // relay send again what the old one may have lost.
             Some(_) => {
@@ -204,7 +198,7 @@ impl Reader {
             // First start: only what comes from now on.
             None => newest_id(&mut conn, &self.key).await?,
         };
-        *position = Some(Position { run_id, last_id });
+        *position = Some(Position { epoch, last_id });
         tracing::info!(stream = %self.key, "reading events from redis");
         loop {
             let Some(p) = position.as_mut() else { return Ok(()) };
@@ -263,12 +257,20 @@ impl Reader {
     }
 }
 
-async fn run_id(conn: &mut MultiplexedConnection) -> redis::RedisResult<String> {
-    let info: String = redis::cmd("INFO").arg("server").query_async(conn).await?;
-    Ok(info.lines().find_map(|l| l.strip_prefix("run_id:")).unwrap_or_default().trim().to_owned())
+/// The epoch of the Redis data that holds the stream: a marker beside it
+/// (same hash slot), set once by whichever replica comes first. Redis keeps
+/// the stream in memory only; when it restarts empty the marker is gone
+/// and a new one is set, which is how a reader knows the stream is new. (A
+/// server's `run_id` would say the same of one server, but on a cluster
+/// INFO goes to any node.)
+async fn epoch(conn: &mut RedisConn, key: &str) -> redis::RedisResult<String> {
+    let marker = format!("{key}:epoch");
+    let _: Option<String> =
+        redis::cmd("SET").arg(&marker).arg(Uuid::new_v4().to_string()).arg("NX").query_async(conn).await?;
+    redis::cmd("GET").arg(&marker).query_async(conn).await
 }
 
-async fn newest_id(conn: &mut MultiplexedConnection, key: &str) -> redis::RedisResult<String> {
+async fn newest_id(conn: &mut RedisConn, key: &str) -> redis::RedisResult<String> {
     let newest: Vec<(String, Vec<String>)> =
         redis::cmd("XREVRANGE").arg(key).arg("+").arg("-").arg("COUNT").arg(1).query_async(conn).await?;
     Ok(newest.into_iter().next().map_or_else(|| "0-0".to_owned(), |(id, _)| id))

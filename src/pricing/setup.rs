@@ -14,6 +14,7 @@ use std::time::Duration;
 /// The configured quote service.
 pub fn from_settings(
     s: &Settings,
+    redis: Option<crate::redis_conn::RedisTarget>,
     metrics: &Metrics,
     clock: Clock,
     history: Option<super::history::HistorySink>,
@@ -45,16 +46,8 @@ pub fn from_settings(
             )?)
         }
     };
-    let redis = match &s.redis_url {
-        Some(url) => Some(RedisLayer::new(
-            url,
-            &s.redis_prefix,
-            "quote:USD:",
-            Duration::from_millis(s.redis_timeout_ms),
-            metrics.clone(),
-        )?),
-        None => None,
-    };
+    let timeout = Duration::from_millis(s.redis_timeout_ms);
+    let redis = redis.map(|t| RedisLayer::new(t, &s.redis_prefix, "quote:USD:", timeout, metrics.clone()));
     let timing = QuoteTiming {
         fresh: Duration::from_secs(s.quote_fresh_secs),
         keep: Duration::from_secs(s.quote_keep_secs),

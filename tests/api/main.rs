@@ -28,6 +28,7 @@ mod mutations_other;
 mod ops;
 mod quiet_logs;
 mod quote_server;
+mod redis_cluster;
 mod replica;
 mod seed_fidelity;
 mod services;

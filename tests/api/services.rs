@@ -97,6 +97,90 @@ impl OwnRedis {
     }
 }
 
+/// A three-node Redis Cluster of the test's own (`redis-server
+/// --cluster-enabled yes` on free ports, joined by `redis-cli --cluster
+/// create`), gone when dropped.
+pub struct OwnRedisCluster {
+    pub ports: Vec<u16>,
+    dir: PathBuf,
+    _nodes: Vec<Child>,
+}
+
+impl OwnRedisCluster {
+    /// Starts the nodes, creates the cluster and waits until every node
+    /// says `cluster_state:ok`; `None` (skip) without redis-server.
+    pub async fn start() -> Option<OwnRedisCluster> {
+        let dir = std::env::temp_dir().join(format!("ag-rc-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let mut nodes = Vec::new();
+        for port in &ports {
+            let spawned = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"])
+                .arg("--cluster-config-file")
+                .arg(dir.join(format!("nodes-{port}.conf")))
+                .current_dir(&dir)
+                .stdout(Stdio::null())
+                .env_remove("LD_PRELOAD")
+                .kill_on_drop(true)
+                .spawn();
+            match spawned {
+                Ok(child) => nodes.push(child),
+                Err(e) => {
+                    assert!(!require_services(), "redis-server not runnable: {e}");
+                    eprintln!("skipped: redis-server not runnable: {e}");
+                    return None;
+                }
+            }
+        }
+        let cluster = OwnRedisCluster { ports, dir, _nodes: nodes };
+        for port in &cluster.ports {
+            let url = format!("redis://127.0.0.1:{port}");
+            wait_until("a cluster node answers", Duration::from_secs(10), || answers(&url)).await;
+        }
+        let addresses: Vec<String> = cluster.ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let out = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .env_remove("LD_PRELOAD")
+            .output()
+            .await
+            .unwrap();
+        assert!(out.status.success(), "cluster create: {}", String::from_utf8_lossy(&out.stdout));
+        for port in &cluster.ports {
+            let url = format!("redis://127.0.0.1:{port}");
+            wait_until("the cluster is ok", Duration::from_secs(20), || async {
+                let Ok(client) = redis::Client::open(url.as_str()) else { return false };
+                let Ok(mut conn) = client.get_multiplexed_async_connection().await else { return false };
+                let info: String = redis::cmd("CLUSTER").arg("INFO").query_async(&mut conn).await.unwrap_or_default();
+                info.contains("cluster_state:ok")
+            })
+            .await;
+        }
+        Some(cluster)
+    }
+
+    /// The seed nodes, as `REDIS_CLUSTER_URLS` takes them.
+    pub fn urls(&self) -> String {
+        self.ports.iter().map(|p| format!("redis://127.0.0.1:{p}")).collect::<Vec<_>>().join(",")
+    }
+}
+
+impl Drop for OwnRedisCluster {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn answers(url: &str) -> bool {
+    let Ok(client) = redis::Client::open(url) else { return false };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else { return false };
+    redis::cmd("PING").query_async::<String>(&mut conn).await.is_ok()
+}
+
 /// A PostgreSQL cluster of the test's own (initdb as user `postgres`, its
 /// own data directory and port), which the test may crash and restart.
 pub struct OwnPostgres {
