@@ -41,7 +41,7 @@ impl RedisLayer {
         if guard.1.is_some_and(|t| t.elapsed() < RECONNECT_AFTER) {
             return None;
         }
-        match tokio::time::timeout(self.timeout * 4, self.target.connect(self.timeout)).await {
+        match tokio::time::timeout(self.timeout * 4, self.target.connect(self.timeout * 4, self.timeout, 1)).await {
             Ok(Ok(c)) => {
                 guard.0 = Some(c.clone());
                 Some(c)

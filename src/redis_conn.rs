@@ -63,14 +63,18 @@ impl RedisTarget {
         format!("{{{namespace}}}{rest}")
     }
 
-    /// A connection for short commands, each answered within `timeout`.
-    pub async fn connect(&self, timeout: Duration) -> RedisResult<RedisConn> {
+    /// A connection for short commands: connected within `connect`, each
+    /// answered within `timeout`. `retries` is how often one server's
+    /// manager sends a command again after a broken connection: 0 where a
+    /// late copy would do harm (the event relay counts a timed-out append
+    /// as unsent and appends it again, in order).
+    pub async fn connect(&self, connect: Duration, timeout: Duration, retries: usize) -> RedisResult<RedisConn> {
         match self {
             RedisTarget::Single(client) => {
                 let config = redis::aio::ConnectionManagerConfig::new()
-                    .set_connection_timeout(timeout * 4)
+                    .set_connection_timeout(connect)
                     .set_response_timeout(timeout)
-                    .set_number_of_retries(1);
+                    .set_number_of_retries(retries);
                 Ok(RedisConn::Managed(client.get_connection_manager_with_config(config).await?))
             }
             RedisTarget::Cluster(client) => cluster_connection(client, timeout).await,

@@ -4,8 +4,7 @@
 //! with XREAD from the last id it saw, so a replica whose connection
 //! dropped catches up on reconnect instead of missing what was sent
 //! meanwhile (pub/sub would drop it). When Redis itself restarted (its
-//! epoch marker beside the stream changed) the new stream is read from its
-//! start.
+//! epoch changed, see [`epoch`]) the new stream is read from its start.
 
 use super::{DomainEvent, Envelope};
 use crate::metrics::Metrics;
@@ -63,7 +62,7 @@ impl RedisStream {
         if let Some(c) = guard.as_ref() {
             return Ok(c.clone());
         }
-        let c = self.target.connect(APPEND_TIMEOUT).await?;
+        let c = self.target.connect(APPEND_TIMEOUT, APPEND_TIMEOUT, 0).await?;
         *guard = Some(c.clone());
         Ok(c)
     }
@@ -257,12 +256,12 @@ impl Reader {
     }
 }
 
-/// The epoch of the Redis data that holds the stream: a marker beside it
-/// (same hash slot), set once by whichever replica comes first. Redis keeps
-/// the stream in memory only; when it restarts empty the marker is gone
-/// and a new one is set, which is how a reader knows the stream is new. (A
-/// server's `run_id` would say the same of one server, but on a cluster
-/// INFO goes to any node.)
+/// The epoch of the Redis data that holds the stream: a marker key beside
+/// the stream (same cluster slot), set once with SET NX by whichever
+/// replica comes first. Redis keeps both in memory only, so after a
+/// restart the marker is gone and a new one is set: the stream is new.
+/// (A server's `run_id` says the same of one server, but on a cluster INFO
+/// answers from any node.)
 async fn epoch(conn: &mut RedisConn, key: &str) -> redis::RedisResult<String> {
     let marker = format!("{key}:epoch");
     let _: Option<String> =
