@@ -2,7 +2,48 @@
 //! per statement as the bound-parameter limit allows.
 
 use crate::error::AppResult;
+use entity::{account, asset, balance_entry, client, smart_card, wallet};
 use sea_orm::{ConnectionTrait, EntityTrait, Insert};
+
+/// The rows of a bulk write, inserted in dependency order.
+#[derive(Default)]
+pub struct BulkRows {
+    /// New clients (owners).
+    pub clients: Vec<client::ActiveModel>,
+    /// New accounts.
+    pub accounts: Vec<account::ActiveModel>,
+    /// Their assets.
+    pub assets: Vec<asset::ActiveModel>,
+    /// The assets' wallets.
+    pub wallets: Vec<wallet::ActiveModel>,
+    /// The accounts' cards.
+    pub cards: Vec<smart_card::ActiveModel>,
+    /// The assets' first journal rows.
+    pub entries: Vec<balance_entry::ActiveModel>,
+}
+
+impl BulkRows {
+    /// Adds `other`'s rows after these.
+    pub fn append(&mut self, mut other: BulkRows) {
+        self.clients.append(&mut other.clients);
+        self.accounts.append(&mut other.accounts);
+        self.assets.append(&mut other.assets);
+        self.wallets.append(&mut other.wallets);
+        self.cards.append(&mut other.cards);
+        self.entries.append(&mut other.entries);
+    }
+
+    /// Inserts every row, table by table, in as few statements as the
+    /// parameter limit allows.
+    pub async fn insert<C: ConnectionTrait>(self, db: &C) -> AppResult<()> {
+        insert_chunks(db, self.clients).await?;
+        insert_chunks(db, self.accounts).await?;
+        insert_chunks(db, self.assets).await?;
+        insert_chunks(db, self.wallets).await?;
+        insert_chunks(db, self.cards).await?;
+        insert_chunks(db, self.entries).await
+    }
+}
 
 /// Rows per multi-row INSERT for a table of `columns` columns: as many as
 /// the bound-parameter limit allows (SQLite 32,766; PostgreSQL 65,535).
@@ -17,7 +58,7 @@ fn chunk_rows(backend: sea_orm::DbBackend, columns: usize) -> usize {
 }
 
 /// Inserts `rows` in as few statements as the parameter limit allows.
-pub async fn insert_chunks<C, A>(db: &C, rows: Vec<A>) -> AppResult<()>
+async fn insert_chunks<C, A>(db: &C, rows: Vec<A>) -> AppResult<()>
 where
     C: ConnectionTrait,
     A: sea_orm::ActiveModelTrait + Send,

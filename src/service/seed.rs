@@ -8,13 +8,11 @@ use crate::domain::cards::{fingerprint, luhn_check_digit, mm_yy_after};
 use crate::domain::commands::{NewAccount, NewAccountType, NewCard, NewClient, NewCurrency, NewNetwork};
 use crate::domain::{AccountStatus, AssetStatus, ClientKind, CurrencyType, SystemRole};
 use crate::error::AppResult;
-use crate::service::bulk_insert::insert_chunks;
+use crate::service::bulk_insert::BulkRows;
 use crate::service::organizations;
 use crate::service::rows::{self, AccountRefs};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
-use entity::{
-    account, account_type, asset, client, currency, currency_network, network, project, smart_card, wallet, Amount,
-};
+use entity::{account, account_type, currency, currency_network, network, project, Amount};
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
@@ -72,28 +70,6 @@ const LIVES_ON: &[(&str, &str)] = &[
     ("USDC", "tron"),
 ];
 
-/// Rows to insert, in dependency order.
-#[derive(Default)]
-struct Batch {
-    clients: Vec<client::ActiveModel>,
-    accounts: Vec<account::ActiveModel>,
-    assets: Vec<asset::ActiveModel>,
-    wallets: Vec<wallet::ActiveModel>,
-    cards: Vec<smart_card::ActiveModel>,
-}
-
-impl Batch {
-    async fn flush<C: ConnectionTrait>(self, db: &C) -> AppResult<SeedReport> {
-        let report = SeedReport { accounts: self.accounts.len(), assets: self.assets.len() };
-        insert_chunks(db, self.clients).await?;
-        insert_chunks(db, self.accounts).await?;
-        insert_chunks(db, self.assets).await?;
-        insert_chunks(db, self.wallets).await?;
-        insert_chunks(db, self.cards).await?;
-        Ok(report)
-    }
-}
-
 /// One account to create: the command a client would send, plus what the
 /// seeder decides itself (its parent, a system role, when it was made).
 struct AccountSpec {
@@ -136,7 +112,7 @@ struct Seeder<'k> {
     next_uid: i64,
     card_key: &'k [u8],
     catalog: Catalog,
-    batch: Batch,
+    batch: BulkRows,
     /// Owners given a main account: their first top-level one, as
     /// `createAccount` keeps one main account per owner.
     mains: std::collections::HashSet<Uuid>,
@@ -469,7 +445,7 @@ pub async fn seed<C: TransactionTrait + ConnectionTrait>(
         next_uid: 0,
         card_key,
         catalog,
-        batch: Batch::default(),
+        batch: BulkRows::default(),
         mains: Default::default(),
     };
     if !has_demo {
@@ -486,7 +462,8 @@ pub async fn seed<C: TransactionTrait + ConnectionTrait>(
     }
     seeder.next_uid = first + demo_count;
     seeder.generate(extra)?;
-    let report = seeder.batch.flush(&tx).await?;
+    let report = SeedReport { accounts: seeder.batch.accounts.len(), assets: seeder.batch.assets.len() };
+    seeder.batch.insert(&tx).await?;
     crate::service::journal::backfill(&tx).await?;
     tx.commit().await?;
     // Fresh statistics after a bulk load: without them PostgreSQL plans

@@ -17,10 +17,10 @@ use crate::domain::commands::{Checked, NewAccount, NewAccountType, NewClient, Ne
 use crate::domain::{address, validate, BalanceCause, CurrencyType};
 use crate::error::{AppError, AppResult, FieldIssue};
 use crate::service::account_write::{self, MAX_LEVELS};
-use crate::service::bulk_insert::insert_chunks;
+use crate::service::bulk_insert::BulkRows;
 use crate::service::{organizations, rows};
 use chrono::{DateTime, SubsecRound, Utc};
-use entity::{account, account_type, asset, balance_entry, client, currency, currency_network, network, wallet};
+use entity::{account, account_type, client, currency, currency_network, network, wallet};
 use reader::Rows;
 use record::{AssetRecord, Holder, OwnerRef, ParentRef, Record};
 use sea_orm::{
@@ -91,26 +91,6 @@ enum Outcome {
     New(Box<(account::ActiveModel, Option<client::ActiveModel>)>),
     /// The organization has it (found here when sub-accounts may need it).
     Exists(Option<Placed>),
-}
-
-/// Rows of one batch, in the order they are inserted.
-#[derive(Default)]
-struct Batch {
-    clients: Vec<client::ActiveModel>,
-    accounts: Vec<account::ActiveModel>,
-    assets: Vec<asset::ActiveModel>,
-    wallets: Vec<wallet::ActiveModel>,
-    entries: Vec<balance_entry::ActiveModel>,
-}
-
-impl Batch {
-    fn append(&mut self, mut other: Batch) {
-        self.clients.append(&mut other.clients);
-        self.accounts.append(&mut other.accounts);
-        self.assets.append(&mut other.assets);
-        self.wallets.append(&mut other.wallets);
-        self.entries.append(&mut other.entries);
-    }
 }
 
 /// What the organization already has that a batch's rows may meet.
@@ -372,7 +352,7 @@ impl<'a> Importer<'a> {
         account: Uuid,
         a: &AssetRecord,
         at: DateTime<Utc>,
-        batch: &mut Batch,
+        batch: &mut BulkRows,
         found: &Existing,
     ) -> AppResult<()> {
         let cur = self.currencies.get(&a.asset.currency).ok_or_else(|| {
@@ -435,7 +415,7 @@ impl<'a> Importer<'a> {
     /// The rows of one account into `batch` (the account's own, dropped
     /// when it is refused), or why it is refused; `None` when the
     /// organization has it already.
-    fn account_rows(&self, r: &Record, found: &Existing, batch: &mut Batch) -> AppResult<Outcome> {
+    fn account_rows(&self, r: &Record, found: &Existing, batch: &mut BulkRows) -> AppResult<Outcome> {
         let at = r.created_at.unwrap_or(self.now).trunc_subsecs(6);
         let (mut row, new_owner) = match &r.holder {
             Holder::System { role, currency } => {
@@ -532,7 +512,7 @@ impl<'a> Importer<'a> {
         r: &Record,
         row: account::ActiveModel,
         new_owner: Option<client::ActiveModel>,
-        batch: &mut Batch,
+        batch: &mut BulkRows,
     ) {
         if let Some(n) = &r.source_number {
             self.placed.insert(
@@ -577,9 +557,9 @@ impl<'a> Importer<'a> {
         let tx = db.begin().await?;
         self.ensure_catalog(&tx, &records).await?;
         let found = self.existing(&tx, &records).await?;
-        let mut batch = Batch::default();
+        let mut batch = BulkRows::default();
         for (line, r) in &records {
-            let mut rows = Batch::default();
+            let mut rows = BulkRows::default();
             match self.account_rows(r, &found, &mut rows) {
                 Ok(Outcome::New(new)) => {
                     let (row, new_owner) = *new;
@@ -599,11 +579,7 @@ impl<'a> Importer<'a> {
                 row.account_number = Set(crate::domain::account_number::account_number(uid));
             }
         }
-        insert_chunks(&tx, batch.clients).await?;
-        insert_chunks(&tx, batch.accounts).await?;
-        insert_chunks(&tx, batch.assets).await?;
-        insert_chunks(&tx, batch.wallets).await?;
-        insert_chunks(&tx, batch.entries).await?;
+        batch.insert(&tx).await?;
         tx.commit().await?;
         self.report.created += count as u64;
         Ok(())
