@@ -69,19 +69,7 @@ impl RedisLayer {
         let mut conn = self.connection().await?;
         let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
         self.metrics.redis_batch();
-        match tokio::time::timeout(self.timeout, conn.mget::<_, Vec<Option<String>>>(keys)).await {
-            Ok(Ok(values)) => Some(values),
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "redis MGET failed");
-                self.metrics.redis_error();
-                None
-            }
-            Err(_) => {
-                tracing::warn!("redis MGET timed out");
-                self.metrics.redis_error();
-                None
-            }
-        }
+        self.timed("redis MGET", conn.mget::<_, Vec<Option<String>>>(keys)).await
     }
 
     /// Takes one token from the bucket `key` (`per_second` sustained,
@@ -106,19 +94,8 @@ impl RedisLayer {
         let script = redis::Script::new(BUCKET);
         let mut call = script.key(self.key(key));
         call.arg(per_second).arg(burst);
-        match tokio::time::timeout(self.timeout, call.invoke_async::<i64>(&mut conn)).await {
-            Ok(Ok(ok)) => Some(ok == 1),
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "redis rate limit failed; limiting in memory");
-                self.metrics.redis_error();
-                None
-            }
-            Err(_) => {
-                tracing::warn!("redis rate limit timed out; limiting in memory");
-                self.metrics.redis_error();
-                None
-            }
-        }
+        let taken = self.timed("redis rate limit (limiting in memory)", call.invoke_async::<i64>(&mut conn)).await;
+        taken.map(|ok| ok == 1)
     }
 
     /// Writes `(key, value)` pairs in one pipeline, each expiring after `ttl`.
@@ -131,15 +108,23 @@ impl RedisLayer {
         for (key, value) in entries {
             pipe.cmd("SET").arg(self.key(key)).arg(value).arg("EX").arg(ttl.as_secs().max(1)).ignore();
         }
-        match tokio::time::timeout(self.timeout, pipe.query_async::<()>(&mut conn)).await {
-            Ok(Ok(())) => {}
+        self.timed("redis write", pipe.query_async::<()>(&mut conn)).await;
+    }
+
+    /// One call within the timeout; a failure or a timeout is logged as
+    /// `what`, counted, and `None`: the caller falls back.
+    async fn timed<T>(&self, what: &str, call: impl std::future::Future<Output = redis::RedisResult<T>>) -> Option<T> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(Ok(value)) => Some(value),
             Ok(Err(e)) => {
-                tracing::warn!(error = %e, "redis write failed");
+                tracing::warn!(error = %e, "{what} failed");
                 self.metrics.redis_error();
+                None
             }
             Err(_) => {
-                tracing::warn!("redis write timed out");
+                tracing::warn!("{what} timed out");
                 self.metrics.redis_error();
+                None
             }
         }
     }
