@@ -6,10 +6,11 @@
 use crate::metrics::Metrics;
 use crate::redis_conn::{RedisConn, RedisTarget};
 use redis::AsyncCommands;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
 
-/// How long to wait before trying to connect again after a failure.
+/// How long Redis is left alone after a failure before the next try: while
+/// it is down or slow, calls skip it at once instead of each paying for it.
 const RECONNECT_AFTER: Duration = Duration::from_secs(2);
 
 /// A lazily connected Redis (one server or a cluster) with timeouts.
@@ -18,14 +19,29 @@ pub struct RedisLayer {
     /// `{deployment prefix}{namespace}`, the hash tag of every key.
     prefix: String,
     timeout: Duration,
-    conn: Mutex<(Option<RedisConn>, Option<Instant>)>,
+    link: Mutex<Link>,
     metrics: Metrics,
+}
+
+/// The connection, or why there is none.
+#[derive(Default)]
+struct Link {
+    conn: Option<RedisConn>,
+    failed_at: Option<Instant>,
+    /// One caller connects; the others fall back meanwhile.
+    connecting: bool,
 }
 
 impl RedisLayer {
     /// A layer over `target`; keys are `{prefix namespace}key`.
     pub fn new(target: RedisTarget, prefix: &str, namespace: &str, timeout: Duration, metrics: Metrics) -> Self {
-        RedisLayer { target, prefix: format!("{prefix}{namespace}"), timeout, conn: Mutex::new((None, None)), metrics }
+        RedisLayer {
+            target,
+            prefix: format!("{prefix}{namespace}"),
+            timeout,
+            link: Mutex::new(Link::default()),
+            metrics,
+        }
     }
 
     /// The Redis key of `key`.
@@ -33,32 +49,45 @@ impl RedisLayer {
         RedisTarget::tagged(&self.prefix, key)
     }
 
+    fn link(&self) -> std::sync::MutexGuard<'_, Link> {
+        // A panic elsewhere cannot leave a `Link` half-written: recover it.
+        self.link.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     async fn connection(&self) -> Option<RedisConn> {
-        let mut guard = self.conn.lock().await;
-        if let Some(c) = &guard.0 {
-            return Some(c.clone());
-        }
-        if guard.1.is_some_and(|t| t.elapsed() < RECONNECT_AFTER) {
-            return None;
-        }
-        match tokio::time::timeout(self.timeout * 4, self.target.connect(self.timeout * 4, self.timeout, 1)).await {
-            Ok(Ok(c)) => {
-                guard.0 = Some(c.clone());
-                Some(c)
+        {
+            let mut link = self.link();
+            if let Some(c) = &link.conn {
+                return Some(c.clone());
             }
+            if link.connecting || link.failed_at.is_some_and(|t| t.elapsed() < RECONNECT_AFTER) {
+                return None;
+            }
+            link.connecting = true;
+        }
+        let connected =
+            tokio::time::timeout(self.timeout * 4, self.target.connect(self.timeout * 4, self.timeout, 1)).await;
+        let conn = match connected {
+            Ok(Ok(c)) => Some(c),
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "redis unavailable; serving from memory");
-                self.metrics.redis_error();
-                guard.1 = Some(Instant::now());
                 None
             }
             Err(_) => {
                 tracing::warn!("redis connect timed out; serving from memory");
-                self.metrics.redis_error();
-                guard.1 = Some(Instant::now());
                 None
             }
+        };
+        let mut link = self.link();
+        link.connecting = false;
+        match &conn {
+            Some(c) => link.conn = Some(c.clone()),
+            None => {
+                self.metrics.redis_error();
+                link.failed_at = Some(Instant::now());
+            }
         }
+        conn
     }
 
     /// One MGET for `keys`; `None` when Redis could not answer in time.
@@ -118,14 +147,23 @@ impl RedisLayer {
             Ok(Ok(value)) => Some(value),
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "{what} failed");
-                self.metrics.redis_error();
+                self.broken();
                 None
             }
             Err(_) => {
                 tracing::warn!("{what} timed out");
-                self.metrics.redis_error();
+                self.broken();
                 None
             }
         }
+    }
+
+    /// Drops the connection after a failed call, so the calls of the next
+    /// seconds skip Redis instead of each waiting for it to fail again.
+    fn broken(&self) {
+        self.metrics.redis_error();
+        let mut link = self.link();
+        link.conn = None;
+        link.failed_at = Some(Instant::now());
     }
 }
