@@ -1,4 +1,4 @@
-//! Database connection, migrations and the statement counter.
+//! Database connection, migrations, and the statement counter and spans.
 
 use crate::metrics::Metrics;
 use migration::{Migrator, MigratorTrait};
@@ -25,8 +25,7 @@ pub async fn connect(url: &str, max_connections: u32, metrics: &Metrics) -> anyh
     if db.get_database_backend() == DatabaseBackend::Sqlite {
         db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
     }
-    let m = metrics.clone();
-    db.set_metric_callback(move |info| m.statement(info.failed));
+    observe(&mut db, metrics.clone());
     Ok(db)
 }
 
@@ -42,9 +41,18 @@ pub fn connect_lazy(url: &str, max_connections: u32, metrics: Option<&Metrics>) 
         .connect_lazy_with(options);
     let mut db = sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
     if let Some(m) = metrics.cloned() {
-        db.set_metric_callback(move |info| m.statement(info.failed));
+        observe(&mut db, m);
     }
     Ok(db)
+}
+
+/// Counts every statement `db` sends into `metrics` and, when traces are
+/// exported, makes a span of it.
+fn observe(db: &mut DatabaseConnection, metrics: Metrics) {
+    db.set_metric_callback(move |info| {
+        metrics.statement(info.failed);
+        crate::telemetry::spans::statement(info);
+    });
 }
 
 /// The request pool's size and idle connections now.

@@ -149,17 +149,24 @@ async fn import(s: &Settings, args: ImportArgs) -> anyhow::Result<std::process::
 #[tokio::main]
 async fn main() -> anyhow::Result<std::process::ExitCode> {
     let cli = Cli::parse();
-    telemetry::init(cli.settings.log_format);
+    let telemetry = telemetry::init(cli.settings.log_format)?;
     let s = cli.settings;
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(&s).await?,
+    let outcome = run(cli.command.unwrap_or(Command::Serve), &s).await;
+    telemetry.shutdown().await;
+    outcome
+}
+
+/// Runs one command of the binary.
+async fn run(command: Command, s: &Settings) -> anyhow::Result<std::process::ExitCode> {
+    match command {
+        Command::Serve => serve(s).await?,
         Command::Schema => print!("{}", graphql::sdl()),
         Command::Migrate => {
-            connect(&s).await?;
+            connect(s).await?;
             tracing::info!("migrations applied");
         }
         Command::Seed(args) => {
-            let conn = connect(&s).await?;
+            let conn = connect(s).await?;
             let started = std::time::Instant::now();
             let key = secrets::card_key(&conn, &s.card_key_source()).await?;
             // One transaction builds and writes everything: a spinner, not a bar.
@@ -174,9 +181,9 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
                 "seeded"
             );
         }
-        Command::ApiKey(cmd) => api_key(&s, cmd).await?,
-        Command::Export(args) => export(&s, args).await?,
-        Command::Import(args) => return import(&s, args).await,
+        Command::ApiKey(cmd) => api_key(s, cmd).await?,
+        Command::Export(args) => export(s, args).await?,
+        Command::Import(args) => return import(s, args).await,
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

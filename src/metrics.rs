@@ -169,11 +169,15 @@ pub async fn counting_statements<F: Future>(fut: F) -> (F::Output, u64) {
     (out, count.load(Ordering::Relaxed))
 }
 
-/// A spawner for DataLoader tasks that keeps the calling request's
-/// statement counter, so statements sent by loader tasks count for it.
-pub fn spawner() -> impl Fn(futures_util::future::BoxFuture<'static, ()>) + Send + Sync + 'static {
+/// A spawner for the batches of the DataLoader `loader` that keeps the
+/// calling request's statement counter and span: statements sent by a
+/// batch count for the request, and each batch is a span in its trace.
+pub fn spawner(loader: &'static str) -> impl Fn(futures_util::future::BoxFuture<'static, ()>) + Send + Sync + 'static {
+    use tracing::Instrument;
     let count = REQUEST_STATEMENTS.try_with(Arc::clone).ok();
+    let request = tracing::Span::current();
     move |fut| {
+        let fut = fut.instrument(request.in_scope(|| crate::telemetry::spans::loader_batch(loader)));
         match &count {
             Some(c) => tokio::spawn(REQUEST_STATEMENTS.scope(c.clone(), fut)),
             None => tokio::spawn(fut),

@@ -319,7 +319,7 @@ where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     L: Loader<K>,
 {
-    DataLoader::with_cache(loader, crate::metrics::spawner(), HashMapCache::default())
+    DataLoader::with_cache(loader, crate::metrics::spawner(std::any::type_name::<L>()), HashMapCache::default())
         .delay(delay)
         .max_batch_size(10_000)
 }

@@ -7,6 +7,7 @@
 use super::AppState;
 use crate::auth::{Credential, Principal};
 use crate::graphql::loaders::Loaders;
+use crate::telemetry::spans;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, Response, ServerError};
 use axum::body::Bytes;
@@ -16,6 +17,7 @@ use axum::response::{IntoResponse, Response as HttpResponse};
 use futures_util::FutureExt;
 use serde_json::{json, Value};
 use std::time::Instant;
+use tracing::Instrument;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -78,7 +80,7 @@ pub async fn post_handler(State(s): State<AppState>, headers: HeaderMap, body: B
         Err(_) => return bad_request(media, "the body is not valid JSON"),
     };
     match to_request(value) {
-        Ok(req) => execute(s, req, media, false, credential(&headers)).await,
+        Ok(req) => execute(s, req, media, false, &headers).await,
         Err(msg) => bad_request(media, &msg),
     }
 }
@@ -121,7 +123,7 @@ async fn get_handler(s: AppState, headers: HeaderMap, raw: Option<String>) -> Ht
         obj.insert(k, value);
     }
     match to_request(Value::Object(obj)) {
-        Ok(req) => execute(s, req, media, true, credential(&headers)).await,
+        Ok(req) => execute(s, req, media, true, &headers).await,
         Err(msg) => bad_request(media, &msg),
     }
 }
@@ -330,6 +332,7 @@ async fn answer(
         Ok(admitted) => admitted,
         Err(refusal) => return (refusal, None, None),
     };
+    spans::admitted(&tracing::Span::current(), kind_label(kind), name.as_deref(), principal.organization_id);
     let query = req.query.clone();
     let answer = match run(s, req, principal, kind).await {
         Ok(resp) => render(media, resp, &query),
@@ -338,11 +341,14 @@ async fn answer(
     (answer, kind, name)
 }
 
-async fn execute(s: AppState, req: Request, media: Media, is_get: bool, credential: Credential) -> HttpResponse {
+/// Answers one request inside its span, then records it in the metrics.
+async fn execute(s: AppState, req: Request, media: Media, is_get: bool, headers: &HeaderMap) -> HttpResponse {
     let started = Instant::now();
-    let ((answer, kind, name), statements) =
-        crate::metrics::counting_statements(answer(&s, req, media, is_get, credential)).await;
+    let span = spans::request(headers);
+    let answering = answer(&s, req, media, is_get, credential(headers)).instrument(span.clone());
+    let ((answer, kind, name), statements) = crate::metrics::counting_statements(answering).await;
     let duration = started.elapsed();
+    spans::finished(&span, &answer.codes);
     let kind = kind_label(kind);
     let (operation, codes) = (name.as_deref(), answer.codes.as_slice());
     s.metrics.request(crate::metrics::RequestRecord { operation, kind, codes, duration, statements });

@@ -136,7 +136,9 @@ impl HttpSource {
         if let Some((header, value)) = &self.api_key {
             req = req.header(header.as_str(), value.as_str());
         }
-        let resp = req.send().await.map_err(|e| SourceError::Unavailable(e.to_string()))?;
+        let mut trace = reqwest::header::HeaderMap::new();
+        crate::telemetry::spans::inject(&mut trace);
+        let resp = req.headers(trace).send().await.map_err(|e| SourceError::Unavailable(e.to_string()))?;
         if !resp.status().is_success() {
             return Err(SourceError::Unavailable(format!("status {}", resp.status())));
         }

@@ -36,6 +36,7 @@ mod shutdown;
 mod statements;
 mod subscriptions;
 mod tenancy;
+mod traces;
 mod valuation;
 mod valuation_cache;
 mod ws_client;

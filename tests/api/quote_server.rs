@@ -24,6 +24,8 @@ pub struct QuoteServer {
     pub url: String,
     calls: Arc<AtomicU64>,
     mode: Arc<Mutex<Mode>>,
+    /// The `traceparent` header of each call that had one.
+    traceparents: Arc<Mutex<Vec<String>>>,
 }
 
 const RATES: &[(&str, &str)] =
@@ -31,9 +33,13 @@ const RATES: &[(&str, &str)] =
 
 async fn answer(
     State(s): State<QuoteServer>,
+    headers: axum::http::HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, axum::http::StatusCode> {
     s.calls.fetch_add(1, Ordering::SeqCst);
+    if let Some(parent) = headers.get("traceparent").and_then(|v| v.to_str().ok()) {
+        s.traceparents.lock().unwrap().push(parent.to_owned());
+    }
     let mode = s.mode.lock().unwrap().clone();
     match mode {
         Mode::Fail => return Err(axum::http::StatusCode::SERVICE_UNAVAILABLE),
@@ -55,7 +61,12 @@ impl QuoteServer {
     pub async fn start() -> QuoteServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let s = QuoteServer { url, calls: Arc::new(AtomicU64::new(0)), mode: Arc::new(Mutex::new(Mode::Ok)) };
+        let s = QuoteServer {
+            url,
+            calls: Arc::new(AtomicU64::new(0)),
+            mode: Arc::new(Mutex::new(Mode::Ok)),
+            traceparents: Arc::default(),
+        };
         let app = Router::new().route("/", get(answer)).with_state(s.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         s
@@ -63,6 +74,11 @@ impl QuoteServer {
 
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::SeqCst)
+    }
+
+    /// The `traceparent` headers the gateway sent, in order.
+    pub fn traceparents(&self) -> Vec<String> {
+        self.traceparents.lock().unwrap().clone()
     }
 
     pub fn set(&self, mode: Mode) {
