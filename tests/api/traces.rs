@@ -99,6 +99,10 @@ async fn start(otlp: &str, quotes: &QuoteServer) -> Gateway {
         .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
         .env("OTEL_BSP_SCHEDULE_DELAY", "60000")
         .env_remove("OTEL_SERVICE_NAME")
+        // Quotes another test left in a shared Redis would spare the call
+        // to the quote API this test follows.
+        .env_remove("REDIS_URL")
+        .env_remove("REDIS_CLUSTER_URLS")
         .stdout(Stdio::from(file.try_clone().expect("log file")))
         .stderr(file)
         .spawn()
