@@ -267,7 +267,10 @@ where
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
-    let values = loader.loader().load(&keys).await?;
+    // A batch like the loader's own, so a trace shows it the same way.
+    let batch = crate::telemetry::spans::loader_batch(std::any::type_name::<L>());
+    batch.record("keys", keys.len());
+    let values = tracing::Instrument::instrument(loader.loader().load(&keys), batch).await?;
     loader.feed_many(values.iter().map(|(k, v)| (k.clone(), v.clone()))).await;
     Ok(values)
 }

@@ -71,9 +71,11 @@ pub fn finished(span: &tracing::Span, codes: &[String]) {
 }
 
 /// The span of one DataLoader batch of `loader` (a type name), a child of
-/// the current span (the request that asked for it).
+/// the current span (the request that asked for it); `keys` is recorded
+/// where the batch is known up front (a prefetch).
 pub fn loader_batch(loader: &'static str) -> tracing::Span {
-    tracing::info_span!("dataloader batch", otel.name = format!("load {}", short_type(loader)), loader)
+    let name = format!("load {}", short_type(loader));
+    tracing::info_span!("dataloader batch", otel.name = name, loader, keys = Empty)
 }
 
 /// `a::b::ById<entity::asset::Entity>` as `ById<asset::Entity>`: paths

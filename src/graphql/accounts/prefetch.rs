@@ -124,15 +124,27 @@ where
     Box::pin(async move { load_now(loader, keys).await.map(|_| Vec::new()).map_err(load_err) })
 }
 
-/// Loads what the current field's selection asks of `rows`.
+/// Loads what the current field's selection asks of a page's rows.
 pub async fn prefetch(ctx: &Context<'_>, page: &PageResult<account::Model>) -> Result<()> {
     let rows: Vec<&account::Model> = page.rows.iter().map(|(_, m)| m).collect();
+    let look = ctx.look_ahead();
+    prefetch_rows(ctx, &rows, &[look.field("nodes"), look.field("edges").field("node")]).await
+}
+
+/// Loads what the current field's selection asks of the one account it
+/// returns: its relations at once, instead of a batching window per level
+/// of the query (owner and assets, then the assets' quotes).
+pub async fn prefetch_one(ctx: &Context<'_>, account: &account::Model) -> Result<()> {
+    prefetch_rows(ctx, &[account], &[ctx.look_ahead()]).await
+}
+
+/// Loads the relations of `rows` that any of `nodes` (selections of
+/// `Account`) asks for.
+async fn prefetch_rows(ctx: &Context<'_>, rows: &[&account::Model], nodes: &[Lookahead<'_>]) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    let look = ctx.look_ahead();
-    let nodes = [look.field("nodes"), look.field("edges").field("node")];
-    let selects = |p: Prefetch| p.selected(&nodes);
+    let selects = |p: Prefetch| p.selected(nodes);
     let l = req(ctx)?.loaders;
     let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
     let mut jobs: Vec<Job<'_>> = Vec::new();

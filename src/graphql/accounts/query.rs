@@ -16,7 +16,11 @@ pub struct AccountQuery;
 
 async fn lookup(ctx: &Context<'_>, key: Lookup) -> Result<Option<Account>> {
     let r = req(ctx)?;
-    Ok(accounts::find(r.db, r.principal.organization_id, key).await.gql()?.map(Account))
+    let found = accounts::find(r.db, r.principal.organization_id, key).await.gql()?;
+    if let Some(account) = &found {
+        prefetch::prefetch_one(ctx, account).await?;
+    }
+    Ok(found.map(Account))
 }
 
 #[Object]
@@ -41,7 +45,6 @@ impl AccountQuery {
         lookup(ctx, Lookup::Number(account_number)).await
     }
 
-    /// Accounts matching `filter`, ordered, paged forwards (`first`/`after`),
     /// Totals over the accounts matching `filter`, one group per distinct
     /// value of the `groupBy` keys (no keys: one group). Sums are computed by
     /// the database, exact to each currency's scale; USD with current quotes,
@@ -57,6 +60,8 @@ impl AccountQuery {
         let keys = group_by.unwrap_or_default();
         crate::graphql::aggregate::groups(ctx, &account_query(filter, None).gql()?, &keys, at).await
     }
+
+    /// Accounts matching `filter`, ordered, paged forwards (`first`/`after`),
     /// backwards (`last`/`before`) or by `offset`. Default page 50, max 500.
     #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "first.or(last).unwrap_or(50).clamp(0, 500) as usize * child_complexity")]
