@@ -143,8 +143,11 @@ pub async fn value_account(
     let r = req(ctx)?;
     let rows = r.loaders.assets_by_account.load_one(account.id).await.map_err(load_err)?.unwrap_or_default();
     let assets = rows.into_iter().map(|(model, currency)| Asset { model, currency });
-    // All at once, so the journal reads of every asset batch into one.
-    let assets = futures_util::future::try_join_all(assets.map(|a| async move { a.as_of(ctx, at).await })).await?;
+    let assets: Vec<Asset> = match at {
+        None => assets.collect(),
+        // All at once, so the journal reads of every asset batch into one.
+        Some(_) => futures_util::future::try_join_all(assets.map(|a| async move { a.as_of(ctx, at).await })).await?,
+    };
     let quotes = quotes_for(ctx, assets.iter().map(|a| a.currency.code.clone()).collect(), at).await?;
     let assets = assets
         .into_iter()

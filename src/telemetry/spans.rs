@@ -74,8 +74,12 @@ pub fn finished(span: &tracing::Span, codes: &[String]) {
 /// the current span (the request that asked for it); `keys` is recorded
 /// where the batch is known up front (a prefetch).
 pub fn loader_batch(loader: &'static str) -> tracing::Span {
-    let name = format!("load {}", short_type(loader));
-    tracing::info_span!("dataloader batch", otel.name = name, loader, keys = Empty)
+    let span = tracing::info_span!("dataloader batch", otel.name = Empty, loader, keys = Empty);
+    // Only an exported span needs the readable name.
+    if exporting() {
+        span.record("otel.name", format!("load {}", short_type(loader)));
+    }
+    span
 }
 
 /// `a::b::ById<entity::asset::Entity>` as `ById<asset::Entity>`: paths
