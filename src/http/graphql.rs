@@ -160,7 +160,7 @@ fn to_request(value: Value) -> Result<Request, String> {
 /// The operation the request will run, once parsed (the parsed document
 /// is kept in the request, so it is parsed once). A document over the
 /// length limit is refused before it is parsed.
-fn operation_type(
+pub(crate) fn operation_type(
     req: &mut Request,
     max_length: usize,
 ) -> Result<(Option<OperationType>, Option<String>), ServerError> {
@@ -210,7 +210,7 @@ fn refused(media: Media, status: StatusCode, e: &crate::error::AppError, data_nu
 }
 
 /// What kind of operation a request was, as a metrics label.
-fn kind_label(ty: Option<OperationType>) -> &'static str {
+pub(crate) fn kind_label(ty: Option<OperationType>) -> &'static str {
     match ty {
         Some(OperationType::Query) => "query",
         Some(OperationType::Mutation) => "mutation",

@@ -13,6 +13,7 @@
 use super::AppState;
 use crate::auth::{Credential, Principal};
 use crate::graphql::loaders::Loaders;
+use crate::telemetry::spans;
 use async_graphql::Request;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
@@ -23,6 +24,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 /// The two subprotocols.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -281,7 +283,7 @@ impl Connection {
             }
             (Protocol::Transport, "ping") => self.out.send(text(json!({"type": "pong"}))).await.err().map(|_| None),
             (Protocol::Transport, "pong") => None,
-            (Protocol::Transport, "subscribe") | (Protocol::Legacy, "start") => self.subscribe(&msg).await,
+            (Protocol::Transport, "subscribe") | (Protocol::Legacy, "start") => self.subscribe(&msg, headers).await,
             (Protocol::Transport, "complete") | (Protocol::Legacy, "stop") => {
                 let id = msg["id"].as_str().unwrap_or_default().to_owned();
                 if let Some(task) = self.subs.remove(&id) {
@@ -308,7 +310,7 @@ impl Connection {
         }
     }
 
-    async fn subscribe(&mut self, msg: &Value) -> Option<Stop> {
+    async fn subscribe(&mut self, msg: &Value, headers: &HeaderMap) -> Option<Stop> {
         let Some(principal) = self.principal.clone() else {
             return Some(Some(close(4401, "Unauthorized")));
         };
@@ -318,10 +320,15 @@ impl Connection {
         if self.subs.contains_key(&id) {
             return Some(Some(close(4409, &format!("Subscriber for {id} already exists"))));
         }
-        let request: Request = match serde_json::from_value(msg["payload"].clone()) {
+        let mut request: Request = match serde_json::from_value(msg["payload"].clone()) {
             Ok(r) => r,
             Err(_) => return Some(Some(close(4400, "Invalid subscribe payload"))),
         };
+        // Parsed once here, for the metrics' and the span's labels; a
+        // document that does not parse is refused by the execution below.
+        let (kind, name) =
+            super::graphql::operation_type(&mut request, self.state.max_query_length).unwrap_or((None, None));
+        let kind = super::graphql::kind_label(kind);
         let refusal = if self.subs.len() >= self.state.ws.max_subscriptions {
             Some(format!("at most {} subscriptions per socket", self.state.ws.max_subscriptions))
         } else if !self.state.limiter.allow(&principal.limit_key()).await {
@@ -332,8 +339,8 @@ impl Connection {
         };
         if let Some(why) = refusal {
             self.state.metrics.request(crate::metrics::RequestRecord {
-                operation: None,
-                kind: "subscription",
+                operation: name.as_deref(),
+                kind,
                 codes: &["LIMIT_EXCEEDED".to_owned()],
                 duration: std::time::Duration::ZERO,
                 statements: 0,
@@ -344,6 +351,10 @@ impl Connection {
             return None;
         }
         let s = &self.state;
+        // The operation's span covers its first answer (a subscription's
+        // set-up), not the hours a subscription may then live.
+        let span = spans::request(headers);
+        spans::admitted(&span, kind, name.as_deref(), principal.organization_id);
         let loaders =
             Loaders::new(s.db.clone(), principal.organization_id, s.loader_delay, s.quotes.clone()).without_cache();
         let query = request.query.clone();
@@ -353,14 +364,17 @@ impl Connection {
         let started = std::time::Instant::now();
         let task = tokio::spawn(async move {
             let _live = live;
+            let mut span = span;
             let mut first = true;
-            while let Some(mut resp) = responses.next().await {
+            let mut next = responses.next().instrument(span.clone()).await;
+            while let Some(mut resp) = next {
                 resp.errors = resp.errors.into_iter().map(|e| super::graphql::with_code(e, &query)).collect();
                 if first {
                     let codes = super::graphql::codes(&resp.errors);
+                    spans::finished(&span, &codes);
                     metrics.request(crate::metrics::RequestRecord {
-                        operation: None,
-                        kind: "subscription",
+                        operation: name.as_deref(),
+                        kind,
                         codes: &codes,
                         duration: started.elapsed(),
                         statements: 0,
@@ -379,7 +393,12 @@ impl Connection {
                     let _ = done.send(sub_id);
                     return;
                 }
+                if first {
+                    // Ends the operation's span.
+                    drop(std::mem::replace(&mut span, tracing::Span::none()));
+                }
                 first = false;
+                next = responses.next().await;
             }
             let _ = out.send(text(json!({"type": "complete", "id": sub_id}))).await;
             let _ = done.send(sub_id);

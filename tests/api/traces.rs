@@ -6,6 +6,7 @@
 
 use crate::quote_server::QuoteServer;
 use crate::services::{free_port, wait_until};
+use crate::ws_client::{Got, Ws};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -16,6 +17,9 @@ use std::time::Duration;
 /// The caller's trace: the gateway's request span must join it.
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
+/// The trace of a WebSocket client's upgrade request.
+const WS_TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
+const WS_CALLER_SPAN: &str = "b7ad6b7169203331";
 
 const QUERY: &str = r#"query TracedAccount {
   accountByExternalId(externalId: "acc-john-crypto") {
@@ -148,6 +152,20 @@ async fn requests_loader_batches_and_statements_are_spans_of_the_callers_trace()
     let refused = http.post(format!("{}/graphql", gw.base)).json(&json!({ "query": "{ accounts { totalCount } }" }));
     assert_eq!(refused.send().await.expect("answered").status(), 401);
 
+    // An operation over a WebSocket joins the trace of the upgrade request.
+    let upgrade_parent = format!("00-{WS_TRACE_ID}-{WS_CALLER_SPAN}-01");
+    let mut ws = Ws::open_with(&gw.base, "graphql-transport-ws", &[("traceparent", &upgrade_parent)]).await;
+    ws.send(json!({"type": "connection_init", "payload": {"x-api-key": key}})).await;
+    match ws.next(Duration::from_secs(10)).await {
+        Got::Json(v) => assert_eq!(v["type"], "connection_ack", "{v}"),
+        other => panic!("no ack: {other:?}"),
+    }
+    let over_ws = r#"query OverSocket { accountByExternalId(externalId: "acc-ana-main") { name owner { name } } }"#;
+    ws.subscribe("1", over_ws, json!({})).await;
+    let answer = ws.event().await;
+    assert!(answer["data"]["accountByExternalId"]["name"].is_string(), "{answer}");
+    drop(ws);
+
     // The quote API was asked within the caller's trace.
     let sent = quotes.traceparents();
     assert!(!sent.is_empty(), "no traceparent reached the quote API");
@@ -192,6 +210,17 @@ async fn requests_loader_batches_and_statements_are_spans_of_the_callers_trace()
         assert!(text.starts_with("SELECT") || text.starts_with("select"), "{text}");
         assert!(!text.contains("acc-john-crypto"), "statement text carries no values: {text}");
     }
+
+    let socket_op = spans.iter().find(|s| s["name"] == "query OverSocket").expect("the WebSocket operation's span");
+    assert_eq!((&socket_op["traceId"], &socket_op["parentSpanId"]), (&json!(WS_TRACE_ID), &json!(WS_CALLER_SPAN)));
+    assert_eq!(attr(socket_op, "outcome").as_deref(), Some("ok"));
+    let socket_op_id = &socket_op["spanId"];
+    assert!(
+        spans
+            .iter()
+            .any(|s| &s["parentSpanId"] == socket_op_id && s["name"].as_str().is_some_and(|n| n.starts_with("load "))),
+        "the operation's loader batches are its children"
+    );
 
     // The refused request: a span of its own trace, with its error code.
     let refusal = spans.iter().find(|s| attr(s, "outcome").as_deref() == Some("error")).expect("the refused request");

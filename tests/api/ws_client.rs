@@ -23,9 +23,17 @@ pub struct Ws {
 impl Ws {
     /// Opens `/graphql` with `protocol`.
     pub async fn open(base: &str, protocol: &str) -> Ws {
+        Ws::open_with(base, protocol, &[]).await
+    }
+
+    /// Opens `/graphql` with `protocol` and more headers on the upgrade.
+    pub async fn open_with(base: &str, protocol: &str, headers: &[(&'static str, &str)]) -> Ws {
         let url = base.replacen("http://", "ws://", 1) + "/graphql";
         let mut req = url.into_client_request().unwrap();
         req.headers_mut().insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
+        for (name, value) in headers {
+            req.headers_mut().insert(*name, value.parse().unwrap());
+        }
         let (socket, resp) = tokio_tungstenite::connect_async(req).await.unwrap();
         assert_eq!(resp.headers().get("sec-websocket-protocol").unwrap(), protocol);
         Ws { socket }
