@@ -89,7 +89,7 @@ impl Drop for Gateway {
 /// Starts the binary exporting to `otlp`; spans wait in its buffer until
 /// it stops (a schedule delay of a minute), so their arrival shows the
 /// flush at shutdown.
-async fn start(otlp: &str, quotes: &QuoteServer) -> Gateway {
+async fn start(otlp: &str, quotes: &QuoteServer, env: &[(&str, &str)]) -> Gateway {
     let dir = std::env::temp_dir();
     let id = uuid::Uuid::new_v4().simple();
     let db = format!("sqlite://{}/ag-test-{id}.db?mode=rwc", dir.display());
@@ -107,6 +107,7 @@ async fn start(otlp: &str, quotes: &QuoteServer) -> Gateway {
         // to the quote API this test follows.
         .env_remove("REDIS_URL")
         .env_remove("REDIS_CLUSTER_URLS")
+        .envs(env.iter().copied())
         .stdout(Stdio::from(file.try_clone().expect("log file")))
         .stderr(file)
         .spawn()
@@ -121,6 +122,17 @@ async fn start(otlp: &str, quotes: &QuoteServer) -> Gateway {
     gw
 }
 
+/// SIGTERM: the gateway drains, then flushes its spans before it exits.
+async fn stop(gw: &mut Gateway) {
+    let pid = gw.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    wait_until("the gateway to exit", Duration::from_secs(30), || {
+        let exited = gw.child.try_wait().ok().flatten().is_some();
+        async move { exited }
+    })
+    .await;
+}
+
 fn admin_key(gw: &Gateway) -> String {
     let log = std::fs::read_to_string(&gw.log).unwrap_or_default();
     let at = log.find("agk_").expect("the first start prints an admin key");
@@ -131,7 +143,7 @@ fn admin_key(gw: &Gateway) -> String {
 async fn requests_loader_batches_and_statements_are_spans_of_the_callers_trace() {
     let (receiver, otlp) = Receiver::start().await;
     let quotes = QuoteServer::start().await;
-    let mut gw = start(&otlp, &quotes).await;
+    let mut gw = start(&otlp, &quotes, &[]).await;
     let http = reqwest::Client::new();
     let key = admin_key(&gw);
 
@@ -172,14 +184,7 @@ async fn requests_loader_batches_and_statements_are_spans_of_the_callers_trace()
     assert!(sent.iter().all(|t| t.starts_with(&format!("00-{TRACE_ID}-"))), "{sent:?}");
     assert!(receiver.spans().is_empty(), "spans wait in the buffer until shutdown");
 
-    // SIGTERM: the gateway drains, then flushes its spans before it exits.
-    let pid = gw.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
-    wait_until("the gateway to exit", Duration::from_secs(30), || {
-        let exited = gw.child.try_wait().ok().flatten().is_some();
-        async move { exited }
-    })
-    .await;
+    stop(&mut gw).await;
     let spans = receiver.spans();
 
     let resources = receiver.resources.lock().unwrap().clone();
@@ -226,4 +231,29 @@ async fn requests_loader_batches_and_statements_are_spans_of_the_callers_trace()
     let refusal = spans.iter().find(|s| attr(s, "outcome").as_deref() == Some("error")).expect("the refused request");
     assert_eq!(attr(refusal, "error.codes").as_deref(), Some("UNAUTHENTICATED"));
     assert_ne!(refusal["traceId"], TRACE_ID);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_standard_switch_turns_traces_off() {
+    let (receiver, otlp) = Receiver::start().await;
+    let quotes = QuoteServer::start().await;
+    let mut gw = start(&otlp, &quotes, &[("OTEL_SDK_DISABLED", "true")]).await;
+    let key = admin_key(&gw);
+    let answer = reqwest::Client::new()
+        .post(format!("{}/graphql", gw.base))
+        .header("x-api-key", &key)
+        .header("traceparent", format!("00-{TRACE_ID}-{CALLER_SPAN}-01"))
+        .json(&json!({ "query": QUERY }))
+        .send()
+        .await
+        .expect("answered")
+        .json::<Value>()
+        .await
+        .expect("json");
+    assert!(answer["errors"].is_null(), "{answer}");
+    assert!(quotes.calls() > 0, "the request reached the quote API");
+    assert!(quotes.traceparents().is_empty(), "no trace passed on: {:?}", quotes.traceparents());
+    stop(&mut gw).await;
+    assert!(gw.child.try_wait().ok().flatten().is_some_and(|s| s.success()), "a clean exit");
+    assert!(receiver.spans().is_empty(), "nothing exported");
 }
