@@ -32,6 +32,17 @@ struct Link {
     connecting: bool,
 }
 
+/// Clears [`Link::connecting`] however the connecting caller ends, its
+/// request dropped mid-connect included: a flag left set would keep every
+/// later caller from trying again.
+struct Connecting<'a>(&'a RedisLayer);
+
+impl Drop for Connecting<'_> {
+    fn drop(&mut self) {
+        self.0.link().connecting = false;
+    }
+}
+
 impl RedisLayer {
     /// A layer over `target`; keys are `{prefix namespace}key`.
     pub fn new(target: RedisTarget, prefix: &str, namespace: &str, timeout: Duration, metrics: Metrics) -> Self {
@@ -65,6 +76,7 @@ impl RedisLayer {
             }
             link.connecting = true;
         }
+        let connecting = Connecting(self);
         let connected =
             tokio::time::timeout(self.timeout * 4, self.target.connect(self.timeout * 4, self.timeout, 1)).await;
         let conn = match connected {
@@ -78,15 +90,17 @@ impl RedisLayer {
                 None
             }
         };
-        let mut link = self.link();
-        link.connecting = false;
-        match &conn {
-            Some(c) => link.conn = Some(c.clone()),
-            None => {
-                self.metrics.redis_error();
-                link.failed_at = Some(Instant::now());
+        {
+            let mut link = self.link();
+            match &conn {
+                Some(c) => link.conn = Some(c.clone()),
+                None => {
+                    self.metrics.redis_error();
+                    link.failed_at = Some(Instant::now());
+                }
             }
         }
+        drop(connecting);
         conn
     }
 
@@ -165,5 +179,43 @@ impl RedisLayer {
         let mut link = self.link();
         link.conn = None;
         link.failed_at = Some(Instant::now());
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// A caller dropped while it connects (its request cut short) must not
+    /// leave the layer believing somebody is still connecting.
+    #[tokio::test]
+    async fn a_caller_dropped_mid_connect_lets_later_callers_try() {
+        // A "server" that takes connections and never answers a byte, so
+        // connecting waits for the layer's own (long) timeout.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("redis://{}", listener.local_addr().unwrap());
+        let silent = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let target = RedisTarget::single(&url).unwrap();
+        let layer = Arc::new(RedisLayer::new(target, "t:", "n:", Duration::from_secs(30), Metrics::default()));
+        let caller = {
+            let layer = layer.clone();
+            tokio::spawn(async move { layer.get_many(&["k".to_owned()]).await })
+        };
+        let started = Instant::now();
+        while !layer.link().connecting {
+            assert!(started.elapsed() < Duration::from_secs(10), "the caller never started connecting");
+            tokio::task::yield_now().await;
+        }
+        caller.abort();
+        assert!(caller.await.unwrap_err().is_cancelled());
+        assert!(!layer.link().connecting, "a dropped caller leaves nobody connecting");
+        silent.abort();
     }
 }
