@@ -183,7 +183,6 @@ impl RedisLayer {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use std::sync::Arc;
@@ -191,18 +190,18 @@ mod tests {
     /// A caller dropped while it connects (its request cut short) must not
     /// leave the layer believing somebody is still connecting.
     #[tokio::test]
-    async fn a_caller_dropped_mid_connect_lets_later_callers_try() {
+    async fn a_caller_dropped_mid_connect_lets_later_callers_try() -> Result<(), Box<dyn std::error::Error>> {
         // A "server" that takes connections and never answers a byte, so
         // connecting waits for the layer's own (long) timeout.
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("redis://{}", listener.local_addr().unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("redis://{}", listener.local_addr()?);
         let silent = tokio::spawn(async move {
             let mut held = Vec::new();
             while let Ok((socket, _)) = listener.accept().await {
                 held.push(socket);
             }
         });
-        let target = RedisTarget::single(&url).unwrap();
+        let target = RedisTarget::single(&url)?;
         let layer = Arc::new(RedisLayer::new(target, "t:", "n:", Duration::from_secs(30), Metrics::default()));
         let caller = {
             let layer = layer.clone();
@@ -214,8 +213,9 @@ mod tests {
             tokio::task::yield_now().await;
         }
         caller.abort();
-        assert!(caller.await.unwrap_err().is_cancelled());
+        assert!(caller.await.is_err_and(|e| e.is_cancelled()));
         assert!(!layer.link().connecting, "a dropped caller leaves nobody connecting");
         silent.abort();
+        Ok(())
     }
 }

@@ -364,12 +364,13 @@ impl Connection {
         let started = std::time::Instant::now();
         let task = tokio::spawn(async move {
             let _live = live;
-            let mut span = span;
-            let mut first = true;
             let mut next = responses.next().instrument(span.clone()).await;
+            // Taken, and so ended, with the first answer.
+            let mut setup = Some(span);
             while let Some(mut resp) = next {
                 resp.errors = resp.errors.into_iter().map(|e| super::graphql::with_code(e, &query)).collect();
-                if first {
+                let first = setup.is_some();
+                if let Some(span) = setup.take() {
                     let codes = super::graphql::codes(&resp.errors);
                     spans::finished(&span, &codes);
                     metrics.request(crate::metrics::RequestRecord {
@@ -393,11 +394,6 @@ impl Connection {
                     let _ = done.send(sub_id);
                     return;
                 }
-                if first {
-                    // Ends the operation's span.
-                    drop(std::mem::replace(&mut span, tracing::Span::none()));
-                }
-                first = false;
                 next = responses.next().await;
             }
             let _ = out.send(text(json!({"type": "complete", "id": sub_id}))).await;

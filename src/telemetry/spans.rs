@@ -4,6 +4,7 @@
 //! quote API.
 
 use super::exporting;
+use axum::http::HeaderMap;
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt as _, Tracer as _};
 use opentelemetry::KeyValue;
 use std::time::SystemTime;
@@ -19,7 +20,7 @@ const MAX_STATEMENT: usize = 2_000;
 
 /// The span of one GraphQL request. Its name and attributes are filled in
 /// by [`admitted`] and [`finished`] as they become known.
-pub fn request(headers: &http::HeaderMap) -> tracing::Span {
+pub fn request(headers: &HeaderMap) -> tracing::Span {
     let span = tracing::info_span!(
         "graphql request",
         otel.name = "graphql",
@@ -149,7 +150,7 @@ pub fn statement(info: &sea_orm::metric::Info<'_>) {
 
 /// Adds the current span's `traceparent` (and `tracestate`) to an
 /// outgoing request's headers, so the callee joins the trace.
-pub fn inject(headers: &mut http::HeaderMap) {
+pub fn inject(headers: &mut HeaderMap) {
     if !exporting() {
         return;
     }

@@ -133,6 +133,23 @@ async fn stop(gw: &mut Gateway) {
     .await;
 }
 
+/// [`QUERY`] within the caller's trace; its answer, which has no errors.
+async fn traced_query(gw: &Gateway, key: &str) -> Value {
+    let answer = reqwest::Client::new()
+        .post(format!("{}/graphql", gw.base))
+        .header("x-api-key", key)
+        .header("traceparent", format!("00-{TRACE_ID}-{CALLER_SPAN}-01"))
+        .json(&json!({ "query": QUERY }))
+        .send()
+        .await
+        .expect("answered")
+        .json::<Value>()
+        .await
+        .expect("json");
+    assert!(answer["errors"].is_null(), "{answer}");
+    answer
+}
+
 fn admin_key(gw: &Gateway) -> String {
     let log = std::fs::read_to_string(&gw.log).unwrap_or_default();
     let at = log.find("agk_").expect("the first start prints an admin key");
@@ -147,18 +164,7 @@ async fn requests_loader_batches_and_statements_are_spans_of_the_callers_trace()
     let http = reqwest::Client::new();
     let key = admin_key(&gw);
 
-    let traced = http
-        .post(format!("{}/graphql", gw.base))
-        .header("x-api-key", &key)
-        .header("traceparent", format!("00-{TRACE_ID}-{CALLER_SPAN}-01"))
-        .json(&json!({ "query": QUERY }))
-        .send()
-        .await
-        .expect("answered")
-        .json::<Value>()
-        .await
-        .expect("json");
-    assert!(traced["errors"].is_null(), "{traced}");
+    let traced = traced_query(&gw, &key).await;
     assert!(traced["data"]["accountByExternalId"]["balance"]["total"].is_string(), "{traced}");
     // A refused request is a span too, with its outcome.
     let refused = http.post(format!("{}/graphql", gw.base)).json(&json!({ "query": "{ accounts { totalCount } }" }));
@@ -239,18 +245,7 @@ async fn the_standard_switch_turns_traces_off() {
     let quotes = QuoteServer::start().await;
     let mut gw = start(&otlp, &quotes, &[("OTEL_SDK_DISABLED", "true")]).await;
     let key = admin_key(&gw);
-    let answer = reqwest::Client::new()
-        .post(format!("{}/graphql", gw.base))
-        .header("x-api-key", &key)
-        .header("traceparent", format!("00-{TRACE_ID}-{CALLER_SPAN}-01"))
-        .json(&json!({ "query": QUERY }))
-        .send()
-        .await
-        .expect("answered")
-        .json::<Value>()
-        .await
-        .expect("json");
-    assert!(answer["errors"].is_null(), "{answer}");
+    traced_query(&gw, &key).await;
     assert!(quotes.calls() > 0, "the request reached the quote API");
     assert!(quotes.traceparents().is_empty(), "no trace passed on: {:?}", quotes.traceparents());
     stop(&mut gw).await;
