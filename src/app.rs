@@ -93,11 +93,15 @@ fn schema_options(settings: &Settings) -> SchemaOptions {
         introspection: settings.introspection,
         max_depth: settings.max_depth,
         max_complexity: settings.max_complexity,
-        limits: Limits {
-            max_query_length: settings.max_query_length,
-            max_aliases: settings.max_aliases,
-            max_root_fields: settings.max_root_fields,
-        },
+    }
+}
+
+/// The query length, alias and root-field limits.
+fn limits(settings: &Settings) -> Limits {
+    Limits {
+        max_query_length: settings.max_query_length,
+        max_aliases: settings.max_aliases,
+        max_root_fields: settings.max_root_fields,
     }
 }
 
@@ -196,7 +200,7 @@ impl Application {
             loader_delay: settings.dataloader_delay(),
             graphiql: settings.graphiql,
             persisted: crate::http::persisted::PersistedQueries::new(settings.persisted_queries_bytes, persisted_redis),
-            max_query_length: settings.max_query_length,
+            limits: limits(settings),
             max_body_bytes: settings.max_body_bytes,
             request_timeout: Duration::from_millis(settings.request_timeout_ms),
             cors_origins: cors_origins.collect(),

@@ -63,8 +63,6 @@ pub struct SchemaOptions {
     pub max_depth: usize,
     /// Highest complexity.
     pub max_complexity: usize,
-    /// Length, alias and root-field limits.
-    pub limits: limits::Limits,
 }
 
 /// Builds the schema over `store`.
@@ -72,8 +70,7 @@ pub fn build(store: Store, options: SchemaOptions) -> AppSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), SubscriptionRoot)
         .data(store)
         .limit_depth(options.max_depth)
-        .limit_complexity(options.max_complexity)
-        .extension(options.limits);
+        .limit_complexity(options.max_complexity);
     if !options.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }

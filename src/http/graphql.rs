@@ -6,6 +6,7 @@
 
 use super::AppState;
 use crate::auth::{Credential, Principal};
+use crate::graphql::limits::Limits;
 use crate::graphql::loaders::Loaders;
 use crate::telemetry::spans;
 use async_graphql::parser::types::OperationType;
@@ -157,23 +158,13 @@ fn to_request(value: Value) -> Result<Request, String> {
     serde_json::from_value(value).map_err(|e| format!("malformed request: {e}"))
 }
 
-/// The operation the request will run, once parsed (the parsed document
-/// is kept in the request, so it is parsed once). A document over the
-/// length limit is refused before it is parsed.
+/// The operation the request will run, once parsed within `limits` (the
+/// parsed document is kept in the request, so it is parsed once).
 pub(crate) fn operation_type(
     req: &mut Request,
-    max_length: usize,
+    limits: &Limits,
 ) -> Result<(Option<OperationType>, Option<String>), ServerError> {
-    if req.query.len() > max_length {
-        return Err(crate::graphql::limits::exceeded(format!("the query is longer than {max_length} characters")));
-    }
-    let doc = match async_graphql::parser::parse_query(&req.query) {
-        Ok(doc) => doc,
-        Err(async_graphql::parser::Error::RecursionLimitExceeded) => {
-            return Err(crate::graphql::limits::exceeded("the document is nested deeper than the parser allows"));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let doc = limits.parse(&req.query)?;
     let op = match &req.operation_name {
         Some(n) => doc.operations.iter().find(|(k, _)| k.map(|k| k.as_str()) == Some(n.as_str())),
         None => doc.operations.iter().next(),
@@ -244,7 +235,7 @@ async fn admit(
     // A persisted document is filled in before any check, so that it
     // passes every check a sent one does.
     let to_register = s.persisted.resolve(req).await.map_err(|e| request_error(media, vec![e], ""))?;
-    let (kind, name) = match operation_type(req, s.max_query_length) {
+    let (kind, name) = match operation_type(req, &s.limits) {
         Err(e) => return Err(request_error(media, vec![e], &req.query)),
         Ok((Some(OperationType::Mutation | OperationType::Subscription), _)) if is_get => {
             let mut response = (StatusCode::METHOD_NOT_ALLOWED, "mutations must use POST").into_response();

@@ -47,8 +47,8 @@ pub struct AppState {
     pub graphiql: bool,
     /// Automatic persisted queries.
     pub persisted: persisted::PersistedQueries,
-    /// Longest query document.
-    pub max_query_length: usize,
+    /// Query length, alias and root-field limits, checked while parsing.
+    pub limits: crate::graphql::limits::Limits,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
     /// Longest a request may run.

@@ -324,28 +324,31 @@ impl Connection {
             Ok(r) => r,
             Err(_) => return Some(Some(close(4400, "Invalid subscribe payload"))),
         };
-        // Parsed once here, for the metrics' and the span's labels; a
-        // document that does not parse is refused by the execution below.
-        let (kind, name) =
-            super::graphql::operation_type(&mut request, self.state.max_query_length).unwrap_or((None, None));
+        // Parsed once here, within the limits, for the metrics' and the
+        // span's labels too.
+        let parsed = super::graphql::operation_type(&mut request, &self.state.limits);
+        let (kind, name) = parsed.as_ref().map_or((None, None), Clone::clone);
         let kind = super::graphql::kind_label(kind);
-        let refusal = if self.subs.len() >= self.state.ws.max_subscriptions {
-            Some(format!("at most {} subscriptions per socket", self.state.ws.max_subscriptions))
+        let limit = |why: String| crate::error::AppError::LimitExceeded(why).to_server_error();
+        let refusal = if let Err(e) = parsed {
+            Some(super::graphql::with_code(e, &request.query))
+        } else if self.subs.len() >= self.state.ws.max_subscriptions {
+            Some(limit(format!("at most {} subscriptions per socket", self.state.ws.max_subscriptions)))
         } else if !self.state.limiter.allow(&principal.limit_key()).await {
             self.state.metrics.rate_limited();
-            Some("too many requests for this credential; slow down".to_owned())
+            Some(limit("too many requests for this credential; slow down".to_owned()))
         } else {
             None
         };
-        if let Some(why) = refusal {
+        if let Some(e) = refusal {
             self.state.metrics.request(crate::metrics::RequestRecord {
                 operation: name.as_deref(),
                 kind,
-                codes: &["LIMIT_EXCEEDED".to_owned()],
+                codes: &super::graphql::codes(std::slice::from_ref(&e)),
                 duration: std::time::Duration::ZERO,
                 statements: 0,
             });
-            let e = crate::error::AppError::LimitExceeded(why).to_graphql_json();
+            let e = serde_json::to_value(&e).unwrap_or(Value::Null);
             let payload = if self.protocol == Protocol::Legacy { json!({"errors": [e]}) } else { json!([e]) };
             let _ = self.out.send(text(json!({"type": "error", "id": id, "payload": payload}))).await;
             return None;

@@ -151,6 +151,19 @@ async fn close_codes() {
         }
         other => panic!("{other:?}"),
     }
+    let aliases: String = (0..60).map(|i| format!("a{i}: id ")).collect();
+    let aliased = format!("subscription {{ accountStatusChanged {{ account {{ {aliases} }} }} }}");
+    let long = format!("subscription {{ accountStatusChanged {{ status }} }} # {}", "x".repeat(30_000));
+    for (id, query) in [("aliases", aliased), ("long", long)] {
+        ws.subscribe(id, &query, json!({})).await;
+        match ws.next(Duration::from_secs(2)).await {
+            Got::Json(v) => {
+                assert_eq!((v["type"].as_str(), v["id"].as_str()), (Some("error"), Some(id)), "{v}");
+                assert_eq!(v["payload"][0]["extensions"]["code"], "LIMIT_EXCEEDED", "{id}: {v}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
