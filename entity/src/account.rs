@@ -47,8 +47,26 @@ pub struct Model {
     pub deleted_at: Option<DateTimeUtc>,
 }
 
-/// No relations are navigated through SeaORM here; loaders query by key.
+/// Loaders query by key; these joins serve a single account's lookup,
+/// which reads the account, its owner and its assets in one statement.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(belongs_to = "super::client::Entity", from = "Column::OwnerId", to = "super::client::Column::Id")]
+    Owner,
+    #[sea_orm(has_many = "super::asset::Entity")]
+    Assets,
+}
+
+impl Related<super::client::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Owner.def()
+    }
+}
+
+impl Related<super::asset::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Assets.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

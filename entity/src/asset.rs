@@ -26,16 +26,33 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
-/// An asset is denominated in one currency.
+/// An asset belongs to an account, is denominated in one currency and has
+/// wallets.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(belongs_to = "super::currency::Entity", from = "Column::CurrencyId", to = "super::currency::Column::Id")]
     Currency,
+    #[sea_orm(has_many = "super::wallet::Entity")]
+    Wallets,
+    #[sea_orm(belongs_to = "super::account::Entity", from = "Column::AccountId", to = "super::account::Column::Id")]
+    Account,
 }
 
 impl Related<super::currency::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Currency.def()
+    }
+}
+
+impl Related<super::account::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Account.def()
+    }
+}
+
+impl Related<super::wallet::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Wallets.def()
     }
 }
 

@@ -16,16 +16,24 @@ pub struct Model {
     pub created_at: DateTimeUtc,
 }
 
-/// A wallet lives on one network, forever.
+/// A wallet lives on one network, forever, and holds one asset.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(belongs_to = "super::network::Entity", from = "Column::NetworkId", to = "super::network::Column::Id")]
     Network,
+    #[sea_orm(belongs_to = "super::asset::Entity", from = "Column::AssetId", to = "super::asset::Column::Id")]
+    Asset,
 }
 
 impl Related<super::network::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Network.def()
+    }
+}
+
+impl Related<super::asset::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Asset.def()
     }
 }
 

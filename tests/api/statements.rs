@@ -16,25 +16,67 @@ const NESTED: &str = r#"query($n: Int!) { accounts(first: $n, filter: {search: "
   subAccounts { nodes { name } }
 } } }"#;
 
+/// The page of BENCHMARKS.md's side-by-side run (owner, type, assets with
+/// wallets, cards, sub-accounts).
+const YARDSTICK: &str = r#"query($n: Int!) { accounts(first: $n, orderBy: {field: UID, direction: ASC}) { nodes {
+  uid name status owner { name email } type { code }
+  assets { currency { code } balance { available onHold } wallets { address network { code } } }
+  smartCards { last4 expirationDate } subAccounts(first: 5) { nodes { uid name } } } } }"#;
+
+/// The statements each size of `query`'s page costs, API-key lookup included.
+async fn statements_by_size(app: &TestApp, query: &str) -> Vec<u64> {
+    let mut counts = Vec::new();
+    for n in [5, 50, 500] {
+        let before = app.statements().await;
+        let data = app.data(query, json!({"n": n})).await;
+        let after = app.statements().await;
+        assert_eq!(data["accounts"]["nodes"].as_array().unwrap().len(), n);
+        counts.push(after - before);
+    }
+    counts
+}
+
 async fn nested_page_costs_constant_statements(app: TestApp) {
     let key = app.store.card_key.clone();
     seed::seed(&app.db, "demo", 600, &key, app.clock.now()).await.unwrap();
     // Generated accounts all have an owner, a project and assets, and some
     // have parents, cards and wallets, so every relation is loaded.
-    let mut counts = Vec::new();
-    for n in [5, 50, 500] {
-        let before = app.statements().await;
-        let data = app.data(NESTED, json!({"n": n})).await;
-        let after = app.statements().await;
-        assert_eq!(data["accounts"]["nodes"].as_array().unwrap().len(), n);
-        counts.push(after - before);
-    }
+    let counts = statements_by_size(&app, NESTED).await;
     assert_eq!(counts[0], counts[1], "5 vs 50 accounts: {counts:?}");
     assert_eq!(counts[1], counts[2], "50 vs 500 accounts: {counts:?}");
     assert!(counts[0] <= 10, "at most 10 statements, got {counts:?}");
+    // Assets and their wallets come in one statement: the yardstick page is
+    // the API-key lookup, the page, owners, types, assets with wallets,
+    // cards and sub-accounts.
+    let counts = statements_by_size(&app, YARDSTICK).await;
+    assert_eq!(counts, [7, 7, 7], "the yardstick page, authentication included");
 }
 
-crate::backend_tests!(nested_page_costs_constant_statements);
+async fn one_account_is_one_statement_with_its_owner_and_assets(app: TestApp) {
+    let query = r#"query($id: UUID!) { account(id: $id) { uid name owner { name email }
+      assets { currency { code } balance { available onHold } wallets { address } } balance { total } } }"#;
+    let id = app.account_id("acc-john-crypto").await;
+    let before = app.statements().await;
+    let one = app.data(query, json!({"id": id})).await;
+    let after = app.statements().await;
+    // The API-key lookup, the account joined with its owner and assets,
+    // and the assets' wallets.
+    assert_eq!(after - before, 3, "{one}");
+    // The same account through a page, which reads each relation apart.
+    let page = app
+        .data(
+            r#"query($id: UUID!) { accounts(filter: {id: {eq: $id}}) { nodes { uid name owner { name email }
+              assets { currency { code } balance { available onHold } wallets { address } } balance { total } } } }"#,
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(one["account"], page["accounts"]["nodes"][0], "one account reads as a page's row does");
+    assert!(one["account"]["assets"].as_array().is_some_and(|a| a.len() > 1), "{one}");
+    let none = app.data(query, json!({"id": uuid::Uuid::nil()})).await;
+    assert!(none["account"].is_null(), "{none}");
+}
+
+crate::backend_tests!(nested_page_costs_constant_statements, one_account_is_one_statement_with_its_owner_and_assets);
 
 /// The fields of each object type in an SDL, with the named type of each
 /// field (lists and non-null stripped).

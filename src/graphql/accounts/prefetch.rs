@@ -7,13 +7,16 @@
 //! outlast the loader's window and split a batch in two, so the statement
 //! count would grow with the page. Prefetching makes it one per relation.
 
-use crate::graphql::loaders::{load_now, Cached, Loaders};
+use crate::error::ToGql;
+use crate::graphql::loaders::{load_now, AssetsOf, Cached, Loaders};
 use crate::graphql::{load_err, req};
+use crate::service::accounts::{self, AccountWith, Lookup};
 use crate::service::paging::PageResult;
 use async_graphql::dataloader::Loader;
 use async_graphql::{Context, Lookahead, Result};
 use entity::account;
 use futures_util::future::try_join_all;
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use uuid::Uuid;
@@ -95,15 +98,62 @@ impl Prefetch {
     }
 }
 
-/// The assets of `accounts`, then their wallets (`wallets`); the codes of
-/// their currencies when their quotes are wanted (`quotes`).
-async fn assets(l: &Loaders, accounts: Vec<Uuid>, wallets: bool, quotes: bool) -> Result<Vec<String>> {
-    let assets = load_now(&l.assets_by_account, accounts).await.map_err(load_err)?;
-    if wallets {
-        let asset_ids: Vec<_> = assets.values().flatten().map(|(a, _)| a.id).collect();
-        load_now(&l.wallets_by_asset, asset_ids).await.map_err(load_err)?;
+/// What a selection of `Account` asks to be loaded.
+struct Wants {
+    owner: bool,
+    kind: bool,
+    project: bool,
+    parent: bool,
+    cards: bool,
+    children: bool,
+    assets: bool,
+    wallets: bool,
+    quotes: bool,
+    subtree: bool,
+}
+
+impl Wants {
+    /// What any of `nodes` (selections of `Account`) asks for.
+    fn of(nodes: &[Lookahead<'_>]) -> Self {
+        let selects = |p: Prefetch| p.selected(nodes);
+        let wallets = selects(Prefetch::AssetWallets) || selects(Prefetch::Addresses);
+        let quotes = selects(Prefetch::Balance) || selects(Prefetch::AssetValuation);
+        Wants {
+            owner: selects(Prefetch::Owner),
+            kind: selects(Prefetch::Type),
+            project: selects(Prefetch::Project),
+            parent: selects(Prefetch::Parent),
+            cards: selects(Prefetch::SmartCards),
+            children: selects(Prefetch::SubAccounts),
+            assets: wallets || quotes || selects(Prefetch::Assets),
+            wallets,
+            quotes,
+            subtree: selects(Prefetch::SubAccountsBalance),
+        }
     }
-    Ok(if quotes { assets.values().flatten().map(|(_, c)| c.code.clone()).collect() } else { Vec::new() })
+}
+
+/// The assets of `accounts` (already read, `joined`, or read here with
+/// their wallets in the same statement when those are wanted), then their
+/// wallets; the codes of their currencies when their quotes are wanted.
+async fn assets(
+    l: &Loaders,
+    accounts: Vec<Uuid>,
+    joined: Option<HashMap<Uuid, AssetsOf>>,
+    wants: &Wants,
+) -> Result<Vec<String>> {
+    let assets = match joined {
+        Some(assets) => {
+            if wants.wallets {
+                let asset_ids: Vec<_> = assets.values().flatten().map(|(a, _)| a.id).collect();
+                load_now(&l.wallets_by_asset, asset_ids).await.map_err(load_err)?;
+            }
+            assets
+        }
+        None if wants.wallets => l.assets_with_wallets(accounts).await.map_err(load_err)?,
+        None => load_now(&l.assets_by_account, accounts).await.map_err(load_err)?,
+    };
+    Ok(if wants.quotes { assets.values().flatten().map(|(_, c)| c.code.clone()).collect() } else { Vec::new() })
 }
 
 /// The subtrees of `roots` and their currencies, whose codes it returns.
@@ -128,56 +178,77 @@ where
 pub async fn prefetch(ctx: &Context<'_>, page: &PageResult<account::Model>) -> Result<()> {
     let rows: Vec<&account::Model> = page.rows.iter().map(|(_, m)| m).collect();
     let look = ctx.look_ahead();
-    prefetch_rows(ctx, &rows, &[look.field("nodes"), look.field("edges").field("node")]).await
+    prefetch_rows(ctx, &rows, &Wants::of(&[look.field("nodes"), look.field("edges").field("node")]), None).await
 }
 
-/// Loads what the current field's selection asks of the one account it
-/// returns: its relations at once, instead of a batching window per level
-/// of the query (owner and assets, then the assets' quotes).
-pub async fn prefetch_one(ctx: &Context<'_>, account: &account::Model) -> Result<()> {
-    prefetch_rows(ctx, &[account], &[ctx.look_ahead()]).await
+/// The account `key` names, with what the current field's selection asks
+/// of it loaded at once instead of a batching window per level of the
+/// query: the account, its owner and its assets in one statement when
+/// those are asked for, the rest as a page's.
+pub async fn find_one(ctx: &Context<'_>, key: Lookup) -> Result<Option<account::Model>> {
+    let r = req(ctx)?;
+    let org = r.principal.organization_id;
+    let wants = Wants::of(&[ctx.look_ahead()]);
+    if !(wants.owner || wants.assets) {
+        let found = accounts::find(r.db, org, key).await.gql()?;
+        if let Some(account) = &found {
+            prefetch_rows(ctx, &[account], &wants, None).await?;
+        }
+        return Ok(found);
+    }
+    let Some(AccountWith { account, owner, assets }) = accounts::find_with_relations(r.db, org, key).await.gql()?
+    else {
+        return Ok(None);
+    };
+    if let Some(owner) = owner {
+        r.loaders.clients.feed_one(owner.id, owner).await;
+    }
+    let joined = HashMap::from([(account.id, assets)]);
+    r.loaders.assets_by_account.feed_many(joined.clone()).await;
+    prefetch_rows(ctx, &[&account], &wants, Some(joined)).await?;
+    Ok(Some(account))
 }
 
-/// Loads the relations of `rows` that any of `nodes` (selections of
-/// `Account`) asks for.
-async fn prefetch_rows(ctx: &Context<'_>, rows: &[&account::Model], nodes: &[Lookahead<'_>]) -> Result<()> {
+/// Loads the relations of `rows` that `wants` asks for; `joined`, when
+/// the rows were read with their owners and assets, holds those assets.
+async fn prefetch_rows(
+    ctx: &Context<'_>,
+    rows: &[&account::Model],
+    wants: &Wants,
+    joined: Option<HashMap<Uuid, AssetsOf>>,
+) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    let selects = |p: Prefetch| p.selected(nodes);
     let l = req(ctx)?.loaders;
     let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
     let mut jobs: Vec<Job<'_>> = Vec::new();
-    if selects(Prefetch::Owner) {
+    if wants.owner && joined.is_none() {
         let keys: Vec<_> = rows.iter().filter_map(|r| r.owner_id).collect();
         jobs.push(warm(&l.clients, keys));
     }
-    if selects(Prefetch::Type) {
+    if wants.kind {
         let keys: Vec<_> = rows.iter().map(|r| r.type_id).collect();
         jobs.push(warm(&l.account_types, keys));
     }
-    if selects(Prefetch::Project) {
+    if wants.project {
         let keys: Vec<_> = rows.iter().filter_map(|r| r.project_id).collect();
         jobs.push(warm(&l.projects, keys));
     }
-    if selects(Prefetch::Parent) {
+    if wants.parent {
         let keys: Vec<_> = rows.iter().filter_map(|r| r.parent_id).collect();
         jobs.push(warm(&l.accounts, keys));
     }
-    if selects(Prefetch::SmartCards) {
-        let keys = ids.clone();
-        jobs.push(warm(&l.cards_by_account, keys));
+    if wants.cards {
+        jobs.push(warm(&l.cards_by_account, ids.clone()));
     }
-    if selects(Prefetch::SubAccounts) {
-        let keys = ids.clone();
-        jobs.push(warm(&l.children, keys));
+    if wants.children {
+        jobs.push(warm(&l.children, ids.clone()));
     }
-    let wallets = selects(Prefetch::AssetWallets) || selects(Prefetch::Addresses);
-    let quotes = selects(Prefetch::Balance) || selects(Prefetch::AssetValuation);
-    if wallets || quotes || selects(Prefetch::Assets) {
-        jobs.push(Box::pin(assets(l, ids.clone(), wallets, quotes)));
+    if wants.assets {
+        jobs.push(Box::pin(assets(l, ids.clone(), joined, wants)));
     }
-    if selects(Prefetch::SubAccountsBalance) {
+    if wants.subtree {
         jobs.push(Box::pin(subtrees(l, ids.clone())));
     }
     // Every quote the page needs, in one batch: one cache round trip and at

@@ -15,12 +15,7 @@ use uuid::Uuid;
 pub struct AccountQuery;
 
 async fn lookup(ctx: &Context<'_>, key: Lookup) -> Result<Option<Account>> {
-    let r = req(ctx)?;
-    let found = accounts::find(r.db, r.principal.organization_id, key).await.gql()?;
-    if let Some(account) = &found {
-        prefetch::prefetch_one(ctx, account).await?;
-    }
-    Ok(found.map(Account))
+    Ok(prefetch::find_one(ctx, key).await?.map(Account))
 }
 
 #[Object]
