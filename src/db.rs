@@ -11,6 +11,12 @@ use std::time::Duration;
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long start-up tries before it reports why the database is not there.
 pub const STARTUP_PROBE: Duration = Duration::from_secs(5);
+/// A pooled connection idle this long is pinged before a request gets it.
+/// Pinging every one (the pools' default) is a round trip to the database
+/// before each statement, and the pool already pings each connection as
+/// it comes back: a hot connection was checked moments ago. One that fails
+/// in between fails its statement with UNAVAILABLE and is closed.
+pub const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
 /// Connects, counts every statement into `metrics`, and tunes SQLite for a
 /// server workload (WAL so readers never wait for the writer).
@@ -20,6 +26,7 @@ pub async fn connect(url: &str, max_connections: u32, metrics: &Metrics) -> anyh
     opts.max_connections(max_connections)
         .connect_timeout(ACQUIRE_TIMEOUT)
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
         .sqlx_logging(false);
     let mut db = Database::connect(opts).await?;
     if db.get_database_backend() == DatabaseBackend::Sqlite {
@@ -38,6 +45,15 @@ pub fn connect_lazy(url: &str, max_connections: u32, metrics: Option<&Metrics>) 
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_IF_IDLE_FOR {
+                    sea_orm::sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_lazy_with(options);
     let mut db = sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
     if let Some(m) = metrics.cloned() {
