@@ -9,6 +9,7 @@
 
 use crate::error::AppError;
 use crate::pricing::{QuoteView, Quotes};
+use crate::service::by_index::{self, ByIndex};
 use crate::service::subtree::{self, SubtreeRow};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{account, account_type, asset, client, currency, currency_network, network, project, smart_card, wallet};
@@ -94,13 +95,13 @@ pub struct ById<E> {
 impl<E> Loader<Uuid> for ById<E>
 where
     E: WithId,
-    E::Model: Clone + Sync,
+    E::Model: Clone + Sync + ByIndex,
 {
     type Value = E::Model;
     type Error = AppError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, AppError> {
-        let rows = E::find().filter(tenant::<E>(&self.scope, E::ID, keys)).all(&self.scope.db).await?;
+        let rows = by_index::all(&self.scope.db, E::find().filter(tenant::<E>(&self.scope, E::ID, keys))).await?;
         Ok(rows.into_iter().filter_map(|m| uuid_of(&m, E::ID).map(|k| (k, m))).collect())
     }
 }
@@ -116,7 +117,7 @@ pub struct Grouped<E: EntityTrait> {
 impl<E> Loader<Uuid> for Grouped<E>
 where
     E: Tenanted,
-    E::Model: Clone + Sync,
+    E::Model: Clone + Sync + ByIndex,
 {
     type Value = Vec<E::Model>;
     type Error = AppError;
@@ -127,7 +128,7 @@ where
         // Every key gets an entry, empty ones too, so the cache remembers
         // "none" and a later lookup costs no statement.
         let mut out: HashMap<Uuid, Vec<E::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-        for m in q.all(&self.scope.db).await? {
+        for m in by_index::all(&self.scope.db, q).await? {
             if let Some(k) = uuid_of(&m, self.key) {
                 out.entry(k).or_default().push(m);
             }
@@ -148,8 +149,8 @@ impl<E, R> Loader<Uuid> for GroupedWith<E, R>
 where
     E: Tenanted + Related<R>,
     R: EntityTrait,
-    E::Model: Clone + Sync,
-    R::Model: Clone + Sync,
+    E::Model: Clone + Sync + ByIndex,
+    R::Model: Clone + Sync + ByIndex,
 {
     type Value = Vec<(E::Model, R::Model)>;
     type Error = AppError;
@@ -157,7 +158,8 @@ where
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, AppError> {
         let q = ordered(E::find().filter(tenant::<E>(&self.scope, self.key, keys)), &self.order);
         let mut out: HashMap<Uuid, Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
-        for (m, related) in q.find_also_related(R::default()).all(&self.scope.db).await? {
+        let joined = q.find_also_related(R::default());
+        for (m, related) in by_index::pairs::<_, _, E::Model, R::Model>(&self.scope.db, &joined).await? {
             if let (Some(k), Some(r)) = (uuid_of(&m, self.key), related) {
                 out.entry(k).or_default().push((m, r));
             }
@@ -447,12 +449,18 @@ impl Loaders {
             .order_by(asset::Column::Id, Order::Asc)
             .order_by(wallet::Column::CreatedAt, Order::Asc)
             .order_by(wallet::Column::Id, Order::Asc);
-        let rows = tracing::Instrument::instrument(query.all(&scope.db), batch).await?;
+        let rows = tracing::Instrument::instrument(by_index::rows(&scope.db, &query), batch).await?;
         // Every key gets an entry, empty ones too, as the loaders do.
         let mut assets: HashMap<Uuid, AssetsOf> = accounts.iter().map(|k| (*k, Vec::new())).collect();
         let mut wallets: HashMap<Uuid, Vec<(wallet::Model, network::Model)>> = HashMap::new();
-        for (a, c, w, n) in rows {
-            let Some(c) = c else { continue };
+        // Asset, currency, wallet and network columns, one after another.
+        let c_at = asset::Model::FIELDS.len();
+        let w_at = c_at + currency::Model::FIELDS.len();
+        let n_at = w_at + wallet::Model::FIELDS.len();
+        for row in &rows {
+            let a = asset::Model::decode(row, 0)?;
+            let Some(c) = currency::Model::decode_joined(row, c_at)? else { continue };
+            let (w, n) = (wallet::Model::decode_joined(row, w_at)?, network::Model::decode_joined(row, n_at)?);
             // One row per wallet: an asset is taken from its first row.
             let of_asset = wallets.entry(a.id).or_insert_with(|| {
                 assets.entry(a.account_id).or_default().push((a, c));

@@ -6,6 +6,7 @@ use crate::domain::paging::{PageArgs, SortValue};
 use crate::domain::{AccountOrderField, OrderDirection};
 use crate::error::AppResult;
 use crate::service::account_filter::condition;
+use crate::service::by_index::{self, ByIndex};
 use crate::service::paging::{fetch_page, PageResult, SortSpec};
 use entity::{account, asset, client, currency};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, Select};
@@ -60,24 +61,31 @@ pub async fn find_with_relations<C: ConnectionTrait>(
     org: Uuid,
     lookup: Lookup,
 ) -> AppResult<Option<AccountWith>> {
-    let rows = named(org, lookup)
+    let query = named(org, lookup)
         .find_also_related(client::Entity)
         .find_also(account::Entity, asset::Entity)
         .find_also(asset::Entity, currency::Entity)
         .order_by(asset::Column::CreatedAt, Order::Asc)
-        .order_by(asset::Column::Id, Order::Asc)
-        .all(db)
-        .await?;
-    let mut rows = rows.into_iter();
-    let Some((account, owner, asset, currency)) = rows.next() else { return Ok(None) };
+        .order_by(asset::Column::Id, Order::Asc);
+    let rows = by_index::rows(db, &query).await?;
+    let Some(first) = rows.first() else { return Ok(None) };
+    // Account, owner, asset and currency columns, one after another.
+    let owner_at = account::Model::FIELDS.len();
+    let asset_at = owner_at + client::Model::FIELDS.len();
+    let currency_at = asset_at + asset::Model::FIELDS.len();
+    let account = account::Model::decode(first, 0)?;
     // The joined rows share the account's tenant by their foreign keys; the
-    // check keeps a tenant's rows its own even if one did not.
-    let owner = owner.filter(|o| o.organization_id == org);
-    let assets = std::iter::once((asset, currency))
-        .chain(rows.map(|(_, _, a, c)| (a, c)))
-        .filter_map(|(a, c)| a.zip(c))
-        .filter(|(a, c)| a.organization_id == org && c.organization_id == org)
-        .collect();
+    // checks keep a tenant's rows its own even if one did not.
+    let owner = client::Model::decode_joined(first, owner_at)?.filter(|o| o.organization_id == org);
+    let mut assets = Vec::new();
+    for row in &rows {
+        let asset = asset::Model::decode_joined(row, asset_at)?;
+        let currency = currency::Model::decode_joined(row, currency_at)?;
+        if let Some((a, c)) = asset.zip(currency).filter(|(a, c)| a.organization_id == org && c.organization_id == org)
+        {
+            assets.push((a, c));
+        }
+    }
     Ok(Some(AccountWith { account, owner, assets }))
 }
 

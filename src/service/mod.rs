@@ -10,6 +10,7 @@ pub mod asset_write;
 pub mod audit;
 pub mod bulk_import;
 pub mod bulk_insert;
+pub mod by_index;
 pub mod catalog;
 pub mod catalog_write;
 pub mod client_write;

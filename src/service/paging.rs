@@ -3,6 +3,7 @@
 
 use crate::domain::paging::{Cursor, CursorField, Page, SortValue};
 use crate::error::AppResult;
+use crate::service::by_index::{self, ByIndex};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     Select, Value,
@@ -62,7 +63,7 @@ pub async fn fetch_page<E, C, F>(
 ) -> AppResult<PageResult<E::Model>>
 where
     E: EntityTrait,
-    E::Model: Sync,
+    E::Model: Sync + ByIndex,
     C: ConnectionTrait,
     F: Fn(&E::Model) -> (SortValue, uuid::Uuid),
 {
@@ -75,13 +76,8 @@ where
         q = q.filter(keyset(sort, c, sort.desc));
     }
     let order = if sort.desc != page.backward { Order::Desc } else { Order::Asc };
-    let mut rows = q
-        .order_by(sort.column, order.clone())
-        .order_by(sort.id, order)
-        .offset(page.offset)
-        .limit(page.limit + 1)
-        .all(db)
-        .await?;
+    let q = q.order_by(sort.column, order.clone()).order_by(sort.id, order).offset(page.offset).limit(page.limit + 1);
+    let mut rows = by_index::all(db, q).await?;
     let more = rows.len() as u64 > page.limit;
     rows.truncate(page.limit as usize);
     if page.backward {
