@@ -11,6 +11,7 @@ use crate::graphql::{load_err, req};
 use async_graphql::{Context, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{asset, currency, network, smart_card, wallet};
+use futures_util::FutureExt;
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -105,6 +106,7 @@ impl Asset {
     }
 }
 
+// Resolvers that call services run `.boxed()`, as `Account`'s do (see there).
 #[Object]
 impl Asset {
     /// Unique id.
@@ -138,7 +140,7 @@ impl Asset {
         to: DateTime<Utc>,
         interval: crate::domain::HistoryInterval,
     ) -> Result<Vec<crate::graphql::journal::BalancePoint>> {
-        crate::graphql::journal::history(ctx, self, from, to, interval).await
+        crate::graphql::journal::history(ctx, self, from, to, interval).boxed().await
     }
     /// Every committed change of this asset's balance, newest first.
     async fn journal(
@@ -147,7 +149,7 @@ impl Asset {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<crate::graphql::connection::Conn<crate::graphql::journal::BalanceEntry>> {
-        crate::graphql::journal::page(ctx, self, first, after).await
+        crate::graphql::journal::page(ctx, self, first, after).boxed().await
     }
     /// IBAN for fiat without bank integration.
     async fn address(&self) -> Option<&str> {
@@ -172,7 +174,7 @@ impl Asset {
         ctx: &Context<'_>,
         at: Option<DateTime<Utc>>,
     ) -> Result<crate::graphql::valuation::AssetValuation> {
-        crate::graphql::valuation::value_asset(ctx, self.clone(), at).await
+        crate::graphql::valuation::value_asset(ctx, self.clone(), at).boxed().await
     }
     /// On-chain wallets of this asset.
     async fn wallets(&self, ctx: &Context<'_>) -> Result<Vec<Wallet>> {

@@ -14,11 +14,14 @@ use crate::service::{accounts, client_write, clients};
 use async_graphql::{Context, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::client;
+use futures_util::FutureExt;
 use uuid::Uuid;
 
 /// A person or business that owns accounts.
 pub struct Client(pub client::Model);
 
+// `accounts` pages, so it runs `.boxed()`, as `Account`'s resolvers that
+// call services do (see there).
 #[Object]
 impl Client {
     /// Unique id.
@@ -51,22 +54,18 @@ impl Client {
         after: Option<String>,
         offset: Option<i32>,
     ) -> Result<Conn<Account>> {
-        let r = req(ctx)?;
-        let q = account_query(filter, Some(AccountCondition::OwnerId(self.0.id))).gql()?;
-        let order = AccountOrder::default();
-        let args = forward(first, after, offset);
-        let page = accounts::list(
-            r.db,
-            r.principal.organization_id,
-            &q,
-            (order.field, order.direction),
-            &args,
-            wants_total(ctx),
-        )
+        async move {
+            let r = req(ctx)?;
+            let q = account_query(filter, Some(AccountCondition::OwnerId(self.0.id))).gql()?;
+            let order = AccountOrder::default();
+            let args = forward(first, after, offset);
+            let (org, total) = (r.principal.organization_id, wants_total(ctx));
+            let page = accounts::list(r.db, org, &q, (order.field, order.direction), &args, total).await.gql()?;
+            crate::graphql::accounts::prefetch(ctx, &page).await?;
+            Ok(connection(page, Account))
+        }
+        .boxed()
         .await
-        .gql()?;
-        crate::graphql::accounts::prefetch(ctx, &page).await?;
-        Ok(connection(page, Account))
     }
     /// Creation time.
     async fn created_at(&self) -> DateTime<Utc> {
