@@ -265,6 +265,13 @@ impl Loader<Uuid> for SubtreeLoader {
 /// A loader that caches what it loaded for the rest of the request.
 pub type Cached<L> = DataLoader<L, HashMapCache>;
 
+/// `keys` without repeats, in their first order.
+fn distinct<K: std::hash::Hash + Eq + Clone>(mut keys: Vec<K>) -> Vec<K> {
+    let mut seen = std::collections::HashSet::with_capacity(keys.len());
+    keys.retain(|k| seen.insert(k.clone()));
+    keys
+}
+
 /// Loads `keys` at once, in the calling task, and leaves the rows in the
 /// loader's cache for the per-row resolvers. A prefetch already holds every
 /// key of its wave: going through `load_many` would only add the batching
@@ -278,9 +285,7 @@ where
     L: Loader<K>,
     L::Value: Clone,
 {
-    let mut keys = keys;
-    let mut seen = std::collections::HashSet::with_capacity(keys.len());
-    keys.retain(|k| seen.insert(k.clone()));
+    let keys = distinct(keys);
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
@@ -446,9 +451,7 @@ impl Loaders {
     /// like [`load_now`] would: a page that shows wallets costs one
     /// statement for the two levels instead of one each.
     pub async fn assets_with_wallets(&self, accounts: Vec<Uuid>) -> Result<HashMap<Uuid, AssetsOf>, AppError> {
-        let mut accounts = accounts;
-        let mut seen = std::collections::HashSet::with_capacity(accounts.len());
-        accounts.retain(|k| seen.insert(*k));
+        let accounts = distinct(accounts);
         if accounts.is_empty() {
             return Ok(HashMap::new());
         }

@@ -12,6 +12,7 @@
 
 use super::AppState;
 use crate::auth::{Credential, Principal};
+use crate::graphql::limits::exceeded;
 use crate::graphql::loaders::Loaders;
 use crate::telemetry::spans;
 use async_graphql::Request;
@@ -329,14 +330,13 @@ impl Connection {
         let parsed = super::graphql::operation_type(&mut request, &self.state.limits);
         let (kind, name) = parsed.as_ref().map_or((None, None), Clone::clone);
         let kind = super::graphql::kind_label(kind);
-        let limit = |why: String| crate::error::AppError::LimitExceeded(why).to_server_error();
         let refusal = if let Err(e) = parsed {
             Some(super::graphql::with_code(e, &request.query))
         } else if self.subs.len() >= self.state.ws.max_subscriptions {
-            Some(limit(format!("at most {} subscriptions per socket", self.state.ws.max_subscriptions)))
+            Some(exceeded(format!("at most {} subscriptions per socket", self.state.ws.max_subscriptions)))
         } else if !self.state.limiter.allow(&principal.limit_key()).await {
             self.state.metrics.rate_limited();
-            Some(limit("too many requests for this credential; slow down".to_owned()))
+            Some(exceeded("too many requests for this credential; slow down"))
         } else {
             None
         };

@@ -139,9 +139,10 @@ impl Wants {
 async fn assets(
     l: &Loaders,
     accounts: Vec<Uuid>,
-    joined: Option<HashMap<Uuid, AssetsOf>>,
+    joined: Option<&HashMap<Uuid, AssetsOf>>,
     wants: &Wants,
 ) -> Result<Vec<String>> {
+    let read;
     let assets = match joined {
         Some(assets) => {
             if wants.wallets {
@@ -150,8 +151,14 @@ async fn assets(
             }
             assets
         }
-        None if wants.wallets => l.assets_with_wallets(accounts).await.map_err(load_err)?,
-        None => load_now(&l.assets_by_account, accounts).await.map_err(load_err)?,
+        None if wants.wallets => {
+            read = l.assets_with_wallets(accounts).await.map_err(load_err)?;
+            &read
+        }
+        None => {
+            read = load_now(&l.assets_by_account, accounts).await.map_err(load_err)?;
+            &read
+        }
     };
     Ok(if wants.quotes { assets.values().flatten().map(|(_, c)| c.code.clone()).collect() } else { Vec::new() })
 }
@@ -204,8 +211,8 @@ pub async fn find_one(ctx: &Context<'_>, key: Lookup) -> Result<Option<account::
         r.loaders.clients.feed_one(owner.id, owner).await;
     }
     let joined = HashMap::from([(account.id, assets)]);
-    r.loaders.assets_by_account.feed_many(joined.clone()).await;
-    prefetch_rows(ctx, &[&account], &wants, Some(joined)).await?;
+    prefetch_rows(ctx, &[&account], &wants, Some(&joined)).await?;
+    r.loaders.assets_by_account.feed_many(joined).await;
     Ok(Some(account))
 }
 
@@ -215,7 +222,7 @@ async fn prefetch_rows(
     ctx: &Context<'_>,
     rows: &[&account::Model],
     wants: &Wants,
-    joined: Option<HashMap<Uuid, AssetsOf>>,
+    joined: Option<&HashMap<Uuid, AssetsOf>>,
 ) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
