@@ -151,7 +151,12 @@ impl Application {
             .await
             .context("connecting to the database")?;
         let Prepared { card_key, initial_admin_key, demo } = prepare_database(&db, settings, &clock).await?;
-        let auth = Authenticator::new(db.clone(), jwt_verifier(settings)?, dev_principal(settings, demo.id)?);
+        let mut auth = Authenticator::new(db.clone(), jwt_verifier(settings)?, dev_principal(settings, demo.id)?);
+        if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            let keys = crate::auth::key_cache::KeyCache::new(metrics.clone());
+            keys.listen(settings.database_url.to_string()).await;
+            auth = auth.with_key_cache(keys);
+        }
         let policy = Policy {
             forbid_account_deletion: settings.forbid_account_deletion,
             transitions: settings.status_transitions,

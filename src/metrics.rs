@@ -59,6 +59,7 @@ struct Inner {
     event_subscribers: IntGauge,
     replica_usable: IntGauge,
     replica_lag_ms: IntGauge,
+    key_cache_listening: IntGauge,
 }
 
 /// What one GraphQL request over HTTP was, for its metrics.
@@ -153,6 +154,10 @@ impl Default for Metrics {
             replica_lag_ms: g(
                 "gateway_db_replica_lag_milliseconds",
                 "how far the replica was behind at the last check (-1: it did not answer)",
+            ),
+            key_cache_listening: g(
+                "gateway_api_key_cache_listening",
+                "1 while this replica hears API key changes and may answer keys from memory",
             ),
             registry: r,
         };
@@ -298,6 +303,11 @@ impl Metrics {
     pub fn set_pool(&self, in_use: i64, idle: i64) {
         self.0.pool.with_label_values(&["in_use"]).set(in_use);
         self.0.pool.with_label_values(&["idle"]).set(idle);
+    }
+
+    /// Whether the API key cache hears key changes (and so is used).
+    pub fn set_key_cache_listening(&self, on: bool) {
+        self.0.key_cache_listening.set(i64::from(on));
     }
 
     /// The replica's state at the last check: usable, and its lag (`None`

@@ -3,6 +3,7 @@
 //! by its organization and checked against its role.
 
 pub mod jwt;
+pub mod key_cache;
 pub mod rate_limit;
 pub mod revocations;
 
@@ -11,6 +12,7 @@ use crate::error::{AppError, AppResult};
 use crate::service::api_keys;
 use chrono::{DateTime, Utc};
 use jwt::JwtVerifier;
+use key_cache::KeyCache;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -83,6 +85,8 @@ impl Credential {
 pub struct Authenticator {
     jwt: Option<Arc<JwtVerifier>>,
     db: DatabaseConnection,
+    /// Keys checked a moment ago (PostgreSQL only; see [`key_cache`]).
+    keys: Option<KeyCache>,
     /// `--dev`: the caller without a credential (loopback only).
     anonymous: Option<Principal>,
 }
@@ -91,22 +95,43 @@ impl Authenticator {
     /// An authenticator over API keys in `db`, JWTs when configured, and an
     /// anonymous caller in dev mode.
     pub fn new(db: DatabaseConnection, jwt: Option<JwtVerifier>, anonymous: Option<Principal>) -> Self {
-        Authenticator { jwt: jwt.map(Arc::new), db, anonymous }
+        Authenticator { jwt: jwt.map(Arc::new), db, keys: None, anonymous }
+    }
+
+    /// Answers keys from `cache` while it is trusted.
+    pub fn with_key_cache(mut self, cache: KeyCache) -> Self {
+        self.keys = Some(cache);
+        self
+    }
+
+    /// The principal of an API key, from the cache when it may answer.
+    async fn api_key(&self, key: &str) -> AppResult<Principal> {
+        let unknown = || AppError::Unauthenticated("the API key is unknown or revoked".into());
+        if !api_keys::well_formed(key) {
+            return Err(unknown());
+        }
+        let key_hash = api_keys::hash(key);
+        let Some(cache) = &self.keys else {
+            return api_keys::by_hash(&self.db, &key_hash).await?.ok_or_else(unknown);
+        };
+        if let Some(known) = cache.get(&key_hash) {
+            return Ok(known);
+        }
+        let start = cache.read_start();
+        let principal = api_keys::by_hash(&self.db, &key_hash).await?.ok_or_else(unknown)?;
+        cache.remember(key_hash, principal.clone(), start);
+        Ok(principal)
     }
 
     /// The principal of `cred`, or UNAUTHENTICATED.
     pub async fn authenticate(&self, cred: &Credential) -> AppResult<Principal> {
         if let Some(key) = &cred.api_key {
-            return api_keys::authenticate(&self.db, key)
-                .await?
-                .ok_or_else(|| AppError::Unauthenticated("the API key is unknown or revoked".into()));
+            return self.api_key(key).await;
         }
         if let Some(token) = &cred.bearer {
             // A bearer that looks like an API key is one (some clients only send Authorization).
             if token.starts_with(api_keys::PREFIX) {
-                return api_keys::authenticate(&self.db, token)
-                    .await?
-                    .ok_or_else(|| AppError::Unauthenticated("the API key is unknown or revoked".into()));
+                return self.api_key(token).await;
             }
             let verifier = self
                 .jwt

@@ -95,12 +95,16 @@ pub async fn revoked_since<C: ConnectionTrait>(db: &C, since: DateTime<Utc>) -> 
     Ok(rows.into_iter().filter_map(|k| k.revoked_at.map(|at| (k.id, at))).collect())
 }
 
-/// The caller a key stands for, or `None` for an unknown or revoked key.
-pub async fn authenticate<C: ConnectionTrait>(db: &C, key: &str) -> AppResult<Option<Principal>> {
-    if !key.starts_with(PREFIX) || key.len() > 200 {
-        return Ok(None);
-    }
-    let found = api_key::Entity::find().filter(api_key::Column::KeyHash.eq(hash(key))).one(db).await?;
+/// Whether `key` has the shape of one of our keys (anything else is
+/// refused without a lookup).
+pub fn well_formed(key: &str) -> bool {
+    key.starts_with(PREFIX) && key.len() <= 200
+}
+
+/// The caller of the key whose [`hash`] is `key_hash`, or `None` for an
+/// unknown or revoked key.
+pub async fn by_hash<C: ConnectionTrait>(db: &C, key_hash: &str) -> AppResult<Option<Principal>> {
+    let found = api_key::Entity::find().filter(api_key::Column::KeyHash.eq(key_hash)).one(db).await?;
     match found {
         Some(k) if k.revoked_at.is_none() => Ok(Some(Principal {
             organization_id: k.organization_id,

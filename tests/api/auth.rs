@@ -375,3 +375,56 @@ async fn cli_creates_lists_and_revokes_keys() {
     let (status, _) = call(&app, &[("x-api-key", &key)], "{ viewer { role } }").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// The pids of the backends listening for API key changes.
+async fn key_listeners(app: &TestApp) -> Vec<i32> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let sql = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'";
+    let rows = app.db.query_all_raw(Statement::from_string(app.db.get_database_backend(), sql)).await.unwrap();
+    rows.iter().map(|r| r.try_get_by_index::<i32>(0).unwrap()).collect()
+}
+
+/// Waits until `key` is refused: the revocation's notification arrived.
+async fn wait_refused(app: &TestApp, key: &str) {
+    crate::services::wait_until("the revoked key refused", std::time::Duration::from_secs(10), || async {
+        call(app, &[("x-api-key", key)], "{ __typename }").await.0 == StatusCode::UNAUTHORIZED
+    })
+    .await;
+}
+
+/// On PostgreSQL a key checked once is answered from memory (no statement),
+/// and forgotten when PostgreSQL reports it changed, whoever changed it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_a_key_is_remembered_until_it_changes() {
+    use sea_orm::ConnectionTrait;
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else { return };
+    crate::services::wait_until("listening for key changes", std::time::Duration::from_secs(10), || async {
+        app.metric("gateway_api_key_cache_listening").await == 1
+    })
+    .await;
+    let (row, key) = api_keys::create(&app.db, "demo", Role::Viewer, "remembered").await.unwrap();
+    assert_eq!(call(&app, &[("x-api-key", &key)], "{ __typename }").await.0, StatusCode::OK);
+    let before = app.statements().await;
+    let (status, body) = call(&app, &[("x-api-key", &key)], "{ viewer { role subject } }").await;
+    assert_eq!(body["data"]["viewer"], json!({"role": "VIEWER", "subject": "key:remembered"}), "{status}");
+    assert_eq!(app.statements().await - before, 0, "the key came from memory");
+    // Revoked through another connection than the gateway's, as the CLI does.
+    api_keys::revoke(&app.db, &row.id.to_string()).await.unwrap();
+    wait_refused(&app, &key).await;
+
+    // A lost listening connection: the replica listens again and still
+    // hears revocations (anything it missed meanwhile was forgotten).
+    let (row, key) = api_keys::create(&app.db, "demo", Role::Viewer, "second").await.unwrap();
+    assert_eq!(call(&app, &[("x-api-key", &key)], "{ __typename }").await.0, StatusCode::OK);
+    let old = key_listeners(&app).await;
+    assert_eq!(old.len(), 1, "one listening connection: {old:?}");
+    app.db.execute_unprepared(&format!("SELECT pg_terminate_backend({})", old[0])).await.unwrap();
+    crate::services::wait_until("listening again", std::time::Duration::from_secs(20), || async {
+        let now = key_listeners(&app).await;
+        now.len() == 1 && now != old && app.metric("gateway_api_key_cache_listening").await == 1
+    })
+    .await;
+    assert_eq!(call(&app, &[("x-api-key", &key)], "{ __typename }").await.0, StatusCode::OK);
+    api_keys::revoke(&app.db, &row.id.to_string()).await.unwrap();
+    wait_refused(&app, &key).await;
+}
