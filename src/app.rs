@@ -151,10 +151,12 @@ impl Application {
             .await
             .context("connecting to the database")?;
         let Prepared { card_key, initial_admin_key, demo } = prepare_database(&db, settings, &clock).await?;
+        let revocations = crate::auth::revocations::Revocations::default();
         let mut auth = Authenticator::new(db.clone(), jwt_verifier(settings)?, dev_principal(settings, demo.id)?);
         if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             let keys = crate::auth::key_cache::KeyCache::new(metrics.clone());
-            keys.listen(settings.database_url.to_string()).await;
+            let sockets = revocations.clone();
+            keys.listen(settings.database_url.to_string(), move || sockets.poke()).await;
             auth = auth.with_key_cache(keys);
         }
         let policy = Policy {
@@ -174,7 +176,6 @@ impl Application {
         if let Some(stream) = store.events.stream() {
             crate::service::outbox::spawn_relay(background.clone(), store.clone(), stream.clone());
         }
-        let revocations = crate::auth::revocations::Revocations::default();
         revocations.spawn_watcher(background.clone());
         let schema = graphql::build(store.clone(), schema_options(settings));
         let listener = TcpListener::bind(&settings.bind).await.with_context(|| format!("binding {}", settings.bind))?;

@@ -72,10 +72,11 @@ impl KeyCache {
     }
 
     /// Listens on `database_url` for key changes, reconnecting for as long
-    /// as the process runs. Returns once the first attempt to listen has
+    /// as the process runs, and calls `on_change` after forgetting the keys
+    /// at each change. Returns once the first attempt to listen has
     /// succeeded (keys are remembered from the first request) or failed
     /// (they are read from the database until a retry succeeds).
-    pub async fn listen(&self, database_url: String) {
+    pub async fn listen(&self, database_url: String, on_change: impl Fn() + Send + 'static) {
         let first = match tokio::time::timeout(FIRST_CONNECT, connect(&database_url)).await {
             Ok(Ok(listener)) => Some(listener),
             Ok(Err(e)) => {
@@ -90,10 +91,15 @@ impl KeyCache {
         if first.is_some() {
             self.set_listening(true);
         }
-        tokio::spawn(self.clone().keep_listening(first, database_url));
+        tokio::spawn(self.clone().keep_listening(first, database_url, on_change));
     }
 
-    async fn keep_listening(self, mut listener: Option<PgListener>, database_url: String) {
+    async fn keep_listening(
+        self,
+        mut listener: Option<PgListener>,
+        database_url: String,
+        on_change: impl Fn() + Send + 'static,
+    ) {
         let mut retry = FIRST_RETRY;
         loop {
             if let Some(mut live) = listener.take() {
@@ -102,6 +108,7 @@ impl KeyCache {
                 // quietly, but whatever was sent meanwhile is lost.
                 while let Ok(Some(_)) = live.try_recv().await {
                     self.forget_all();
+                    on_change();
                 }
                 self.set_listening(false);
                 tracing::warn!("lost the API key notifications: reading keys from the database");

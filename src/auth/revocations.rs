@@ -5,14 +5,17 @@
 //! tells every socket of this replica which keys were revoked, wherever the
 //! revocation happened (the `api-key revoke` command, another replica), by
 //! reading the keys table twice a second: one indexed query per replica,
-//! whatever the number of sockets, and no dependency on Redis.
+//! whatever the number of sockets, and no dependency on Redis. On
+//! PostgreSQL the notification of a changed key (see `key_cache`) makes it
+//! read at once instead of at the next tick.
 
 use crate::service::api_keys;
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, Notify};
 use uuid::Uuid;
 
 /// How often the keys table is read.
@@ -25,11 +28,13 @@ const OVERLAP: chrono::Duration = chrono::Duration::minutes(2);
 #[derive(Clone)]
 pub struct Revocations {
     sender: broadcast::Sender<Uuid>,
+    /// Asks the watcher to read now rather than at its next tick.
+    poke: Arc<Notify>,
 }
 
 impl Default for Revocations {
     fn default() -> Self {
-        Revocations { sender: broadcast::channel(1024).0 }
+        Revocations { sender: broadcast::channel(1024).0, poke: Arc::new(Notify::new()) }
     }
 }
 
@@ -39,9 +44,14 @@ impl Revocations {
         self.sender.subscribe()
     }
 
-    /// Starts reading revocations from `db` every [`POLL`].
+    /// Some key changed: read revocations now.
+    pub fn poke(&self) {
+        self.poke.notify_one();
+    }
+
+    /// Starts reading revocations from `db` every [`POLL`] (and when poked).
     pub fn spawn_watcher(&self, db: DatabaseConnection) {
-        let sender = self.sender.clone();
+        let (sender, poke) = (self.sender.clone(), self.poke.clone());
         tokio::spawn(async move {
             // Keys revoked before this process started closed no socket of
             // it; they are only remembered so as not to be announced.
@@ -51,7 +61,10 @@ impl Revocations {
             let mut tick = tokio::time::interval(POLL);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    () = poke.notified() => {}
+                }
                 let since = Utc::now() - OVERLAP;
                 match api_keys::revoked_since(&db, since).await {
                     Ok(rows) => {
