@@ -131,4 +131,45 @@ async fn catalog_and_viewer(app: TestApp) {
     assert_eq!(d["projects"], json!([{"name": "Retail"}, {"name": "Treasury"}]));
 }
 
-crate::backend_tests!(every_nested_field, lookups_and_not_found, catalog_and_viewer);
+/// Fragments, aliases, `__typename` and `@skip`/`@include` on a prefetched
+/// account: merged as the spec says, in the order the query selects them.
+async fn fragments_aliases_and_directives(app: TestApp) {
+    let q = r#"query($yes: Boolean!) {
+      accountByExternalId(externalId: "acc-john-crypto") {
+        __typename
+        ...Names
+        ... on Account { uid }
+        ... @include(if: $yes) { status }
+        ... @skip(if: $yes) { kind }
+        n2: name
+        owner @skip(if: $yes) { externalId }
+        owner { __typename email }
+        first: assets { currency { code } ...Held }
+        subAccounts(first: 1) { nodes { __typename ... on Account { name } } }
+      }
+    }
+    fragment Names on Account { name owner { name } }
+    fragment Held on Asset { currency { decimals } balance { total } }"#;
+    let body = app.http.post(format!("{}/graphql", app.base)).json(&json!({"query": q, "variables": {"yes": true}}));
+    let text = body.send().await.unwrap().text().await.unwrap();
+    let d: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(d.get("errors").is_none(), "{text}");
+    let a = &d["data"]["accountByExternalId"];
+    assert_eq!(a["__typename"], "Account");
+    assert_eq!(a["name"], a["n2"]);
+    assert_eq!(a["owner"]["__typename"], "Client");
+    assert!(a["owner"]["name"].is_string() && a["owner"]["email"].is_string(), "merged owner: {a}");
+    assert!(a["owner"].get("externalId").is_none() && a.get("kind").is_none(), "skipped: {a}");
+    assert!(a["uid"].is_number() && a["status"].is_string(), "{a}");
+    let asset = &a["first"][0];
+    assert!(asset["currency"]["code"].is_string() && asset["currency"]["decimals"].is_number(), "{asset}");
+    assert!(asset["balance"]["total"].is_string(), "{asset}");
+    assert!(a["subAccounts"]["nodes"].as_array().is_some(), "{a}");
+    // Keys in selection order (the first place each response key appears).
+    let keys =
+        ["__typename", "\"name\"", "\"owner\"", "\"uid\"", "\"status\"", "\"n2\"", "\"first\"", "\"subAccounts\""];
+    let at: Vec<usize> = keys.iter().map(|k| text.find(k).unwrap_or(usize::MAX)).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "order {at:?} in {text}");
+}
+
+crate::backend_tests!(every_nested_field, lookups_and_not_found, catalog_and_viewer, fragments_aliases_and_directives);
