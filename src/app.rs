@@ -206,7 +206,7 @@ impl Application {
             loader_delay: settings.dataloader_delay(),
             graphiql: settings.graphiql,
             persisted: crate::http::persisted::PersistedQueries::new(settings.persisted_queries_bytes, persisted_redis),
-            limits: limits(settings),
+            documents: crate::graphql::documents::Documents::new(limits(settings)),
             max_body_bytes: settings.max_body_bytes,
             request_timeout: Duration::from_millis(settings.request_timeout_ms),
             cors_origins: cors_origins.collect(),

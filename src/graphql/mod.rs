@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod catalog_mutation;
 pub mod clients;
 pub mod connection;
+pub mod documents;
 pub mod filters;
 pub mod inputs;
 pub mod journal;

@@ -6,7 +6,7 @@
 
 use super::AppState;
 use crate::auth::{Credential, Principal};
-use crate::graphql::limits::Limits;
+use crate::graphql::documents::Documents;
 use crate::graphql::loaders::Loaders;
 use crate::telemetry::spans;
 use async_graphql::parser::types::OperationType;
@@ -158,13 +158,14 @@ fn to_request(value: Value) -> Result<Request, String> {
     serde_json::from_value(value).map_err(|e| format!("malformed request: {e}"))
 }
 
-/// The operation the request will run, once parsed within `limits` (the
-/// parsed document is kept in the request, so it is parsed once).
+/// The operation the request will run, once parsed within the limits (the
+/// parsed document is kept in the request, so the schema does not parse it
+/// again).
 pub(crate) fn operation_type(
     req: &mut Request,
-    limits: &Limits,
+    documents: &Documents,
 ) -> Result<(Option<OperationType>, Option<String>), ServerError> {
-    let doc = limits.parse(&req.query)?;
+    let doc = documents.parse(&req.query)?;
     let op = match &req.operation_name {
         Some(n) => doc.operations.iter().find(|(k, _)| k.map(|k| k.as_str()) == Some(n.as_str())),
         None => doc.operations.iter().next(),
@@ -235,7 +236,7 @@ async fn admit(
     // A persisted document is filled in before any check, so that it
     // passes every check a sent one does.
     let to_register = s.persisted.resolve(req).await.map_err(|e| request_error(media, vec![e], ""))?;
-    let (kind, name) = match operation_type(req, &s.limits) {
+    let (kind, name) = match operation_type(req, &s.documents) {
         Err(e) => return Err(request_error(media, vec![e], &req.query)),
         Ok((Some(OperationType::Mutation | OperationType::Subscription), _)) if is_get => {
             let mut response = (StatusCode::METHOD_NOT_ALLOWED, "mutations must use POST").into_response();

@@ -47,8 +47,9 @@ pub struct AppState {
     pub graphiql: bool,
     /// Automatic persisted queries.
     pub persisted: persisted::PersistedQueries,
-    /// Query length, alias and root-field limits, checked while parsing.
-    pub limits: crate::graphql::limits::Limits,
+    /// Documents parsed once per text, within the query length, alias and
+    /// root-field limits.
+    pub documents: crate::graphql::documents::Documents,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
     /// Longest a request may run.

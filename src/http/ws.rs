@@ -327,7 +327,7 @@ impl Connection {
         };
         // Parsed once here, within the limits, for the metrics' and the
         // span's labels too.
-        let parsed = super::graphql::operation_type(&mut request, &self.state.limits);
+        let parsed = super::graphql::operation_type(&mut request, &self.state.documents);
         let (kind, name) = parsed.as_ref().map_or((None, None), Clone::clone);
         let kind = super::graphql::kind_label(kind);
         let refusal = if let Err(e) = parsed {
