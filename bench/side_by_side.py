@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import socket
 import subprocess
 import sys
@@ -273,12 +274,36 @@ class Server:
         self.name, self.proc, self.url, self.headers = name, proc, url, headers
 
 
+def medians(runs):
+    """One row per (scenario, server, c), each figure the median over rounds
+    (peak memory the highest)."""
+    keys = []
+    for x in runs:
+        k = (x["scenario"], x["server"], x["c"])
+        if k not in keys:
+            keys.append(k)
+    out = []
+    for k in keys:
+        same = [x for x in runs if (x["scenario"], x["server"], x["c"]) == k]
+        row = dict(same[0])
+        for f, v in same[0].items():
+            if f == "peak_mb":
+                row[f] = max(x[f] for x in same)
+            elif isinstance(v, (int, float)) and f != "c":
+                row[f] = statistics.median(x[f] for x in same)
+        out.append(row)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--accounts", type=int, default=10000, help="generated accounts (seed --accounts)")
     ap.add_argument("--first", type=int, default=50, help="accounts per page")
     ap.add_argument("--seconds", type=int, default=10, help="seconds per wrk run")
     ap.add_argument("--concurrency", default="1,8,32", help="comma-separated connection counts")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="repeat every point; odd rounds run the baseline before the gateway, and the table "
+                         "gives each figure's median over the rounds")
     ap.add_argument("--gateway", default=None, help="the gateway binary (default: the release build)")
     ap.add_argument("--baseline", default=None,
                     help="another gateway binary (a change's parent) to run interleaved with the first")
@@ -357,35 +382,45 @@ def main():
         idle = {s.name: memory_mb(s.proc.pid, "VmRSS") for s in (gw, peer)}
         gateways = [gw, base] if base else [gw]
 
-        scenarios = [
-            *[("page", g, GATEWAY_PAGE % "", {"n": first}) for g in gateways],
-            ("page", peer, PEER_PAGE, {"n": first}),
-            *[("page with USD balance", g, GATEWAY_PAGE % "balance { total complete }", {"n": first})
-              for g in gateways],
-            *[("one account by id (gateway with USD)", g, GATEWAY_ONE, {"id": account_id}) for g in gateways],
-            ("one account by id (gateway with USD)", peer, PEER_ONE, {"id": account_id}),
-        ]
-        results = []
-        for c in [int(c) for c in args.concurrency.split(",")]:
-            for label, server, query, variables in scenarios:
-                body = json.dumps({"query": query, "variables": variables})
-                pids = {"server": [server.proc.pid], "pg": cluster.pids()}
-                cpu0 = {k: cpu_seconds(v) for k, v in pids.items()}
-                stmts0, redis0 = cluster.statements(), redis_commands(redis_port)
-                r = wrk(server.url, body, server.headers, c, args.seconds, work)
-                stmts1, redis1 = cluster.statements(), redis_commands(redis_port)
-                cpu1 = {k: cpu_seconds(cluster.pids() if k == "pg" else v) for k, v in pids.items()}
-                n = max(r["requests"], 1)
-                results.append({
-                    "scenario": label, "server": server.name, "c": c, **r,
-                    "cpu_ms": cpu_delta(cpu0["server"], cpu1["server"]) * 1000 / n,
-                    "pg_cpu_ms": cpu_delta(cpu0["pg"], cpu1["pg"]) * 1000 / n,
-                    "sql": (stmts1 - stmts0) / n, "redis": (redis1 - redis0) / n,
-                    "peak_mb": memory_mb(server.proc.pid, "VmHWM"),
-                })
-                print(f"  {label:40} {server.name:13} c={c:<3} {r['rps']:8.1f} req/s", flush=True)
+        def scenarios(order):
+            return [
+                *[("page", g, GATEWAY_PAGE % "", {"n": first}) for g in order],
+                ("page", peer, PEER_PAGE, {"n": first}),
+                *[("page with USD balance", g, GATEWAY_PAGE % "balance { total complete }", {"n": first})
+                  for g in order],
+                *[("one account by id (gateway with USD)", g, GATEWAY_ONE, {"id": account_id}) for g in order],
+                ("one account by id (gateway with USD)", peer, PEER_ONE, {"id": account_id}),
+            ]
+
+        # Whichever binary runs first at a point was measured slower by
+        # about 10% in some runs: alternating the order over rounds and
+        # taking medians cancels that.
+        points = [(c, label, server, query, variables)
+                  for r in range(max(args.rounds, 1))
+                  for c in [int(c) for c in args.concurrency.split(",")]
+                  for label, server, query, variables in scenarios(gateways if r % 2 == 0 else gateways[::-1])]
+        runs = []
+        for c, label, server, query, variables in points:
+            body = json.dumps({"query": query, "variables": variables})
+            pids = {"server": [server.proc.pid], "pg": cluster.pids()}
+            cpu0 = {k: cpu_seconds(v) for k, v in pids.items()}
+            stmts0, redis0 = cluster.statements(), redis_commands(redis_port)
+            r = wrk(server.url, body, server.headers, c, args.seconds, work)
+            stmts1, redis1 = cluster.statements(), redis_commands(redis_port)
+            cpu1 = {k: cpu_seconds(cluster.pids() if k == "pg" else v) for k, v in pids.items()}
+            n = max(r["requests"], 1)
+            runs.append({
+                "scenario": label, "server": server.name, "c": c, **r,
+                "cpu_ms": cpu_delta(cpu0["server"], cpu1["server"]) * 1000 / n,
+                "pg_cpu_ms": cpu_delta(cpu0["pg"], cpu1["pg"]) * 1000 / n,
+                "sql": (stmts1 - stmts0) / n, "redis": (redis1 - redis0) / n,
+                "peak_mb": memory_mb(server.proc.pid, "VmHWM"),
+            })
+            print(f"  {label:40} {server.name:13} c={c:<3} {r['rps']:8.1f} req/s", flush=True)
+        results = medians(runs)
         print()
-        print(f"{args.accounts} accounts, pages of {first}, {args.seconds} s per run, wrk; "
+        print(f"{args.accounts} accounts, pages of {first}, {args.seconds} s per run, "
+              f"{max(args.rounds, 1)} round(s) (medians), wrk; "
               f"idle RSS: gateway {idle['gateway']:.0f} MB, PostGraphile {idle['PostGraphile']:.0f} MB")
         print()
         print("| scenario | server | c | req/s | p50 ms | p99 ms | server CPU ms/req | PG CPU ms/req "
