@@ -7,6 +7,7 @@ use crate::domain::{AssetStatus, CardExpirationStatus};
 use crate::error::{AppError, ToGql};
 use crate::graphql::accounts::Account;
 use crate::graphql::catalog::{Currency, Network};
+use crate::graphql::fast::Fast;
 use crate::graphql::{load_err, req};
 use async_graphql::{Context, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -119,8 +120,8 @@ impl Asset {
         a.map(Account).ok_or_else(|| AppError::internal("asset without its account").to_graphql())
     }
     /// The asset's currency.
-    async fn currency(&self) -> Currency {
-        Currency(self.currency.clone())
+    async fn currency(&self) -> Fast<Currency> {
+        Fast(Currency(self.currency.clone()))
     }
     /// INACTIVE when added; activated explicitly.
     async fn status(&self) -> Result<AssetStatus> {
@@ -128,8 +129,8 @@ impl Asset {
     }
     /// Balance fields; with `at`, as they stood at that instant (zeros before
     /// the asset existed).
-    async fn balance(&self, ctx: &Context<'_>, at: Option<DateTime<Utc>>) -> Result<AssetBalance> {
-        self.as_of(ctx, at).await?.balance_now().gql()
+    async fn balance(&self, ctx: &Context<'_>, at: Option<DateTime<Utc>>) -> Result<Fast<AssetBalance>> {
+        self.as_of(ctx, at).await?.balance_now().gql().map(Fast)
     }
     /// One point per interval in [from, to]: the balance at the end of each
     /// UTC bucket (weeks start on Monday). At most 1,000 points.
@@ -177,10 +178,10 @@ impl Asset {
         crate::graphql::valuation::value_asset(ctx, self.clone(), at).boxed().await
     }
     /// On-chain wallets of this asset.
-    async fn wallets(&self, ctx: &Context<'_>) -> Result<Vec<Wallet>> {
+    async fn wallets(&self, ctx: &Context<'_>) -> Result<Vec<Fast<Wallet>>> {
         let rows =
             req(ctx)?.loaders.wallets_by_asset.load_one(self.model.id).await.map_err(load_err)?.unwrap_or_default();
-        Ok(rows.into_iter().map(|(w, n)| Wallet { model: w, network: n }).collect())
+        Ok(rows.into_iter().map(|(w, n)| Fast(Wallet { model: w, network: n })).collect())
     }
     /// Creation time.
     async fn created_at(&self) -> DateTime<Utc> {
@@ -215,8 +216,8 @@ impl Wallet {
         Ok(Asset { model, currency })
     }
     /// The network; never changes once set.
-    async fn network(&self) -> Network {
-        Network(self.network.clone())
+    async fn network(&self) -> Fast<Network> {
+        Fast(Network(self.network.clone()))
     }
     /// The address.
     async fn address(&self) -> &str {

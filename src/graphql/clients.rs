@@ -7,6 +7,7 @@ use crate::domain::ClientKind;
 use crate::error::ToGql;
 use crate::graphql::accounts::{Account, AccountOrder};
 use crate::graphql::connection::{connection, forward, wants_total, Conn};
+use crate::graphql::fast::Fast;
 use crate::graphql::filters::{account_query, AccountFilter, ClientFilter};
 use crate::graphql::inputs::{input_error, CreateClientInput, UpdateClientInput};
 use crate::graphql::req;
@@ -53,7 +54,7 @@ impl Client {
         first: Option<i32>,
         after: Option<String>,
         offset: Option<i32>,
-    ) -> Result<Conn<Account>> {
+    ) -> Result<Conn<Fast<Account>>> {
         async move {
             let r = req(ctx)?;
             let q = account_query(filter, Some(AccountCondition::OwnerId(self.0.id))).gql()?;
@@ -62,7 +63,7 @@ impl Client {
             let (org, total) = (r.principal.organization_id, wants_total(ctx));
             let page = accounts::list(r.db, org, &q, (order.field, order.direction), &args, total).await.gql()?;
             crate::graphql::accounts::prefetch(ctx, &page).await?;
-            Ok(connection(page, Account))
+            Ok(connection(page, |m| Fast(Account(m))))
         }
         .boxed()
         .await

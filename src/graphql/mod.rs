@@ -13,6 +13,7 @@ pub mod catalog_mutation;
 pub mod clients;
 pub mod connection;
 pub mod documents;
+pub mod fast;
 pub mod filters;
 pub mod inputs;
 pub mod journal;

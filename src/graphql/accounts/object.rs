@@ -8,6 +8,7 @@ use crate::graphql::audit::AuditEvent;
 use crate::graphql::catalog::{AccountType, Project};
 use crate::graphql::clients::Client;
 use crate::graphql::connection::{connection, forward, wants_total, Conn};
+use crate::graphql::fast::Fast;
 use crate::graphql::filters::{account_query, AccountFilter};
 use crate::graphql::valuation::{subtree_summary, value_account, BalanceSummary, Valuation};
 use crate::graphql::{load_err, req};
@@ -94,10 +95,10 @@ impl Account {
     }
     /// The account's type.
     #[graphql(name = "type")]
-    async fn account_type(&self, ctx: &Context<'_>) -> Result<AccountType> {
+    async fn account_type(&self, ctx: &Context<'_>) -> Result<Fast<AccountType>> {
         let r = req(ctx)?;
         let t = r.loaders.account_types.load_one(self.0.type_id).await.map_err(load_err)?;
-        t.map(AccountType).ok_or_else(|| AppError::internal("account without its type").to_graphql())
+        t.map(|t| Fast(AccountType(t))).ok_or_else(|| AppError::internal("account without its type").to_graphql())
     }
     /// Client or system account.
     async fn kind(&self) -> Result<AccountKind> {
@@ -135,9 +136,9 @@ impl Account {
         Ok(req(ctx)?.loaders.projects.load_one(id).await.map_err(load_err)?.map(Project))
     }
     /// The owning client; null for system accounts. Never changes once set.
-    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<Client>> {
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<Fast<Client>>> {
         let Some(id) = self.0.owner_id else { return Ok(None) };
-        Ok(req(ctx)?.loaders.clients.load_one(id).await.map_err(load_err)?.map(Client))
+        Ok(req(ctx)?.loaders.clients.load_one(id).await.map_err(load_err)?.map(|c| Fast(Client(c))))
     }
     /// The parent account of a sub-account.
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
@@ -154,7 +155,7 @@ impl Account {
         first: Option<i32>,
         after: Option<String>,
         offset: Option<i32>,
-    ) -> Result<Conn<Account>> {
+    ) -> Result<Conn<Fast<Account>>> {
         async move {
             let r = req(ctx)?;
             let args = forward(first, after, offset);
@@ -171,7 +172,7 @@ impl Account {
                 }
             };
             super::prefetch(ctx, &page).await?;
-            Ok(connection(page, Account))
+            Ok(connection(page, |m| Fast(Account(m))))
         }
         .boxed()
         .await
@@ -186,8 +187,8 @@ impl Account {
     /// the balances as they stood at that instant, each valued with the
     /// latest quote at or before it (no quote then: `usdValue` null,
     /// `complete: false`).
-    async fn balance(&self, ctx: &Context<'_>, at: Option<DateTime<Utc>>) -> Result<Valuation> {
-        value_account(ctx, &self.0, at).boxed().await
+    async fn balance(&self, ctx: &Context<'_>, at: Option<DateTime<Utc>>) -> Result<Fast<Valuation>> {
+        value_account(ctx, &self.0, at).boxed().await.map(Fast)
     }
     /// Product reference.
     async fn product_id(&self) -> Option<&str> {
@@ -222,12 +223,12 @@ impl Account {
         Json(self.0.metadata.clone())
     }
     /// The account's assets (one per currency), optionally by status.
-    async fn assets(&self, ctx: &Context<'_>, status: Option<AssetStatus>) -> Result<Vec<Asset>> {
+    async fn assets(&self, ctx: &Context<'_>, status: Option<AssetStatus>) -> Result<Vec<Fast<Asset>>> {
         let rows = req(ctx)?.loaders.assets_by_account.load_one(self.0.id).await.map_err(load_err)?.unwrap_or_default();
         Ok(rows
             .into_iter()
             .filter(|(a, _)| status.is_none_or(|s| AssetStatus::from_name(&a.status) == Some(s)))
-            .map(|(a, c)| Asset { model: a, currency: c })
+            .map(|(a, c)| Fast(Asset { model: a, currency: c }))
             .collect())
     }
     /// Every wallet address of every asset of this account.
@@ -245,9 +246,9 @@ impl Account {
         .await
     }
     /// Smart cards issued on this account.
-    async fn smart_cards(&self, ctx: &Context<'_>) -> Result<Vec<SmartCard>> {
+    async fn smart_cards(&self, ctx: &Context<'_>) -> Result<Vec<Fast<SmartCard>>> {
         let rows = req(ctx)?.loaders.cards_by_account.load_one(self.0.id).await.map_err(load_err)?.unwrap_or_default();
-        Ok(rows.into_iter().map(SmartCard).collect())
+        Ok(rows.into_iter().map(|c| Fast(SmartCard(c))).collect())
     }
     /// Changes to this account and its assets, wallets and cards, newest first.
     #[graphql(complexity = "first.unwrap_or(50).clamp(0, 500) as usize * child_complexity")]

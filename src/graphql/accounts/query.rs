@@ -4,6 +4,7 @@ use super::{prefetch, Account, AccountOrder};
 use crate::domain::paging::PageArgs;
 use crate::error::ToGql;
 use crate::graphql::connection::{connection, wants_total, Conn};
+use crate::graphql::fast::Fast;
 use crate::graphql::filters::{account_query, AccountFilter};
 use crate::graphql::req;
 use crate::service::accounts::{self, Lookup};
@@ -14,29 +15,29 @@ use uuid::Uuid;
 #[derive(Default)]
 pub struct AccountQuery;
 
-async fn lookup(ctx: &Context<'_>, key: Lookup) -> Result<Option<Account>> {
-    Ok(prefetch::find_one(ctx, key).await?.map(Account))
+async fn lookup(ctx: &Context<'_>, key: Lookup) -> Result<Option<Fast<Account>>> {
+    Ok(prefetch::find_one(ctx, key).await?.map(|m| Fast(Account(m))))
 }
 
 #[Object]
 impl AccountQuery {
     /// One account by id; null when it is not in your organization.
-    async fn account(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Account>> {
+    async fn account(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Fast<Account>>> {
         lookup(ctx, Lookup::Id(id)).await
     }
 
     /// One account by the integrator's external id.
-    async fn account_by_external_id(&self, ctx: &Context<'_>, external_id: String) -> Result<Option<Account>> {
+    async fn account_by_external_id(&self, ctx: &Context<'_>, external_id: String) -> Result<Option<Fast<Account>>> {
         lookup(ctx, Lookup::ExternalId(external_id)).await
     }
 
     /// One account by alias.
-    async fn account_by_alias(&self, ctx: &Context<'_>, alias: String) -> Result<Option<Account>> {
+    async fn account_by_alias(&self, ctx: &Context<'_>, alias: String) -> Result<Option<Fast<Account>>> {
         lookup(ctx, Lookup::Alias(alias)).await
     }
 
     /// One account by account number.
-    async fn account_by_number(&self, ctx: &Context<'_>, account_number: String) -> Result<Option<Account>> {
+    async fn account_by_number(&self, ctx: &Context<'_>, account_number: String) -> Result<Option<Fast<Account>>> {
         lookup(ctx, Lookup::Number(account_number)).await
     }
 
@@ -70,7 +71,7 @@ impl AccountQuery {
         last: Option<i32>,
         before: Option<String>,
         offset: Option<i32>,
-    ) -> Result<Conn<Account>> {
+    ) -> Result<Conn<Fast<Account>>> {
         let r = req(ctx)?;
         let order = order_by.unwrap_or_default();
         let args = PageArgs { first, after, last, before, offset };
@@ -85,6 +86,6 @@ impl AccountQuery {
         .await
         .gql()?;
         prefetch(ctx, &page).await?;
-        Ok(connection(page, Account))
+        Ok(connection(page, |m| Fast(Account(m))))
     }
 }
