@@ -153,7 +153,7 @@ impl Application {
         let Prepared { card_key, initial_admin_key, demo } = prepare_database(&db, settings, &clock).await?;
         let revocations = crate::auth::revocations::Revocations::default();
         let mut auth = Authenticator::new(db.clone(), jwt_verifier(settings)?, dev_principal(settings, demo.id)?);
-        if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        if settings.api_key_cache && db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             let keys = crate::auth::key_cache::KeyCache::new(metrics.clone());
             let sockets = revocations.clone();
             keys.listen(settings.database_url.to_string(), move || sockets.poke()).await;

@@ -163,6 +163,11 @@ pub struct Settings {
     /// Maximum database connections in the pool.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16, global = true)]
     pub database_max_connections: u32,
+    /// On PostgreSQL, remember checked API keys until a notification says
+    /// one changed (off: read the key on every request, for a database
+    /// reached through a pooler that does not carry LISTEN/NOTIFY).
+    #[arg(long, env = "API_KEY_CACHE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub api_key_cache: bool,
     /// Serve GraphiQL at /graphiql.
     #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub graphiql: bool,

@@ -428,3 +428,19 @@ async fn on_postgres_a_key_is_remembered_until_it_changes() {
     api_keys::revoke(&app.db, &row.id.to_string()).await.unwrap();
     wait_refused(&app, &key).await;
 }
+
+/// `--api-key-cache false` (a database behind a pooler that drops
+/// notifications): every request reads its key, and a revocation made
+/// anywhere refuses the very next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_the_key_cache_can_be_turned_off() {
+    let Some(app) = TestApp::spawn_with(Backend::Postgres, &["--api-key-cache", "false"]).await else { return };
+    assert_eq!(app.metric("gateway_api_key_cache_listening").await, 0);
+    let (row, key) = api_keys::create(&app.db, "demo", Role::Viewer, "uncached").await.unwrap();
+    assert_eq!(call(&app, &[("x-api-key", &key)], "{ __typename }").await.0, StatusCode::OK);
+    let before = app.statements().await;
+    assert_eq!(call(&app, &[("x-api-key", &key)], "{ __typename }").await.0, StatusCode::OK);
+    assert_eq!(app.statements().await - before, 1, "the key was read again");
+    api_keys::revoke(&app.db, &row.id.to_string()).await.unwrap();
+    assert_eq!(call(&app, &[("x-api-key", &key)], "{ __typename }").await.0, StatusCode::UNAUTHORIZED);
+}
