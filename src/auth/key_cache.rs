@@ -36,11 +36,14 @@ const MAX_RETRY: Duration = Duration::from_secs(5);
 /// How long start-up waits for the first listening connection.
 const FIRST_CONNECT: Duration = Duration::from_secs(2);
 
-/// A connection listening on the key changes channel.
-async fn connect(database_url: &str) -> Result<PgListener, sea_orm::sqlx::Error> {
-    let mut listener = PgListener::connect(database_url).await?;
-    listener.listen(migration::API_KEYS_CHANGED).await?;
-    Ok(listener)
+/// A connection listening on the key changes channel, or `None` (logged).
+async fn connect(database_url: &str) -> Option<PgListener> {
+    let listening = async {
+        let mut listener = PgListener::connect(database_url).await?;
+        listener.listen(migration::API_KEYS_CHANGED).await?;
+        Ok::<_, sea_orm::sqlx::Error>(listener)
+    };
+    listening.await.inspect_err(|e| tracing::warn!(error = %e, "cannot listen for API key changes; retrying")).ok()
 }
 
 /// Checked keys by their SHA-256, valid while the replica listens.
@@ -77,17 +80,10 @@ impl KeyCache {
     /// succeeded (keys are remembered from the first request) or failed
     /// (they are read from the database until a retry succeeds).
     pub async fn listen(&self, database_url: String, on_change: impl Fn() + Send + 'static) {
-        let first = match tokio::time::timeout(FIRST_CONNECT, connect(&database_url)).await {
-            Ok(Ok(listener)) => Some(listener),
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "cannot listen for API key changes; retrying");
-                None
-            }
-            Err(_) => {
-                tracing::warn!("listening for API key changes timed out; retrying");
-                None
-            }
-        };
+        let first = tokio::time::timeout(FIRST_CONNECT, connect(&database_url)).await.unwrap_or_else(|_| {
+            tracing::warn!("listening for API key changes timed out; retrying");
+            None
+        });
         if first.is_some() {
             self.set_listening(true);
         }
@@ -115,13 +111,10 @@ impl KeyCache {
             }
             tokio::time::sleep(retry).await;
             retry = (retry * 2).min(MAX_RETRY);
-            match connect(&database_url).await {
-                Ok(live) => {
-                    self.set_listening(true);
-                    tracing::info!("listening for API key changes again");
-                    listener = Some(live);
-                }
-                Err(e) => tracing::warn!(error = %e, "cannot listen for API key changes; retrying"),
+            listener = connect(&database_url).await;
+            if listener.is_some() {
+                self.set_listening(true);
+                tracing::info!("listening for API key changes again");
             }
         }
     }
