@@ -11,6 +11,7 @@ mod accounts_paging;
 mod aggregates;
 mod auth;
 mod card_key;
+mod decoding;
 mod errors;
 mod export;
 mod faults;

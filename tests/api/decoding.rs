@@ -1,0 +1,84 @@
+//! Rows decoded by position (`service::by_index`, what every page reads
+//! through) hold exactly what SeaORM's own decoding of the same rows
+//! holds, for every table it covers, and a column read as a type it is
+//! not is an error, never a panic or a wrong value.
+
+use crate::helpers::TestApp;
+use accounts_gateway::service::by_index::{self, ByIndex};
+use entity::{
+    account, account_type, asset, audit_event, balance_entry, client, currency, currency_network, network, project,
+    smart_card, wallet,
+};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, Iterable, PrimaryKeyToColumn, QueryFilter, QueryOrder};
+use serde_json::json;
+use uuid::Uuid;
+
+/// Every row of `E`, decoded both ways, in primary-key order.
+async fn same_rows<E>(db: &DatabaseConnection)
+where
+    E: EntityTrait,
+    E::Model: ByIndex + PartialEq + std::fmt::Debug,
+{
+    let mut query = E::find();
+    for key in E::PrimaryKey::iter() {
+        query = query.order_by_asc(key.into_column());
+    }
+    let ours = by_index::all(db, query.clone()).await.expect("decoded by position");
+    let theirs = query.all(db).await.expect("decoded by SeaORM");
+    let table = E::default().table_name().to_owned();
+    assert!(!theirs.is_empty(), "the demo data has {table}");
+    assert_eq!(ours, theirs, "{table}");
+}
+
+async fn decodes_as_seaorm_does(app: TestApp) {
+    // Some optional values set, so both NULL and non-NULL are compared.
+    let db = &app.db;
+    let first = app.data("{ accounts(first: 1) { nodes { id } } }", json!({})).await;
+    let id = first["accounts"]["nodes"][0]["id"].clone();
+    let blocked = app
+        .data(
+            r#"mutation($id: UUID!) { setAccountStatus(id: $id, status: BLOCKED, reason: {code: "AML", description: "a check"}) { status } }"#,
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(blocked["setAccountStatus"]["status"], "BLOCKED");
+    same_rows::<account::Entity>(db).await;
+    same_rows::<account_type::Entity>(db).await;
+    same_rows::<asset::Entity>(db).await;
+    same_rows::<audit_event::Entity>(db).await;
+    same_rows::<balance_entry::Entity>(db).await;
+    same_rows::<client::Entity>(db).await;
+    same_rows::<currency::Entity>(db).await;
+    same_rows::<currency_network::Entity>(db).await;
+    same_rows::<network::Entity>(db).await;
+    same_rows::<project::Entity>(db).await;
+    same_rows::<smart_card::Entity>(db).await;
+    same_rows::<wallet::Entity>(db).await;
+}
+
+async fn a_wrong_type_is_an_error(app: TestApp) {
+    let db = &app.db;
+    let rows = by_index::rows(db, &currency::Entity::find().order_by_asc(currency::Column::Code)).await.unwrap();
+    let code = currency::Model::FIELDS.iter().position(|f| *f == "code").unwrap();
+    let mut seen = 0;
+    for row in &rows {
+        // Read as text it is the code; read as a number, on every row,
+        // including those after one that read it as text.
+        assert!(row.get::<String>(code).is_ok_and(|c| c.len() >= 3));
+        assert!(row.get::<i64>(code).is_err(), "a code read as a number");
+        assert!(row.get::<bool>(code).is_err(), "a code read as a boolean");
+        seen += 1;
+    }
+    assert!(seen > 1, "several currencies");
+    if app.db_url.starts_with("postgres") {
+        // A NULL is checked too: the next row may hold a value.
+        let query = account::Entity::find().filter(account::Column::Alias.is_null());
+        let rows = by_index::rows(db, &query).await.unwrap();
+        let alias = account::Model::FIELDS.iter().position(|f| *f == "alias").unwrap();
+        let first = rows.first().expect("accounts without an alias");
+        assert!(first.get::<Option<Uuid>>(alias).is_err(), "a text column read as a UUID");
+        assert!(first.get::<Option<String>>(alias).is_ok_and(|a| a.is_none()));
+    }
+}
+
+crate::backend_tests!(decodes_as_seaorm_does, a_wrong_type_is_an_error);
