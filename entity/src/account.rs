@@ -48,11 +48,18 @@ pub struct Model {
 }
 
 /// Loaders query by key; these joins serve a single account's lookup,
-/// which reads the account, its owner and its assets in one statement.
+/// which reads the account, its owner and its assets in one statement,
+/// and a page of accounts, read with its owners and types.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(belongs_to = "super::client::Entity", from = "Column::OwnerId", to = "super::client::Column::Id")]
     Owner,
+    #[sea_orm(
+        belongs_to = "super::account_type::Entity",
+        from = "Column::TypeId",
+        to = "super::account_type::Column::Id"
+    )]
+    Type,
     #[sea_orm(has_many = "super::asset::Entity")]
     Assets,
 }
@@ -60,6 +67,12 @@ pub enum Relation {
 impl Related<super::client::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Owner.def()
+    }
+}
+
+impl Related<super::account_type::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Type.def()
     }
 }
 

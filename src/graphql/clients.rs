@@ -11,7 +11,7 @@ use crate::graphql::fast::Fast;
 use crate::graphql::filters::{account_query, AccountFilter, ClientFilter};
 use crate::graphql::inputs::{input_error, CreateClientInput, UpdateClientInput};
 use crate::graphql::req;
-use crate::service::{accounts, client_write, clients};
+use crate::service::{client_write, clients};
 use async_graphql::{Context, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::client;
@@ -56,13 +56,10 @@ impl Client {
         offset: Option<i32>,
     ) -> Result<Conn<Fast<Account>>> {
         async move {
-            let r = req(ctx)?;
             let q = account_query(filter, Some(AccountCondition::OwnerId(self.0.id))).gql()?;
             let order = AccountOrder::default();
             let args = forward(first, after, offset);
-            let (org, total) = (r.principal.organization_id, wants_total(ctx));
-            let page = accounts::list(r.db, org, &q, (order.field, order.direction), &args, total).await.gql()?;
-            crate::graphql::accounts::prefetch(ctx, &page).await?;
+            let page = crate::graphql::accounts::read_page(ctx, &q, (order.field, order.direction), &args).await?;
             Ok(connection(page, |m| Fast(Account(m))))
         }
         .boxed()

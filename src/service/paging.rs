@@ -3,10 +3,10 @@
 
 use crate::domain::paging::{Cursor, CursorField, Page, SortValue};
 use crate::error::AppResult;
-use crate::service::by_index::{self, ByIndex};
+use crate::service::by_index::{self, ByIndex, Row};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select, Value,
 };
 
 /// How a list is sorted: a column, then the id as tie-breaker.
@@ -67,6 +67,40 @@ where
     C: ConnectionTrait,
     F: Fn(&E::Model) -> (SortValue, uuid::Uuid),
 {
+    let rows = Rows { join: |q| q, decode: |row: Row<'_>| E::Model::decode(row, 0), key };
+    fetch_page_joined(db, query, sort, page, with_total, rows).await
+}
+
+/// How [`fetch_page_joined`] reads a page's rows.
+pub struct Rows<J, D, F> {
+    /// Turns the filtered select into the statement run (a join of the
+    /// rows related to each).
+    pub join: J,
+    /// Reads one row of that statement.
+    pub decode: D,
+    /// The sort value of a decoded row, with its id.
+    pub key: F,
+}
+
+/// Like [`fetch_page`], reading each row of the page with related ones
+/// joined to it (`rows` says how); the total counts `query`'s rows.
+pub async fn fetch_page_joined<E, C, Q, T, J, D, F>(
+    db: &C,
+    query: Select<E>,
+    sort: &SortSpec<E::Column>,
+    page: &Page,
+    with_total: bool,
+    rows: Rows<J, D, F>,
+) -> AppResult<PageResult<T>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ConnectionTrait,
+    Q: QueryTrait + QueryOrder + QuerySelect,
+    J: FnOnce(Select<E>) -> Q,
+    D: Fn(Row<'_>) -> Result<T, DbErr>,
+    F: Fn(&T) -> (SortValue, uuid::Uuid),
+{
     let total = if with_total { Some(query.clone().count(db).await?) } else { None };
     let mut q = query;
     if let Some(c) = &page.after {
@@ -76,23 +110,28 @@ where
         q = q.filter(keyset(sort, c, sort.desc));
     }
     let order = if sort.desc != page.backward { Order::Desc } else { Order::Asc };
-    let q = q.order_by(sort.column, order.clone()).order_by(sort.id, order).offset(page.offset).limit(page.limit + 1);
-    let mut rows = by_index::all(db, q).await?;
-    let more = rows.len() as u64 > page.limit;
-    rows.truncate(page.limit as usize);
+    let q = (rows.join)(q)
+        .order_by(sort.column, order.clone())
+        .order_by(sort.id, order)
+        .offset(page.offset)
+        .limit(page.limit + 1);
+    let read = by_index::rows(db, &q).await?;
+    let mut found: Vec<T> = read.into_iter().map(&rows.decode).collect::<Result<_, _>>()?;
+    let more = found.len() as u64 > page.limit;
+    found.truncate(page.limit as usize);
     if page.backward {
-        rows.reverse();
+        found.reverse();
     }
-    let rows = rows
+    let found = found
         .into_iter()
         .map(|m| {
-            let (value, id) = key(&m);
+            let (value, id) = (rows.key)(&m);
             (Cursor { field: sort.field.as_str().to_owned(), value, id }.encode(), m)
         })
         .collect();
     let (has_previous, has_next) =
         if page.backward { (more, page.before.is_some()) } else { (page.after.is_some() || page.offset > 0, more) };
-    Ok(PageResult { rows, has_previous, has_next, total })
+    Ok(PageResult { rows: found, has_previous, has_next, total })
 }
 
 fn compare(a: &(SortValue, uuid::Uuid), b: &(SortValue, uuid::Uuid)) -> std::cmp::Ordering {

@@ -55,6 +55,41 @@ async fn forward_backward_and_offset(app: TestApp) {
     assert_eq!(past["totalCount"], 14);
 }
 
+/// A page that shows owners and types reads them in its own statement
+/// (a join): it pages exactly as the plain page does, in every direction
+/// and ordering, and its owners and types are each account's own.
+async fn pages_with_owners_and_types_page_the_same(app: TestApp) {
+    let with = PAGE.replace("node { uid name }", "node { id uid name owner { name } type { code } }");
+    let one = "query($id: UUID!) { account(id: $id) { owner { name } type { code } } }";
+    for field in ["CREATED_AT", "UID", "NAME", "UPDATED_AT"] {
+        for direction in ["ASC", "DESC"] {
+            let order = json!({"field": field, "direction": direction});
+            let first = page(&app, json!({"first": 4, "order": order})).await;
+            let vars = [
+                json!({"first": 4, "order": order}),
+                json!({"first": 4, "after": first["pageInfo"]["endCursor"], "order": order}),
+                json!({"last": 3, "order": order}),
+                json!({"last": 3, "before": first["pageInfo"]["endCursor"], "order": order}),
+                json!({"first": 3, "offset": 5, "order": order}),
+            ];
+            for v in vars {
+                let plain = page(&app, v.clone()).await;
+                let joined = app.data(&with, v.clone()).await["accounts"].clone();
+                assert_eq!(uids(&joined), uids(&plain), "{v}");
+                assert_eq!(joined["pageInfo"], plain["pageInfo"], "{v}");
+                assert_eq!(joined["totalCount"], plain["totalCount"], "{v}");
+                for edge in joined["edges"].as_array().unwrap() {
+                    let node = &edge["node"];
+                    let alone = app.data(one, json!({"id": node["id"]})).await;
+                    assert_eq!(node["owner"], alone["account"]["owner"], "{v}");
+                    assert_eq!(node["type"], alone["account"]["type"], "{v}");
+                    assert!(node["type"]["code"].is_string(), "{node}");
+                }
+            }
+        }
+    }
+}
+
 async fn every_ordering(app: TestApp) {
     for field in ["CREATED_AT", "UID", "NAME", "UPDATED_AT"] {
         let asc = page(&app, json!({"first": 500, "order": {"field": field, "direction": "ASC"}})).await;
@@ -134,6 +169,7 @@ fn names_of(conn: &Value) -> Vec<String> {
 }
 
 crate::backend_tests!(
+    pages_with_owners_and_types_page_the_same,
     forward_backward_and_offset,
     every_ordering,
     cursor_of_another_ordering_is_refused,

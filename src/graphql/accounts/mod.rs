@@ -7,5 +7,5 @@ mod query;
 
 pub use mutation::AccountMutation;
 pub use object::{Account, AccountOrder, BankAccount, StatusReason};
-pub use prefetch::{prefetch, Prefetch};
+pub use prefetch::{prefetch, read_page, Prefetch};
 pub use query::AccountQuery;

@@ -7,12 +7,12 @@ use crate::graphql::assets::{Asset, SmartCard};
 use crate::graphql::audit::AuditEvent;
 use crate::graphql::catalog::{AccountType, Project};
 use crate::graphql::clients::Client;
-use crate::graphql::connection::{connection, forward, wants_total, Conn};
+use crate::graphql::connection::{connection, forward, Conn};
 use crate::graphql::fast::Fast;
 use crate::graphql::filters::{account_query, AccountFilter};
 use crate::graphql::valuation::{subtree_summary, value_account, BalanceSummary, Valuation};
 use crate::graphql::{load_err, req};
-use crate::service::accounts::{self, sort_key, sort_spec};
+use crate::service::accounts::{sort_key, sort_spec};
 use crate::service::paging::slice_page;
 use async_graphql::{Context, InputObject, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -164,14 +164,15 @@ impl Account {
                 None => {
                     let page = args.validate(order.0.into()).gql()?;
                     let rows = r.loaders.children.load_one(self.0.id).await.map_err(load_err)?.unwrap_or_default();
-                    slice_page(rows, &sort_spec(order.0, order.1), &page, |m| sort_key(order.0, m))
+                    let page = slice_page(rows, &sort_spec(order.0, order.1), &page, |m| sort_key(order.0, m));
+                    super::prefetch(ctx, &page).await?;
+                    page
                 }
                 Some(f) => {
                     let q = account_query(Some(f), Some(AccountCondition::ParentId(self.0.id))).gql()?;
-                    accounts::list(r.db, r.principal.organization_id, &q, order, &args, wants_total(ctx)).await.gql()?
+                    super::read_page(ctx, &q, order, &args).await?
                 }
             };
-            super::prefetch(ctx, &page).await?;
             Ok(connection(page, |m| Fast(Account(m))))
         }
         .boxed()

@@ -7,7 +7,11 @@
 //! outlast the loader's window and split a batch in two, so the statement
 //! count would grow with the page. Prefetching makes it one per relation.
 
+use crate::domain::filter::AccountQuery;
+use crate::domain::paging::PageArgs;
+use crate::domain::{AccountOrderField, OrderDirection};
 use crate::error::ToGql;
+use crate::graphql::connection::wants_total;
 use crate::graphql::loaders::{load_now, AssetsOf, Cached, Loaders};
 use crate::graphql::{load_err, req};
 use crate::service::accounts::{self, AccountWith, Lookup};
@@ -186,6 +190,34 @@ pub async fn prefetch(ctx: &Context<'_>, page: &PageResult<account::Model>) -> R
     let rows: Vec<&account::Model> = page.rows.iter().map(|(_, m)| m).collect();
     let look = ctx.look_ahead();
     prefetch_rows(ctx, &rows, &Wants::of(&[look.field("nodes"), look.field("edges").field("node")]), None).await
+}
+
+/// One page of the accounts `query` matches, with what the current
+/// field's selection asks of its rows loaded: their owners and types in
+/// the page's own statement when selected, the other relations one
+/// statement each, as [`prefetch`] loads them.
+pub async fn read_page(
+    ctx: &Context<'_>,
+    query: &AccountQuery,
+    order: (AccountOrderField, OrderDirection),
+    args: &PageArgs,
+) -> Result<PageResult<account::Model>> {
+    let r = req(ctx)?;
+    let org = r.principal.organization_id;
+    let look = ctx.look_ahead();
+    let wants = Wants::of(&[look.field("nodes"), look.field("edges").field("node")]);
+    let total = wants_total(ctx);
+    let page = if wants.owner || wants.kind {
+        let found = accounts::list_with_owners_and_types(r.db, org, query, order, args, total).await.gql()?;
+        r.loaders.clients.feed_many(found.owners.into_iter().map(|o| (o.id, o))).await;
+        r.loaders.account_types.feed_many(found.types.into_iter().map(|t| (t.id, t))).await;
+        found.page
+    } else {
+        accounts::list(r.db, org, query, order, args, total).await.gql()?
+    };
+    let rows: Vec<&account::Model> = page.rows.iter().map(|(_, m)| m).collect();
+    prefetch_rows(ctx, &rows, &Wants { owner: false, kind: false, ..wants }, None).await?;
+    Ok(page)
 }
 
 /// The account `key` names, with what the current field's selection asks

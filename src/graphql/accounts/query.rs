@@ -1,13 +1,12 @@
 //! Account queries: one account by each unique key, and the list.
 
-use super::{prefetch, Account, AccountOrder};
+use super::{prefetch, read_page, Account, AccountOrder};
 use crate::domain::paging::PageArgs;
 use crate::error::ToGql;
-use crate::graphql::connection::{connection, wants_total, Conn};
+use crate::graphql::connection::{connection, Conn};
 use crate::graphql::fast::Fast;
 use crate::graphql::filters::{account_query, AccountFilter};
-use crate::graphql::req;
-use crate::service::accounts::{self, Lookup};
+use crate::service::accounts::Lookup;
 use async_graphql::{Context, Object, Result};
 use uuid::Uuid;
 
@@ -72,20 +71,10 @@ impl AccountQuery {
         before: Option<String>,
         offset: Option<i32>,
     ) -> Result<Conn<Fast<Account>>> {
-        let r = req(ctx)?;
         let order = order_by.unwrap_or_default();
         let args = PageArgs { first, after, last, before, offset };
-        let page = accounts::list(
-            r.db,
-            r.principal.organization_id,
-            &account_query(filter, None).gql()?,
-            (order.field, order.direction),
-            &args,
-            wants_total(ctx),
-        )
-        .await
-        .gql()?;
-        prefetch(ctx, &page).await?;
+        let query = account_query(filter, None).gql()?;
+        let page = read_page(ctx, &query, (order.field, order.direction), &args).await?;
         Ok(connection(page, |m| Fast(Account(m))))
     }
 }
