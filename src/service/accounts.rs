@@ -2,14 +2,16 @@
 //! paged list.
 
 use crate::domain::filter::AccountQuery;
-use crate::domain::paging::{PageArgs, SortValue};
+use crate::domain::paging::{Page, PageArgs, SortValue};
 use crate::domain::{AccountOrderField, OrderDirection};
 use crate::error::AppResult;
 use crate::service::account_filter::condition;
 use crate::service::by_index::{self, ByIndex, Row};
 use crate::service::paging::{fetch_page, fetch_page_joined, PageResult, Rows, SortSpec};
 use entity::{account, account_type, asset, client, currency};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, Select};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order, QueryFilter, QueryOrder, Select,
+};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -112,19 +114,35 @@ pub fn sort_key(field: AccountOrderField, m: &account::Model) -> (SortValue, Uui
     (value, m.id)
 }
 
-/// One page of the accounts of `org` that match `query`.
-pub async fn list<C: ConnectionTrait>(
-    db: &C,
-    org: Uuid,
-    query: &AccountQuery,
-    order: (AccountOrderField, OrderDirection),
-    args: &PageArgs,
-    with_total: bool,
-) -> AppResult<PageResult<account::Model>> {
-    let page = args.validate(order.0.into())?;
-    let cond = condition(org, query, db.get_database_backend())?;
-    let spec = sort_spec(order.0, order.1);
-    fetch_page(db, account::Entity::find().filter(cond), &spec, &page, |m| sort_key(order.0, m), with_total).await
+/// A request for one page of an organization's accounts.
+#[derive(Clone, Copy)]
+pub struct ListAccounts<'a> {
+    /// The organization.
+    pub org: Uuid,
+    /// Which accounts.
+    pub query: &'a AccountQuery,
+    /// The sort column and direction (then the id).
+    pub order: (AccountOrderField, OrderDirection),
+    /// Which page.
+    pub args: &'a PageArgs,
+    /// Whether the total is counted.
+    pub with_total: bool,
+}
+
+impl ListAccounts<'_> {
+    /// The page asked for, the filter and the sort, checked.
+    fn plan(&self, backend: DbBackend) -> AppResult<(Page, Condition, SortSpec<account::Column>)> {
+        let page = self.args.validate(self.order.0.into())?;
+        let cond = condition(self.org, self.query, backend)?;
+        Ok((page, cond, sort_spec(self.order.0, self.order.1)))
+    }
+}
+
+/// One page of the accounts `list` asks for.
+pub async fn list<C: ConnectionTrait>(db: &C, list: ListAccounts<'_>) -> AppResult<PageResult<account::Model>> {
+    let (page, cond, spec) = list.plan(db.get_database_backend())?;
+    let field = list.order.0;
+    fetch_page(db, account::Entity::find().filter(cond), &spec, &page, |m| sort_key(field, m), list.with_total).await
 }
 
 /// A page of accounts with the owners and types of its rows.
@@ -140,17 +158,9 @@ pub struct AccountPage {
 /// Like [`list`], with each row's owner and type read in the same
 /// statement: what a page that shows them needs, without a statement for
 /// each relation.
-pub async fn list_with_owners_and_types<C: ConnectionTrait>(
-    db: &C,
-    org: Uuid,
-    query: &AccountQuery,
-    order: (AccountOrderField, OrderDirection),
-    args: &PageArgs,
-    with_total: bool,
-) -> AppResult<AccountPage> {
-    let page = args.validate(order.0.into())?;
-    let cond = condition(org, query, db.get_database_backend())?;
-    let spec = sort_spec(order.0, order.1);
+pub async fn list_with_owners_and_types<C: ConnectionTrait>(db: &C, list: ListAccounts<'_>) -> AppResult<AccountPage> {
+    let (page, cond, spec) = list.plan(db.get_database_backend())?;
+    let (org, field) = (list.org, list.order.0);
     // Account, owner and type columns, one after another.
     let owner_at = account::Model::FIELDS.len();
     let type_at = owner_at + client::Model::FIELDS.len();
@@ -165,9 +175,10 @@ pub async fn list_with_owners_and_types<C: ConnectionTrait>(
                 account_type::Model::decode_joined(row, type_at)?,
             ))
         },
-        key: |(m, _, _): &(account::Model, _, _)| sort_key(order.0, m),
+        key: |(m, _, _): &(account::Model, _, _)| sort_key(field, m),
     };
-    let found = fetch_page_joined(db, account::Entity::find().filter(cond), &spec, &page, with_total, rows).await?;
+    let found =
+        fetch_page_joined(db, account::Entity::find().filter(cond), &spec, &page, list.with_total, rows).await?;
     let (mut owners, mut types) = (HashMap::new(), HashMap::new());
     let rows = found
         .rows

@@ -283,7 +283,8 @@ pub async fn export<C: ConnectionTrait>(
     loop {
         let first_page = after.is_none();
         let args = PageArgs { first: Some(PAGE), after: after.take(), ..Default::default() };
-        let page = accounts::list(db, org, query, order, &args, first_page).await?;
+        let list = accounts::ListAccounts { org, query, order, args: &args, with_total: first_page };
+        let page = accounts::list(db, list).await?;
         total = page.total.unwrap_or(total);
         let rows: Vec<account::Model> = page.rows.iter().map(|(_, m)| m.clone()).collect();
         let related = related(db, org, &rows).await?;

@@ -5,10 +5,7 @@
 
 use crate::helpers::TestApp;
 use accounts_gateway::service::by_index::{self, ByIndex};
-use entity::{
-    account, account_type, asset, audit_event, balance_entry, client, currency, currency_network, network, project,
-    smart_card, wallet,
-};
+use entity::{account, currency};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, Iterable, PrimaryKeyToColumn, QueryFilter, QueryOrder};
 use serde_json::json;
 use uuid::Uuid;
@@ -42,18 +39,10 @@ async fn decodes_as_seaorm_does(app: TestApp) {
         )
         .await;
     assert_eq!(blocked["setAccountStatus"]["status"], "BLOCKED");
-    same_rows::<account::Entity>(db).await;
-    same_rows::<account_type::Entity>(db).await;
-    same_rows::<asset::Entity>(db).await;
-    same_rows::<audit_event::Entity>(db).await;
-    same_rows::<balance_entry::Entity>(db).await;
-    same_rows::<client::Entity>(db).await;
-    same_rows::<currency::Entity>(db).await;
-    same_rows::<currency_network::Entity>(db).await;
-    same_rows::<network::Entity>(db).await;
-    same_rows::<project::Entity>(db).await;
-    same_rows::<smart_card::Entity>(db).await;
-    same_rows::<wallet::Entity>(db).await;
+    macro_rules! same {
+        ($($table:ident),+) => {$( same_rows::<entity::$table::Entity>(db).await; )+};
+    }
+    accounts_gateway::by_index_tables!(same);
 }
 
 async fn a_wrong_type_is_an_error(app: TestApp) {

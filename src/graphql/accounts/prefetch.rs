@@ -14,7 +14,7 @@ use crate::error::ToGql;
 use crate::graphql::connection::wants_total;
 use crate::graphql::loaders::{load_now, AssetsOf, Cached, Loaders};
 use crate::graphql::{load_err, req};
-use crate::service::accounts::{self, AccountWith, Lookup};
+use crate::service::accounts::{self, AccountWith, ListAccounts, Lookup};
 use crate::service::paging::PageResult;
 use async_graphql::dataloader::Loader;
 use async_graphql::{Context, Lookahead, Result};
@@ -206,14 +206,14 @@ pub async fn read_page(
     let org = r.principal.organization_id;
     let look = ctx.look_ahead();
     let wants = Wants::of(&[look.field("nodes"), look.field("edges").field("node")]);
-    let total = wants_total(ctx);
+    let list = ListAccounts { org, query, order, args, with_total: wants_total(ctx) };
     let page = if wants.owner || wants.kind {
-        let found = accounts::list_with_owners_and_types(r.db, org, query, order, args, total).await.gql()?;
+        let found = accounts::list_with_owners_and_types(r.db, list).await.gql()?;
         r.loaders.clients.feed_many(found.owners.into_iter().map(|o| (o.id, o))).await;
         r.loaders.account_types.feed_many(found.types.into_iter().map(|t| (t.id, t))).await;
         found.page
     } else {
-        accounts::list(r.db, org, query, order, args, total).await.gql()?
+        accounts::list(r.db, list).await.gql()?
     };
     let rows: Vec<&account::Model> = page.rows.iter().map(|(_, m)| m).collect();
     prefetch_rows(ctx, &rows, &Wants { owner: false, kind: false, ..wants }, None).await?;
