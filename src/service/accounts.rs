@@ -7,7 +7,7 @@ use crate::domain::{AccountOrderField, OrderDirection};
 use crate::error::AppResult;
 use crate::service::account_filter::condition;
 use crate::service::by_index::{self, ByIndex, Row};
-use crate::service::paging::{fetch_page, fetch_page_joined, PageResult, Rows, SortSpec};
+use crate::service::paging::{fetch_page, fetch_page_joined, PageReader, PageResult, SortSpec};
 use entity::{account, account_type, asset, client, currency};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order, QueryFilter, QueryOrder, Select,
@@ -164,7 +164,7 @@ pub async fn list_with_owners_and_types<C: ConnectionTrait>(db: &C, list: ListAc
     // Account, owner and type columns, one after another.
     let owner_at = account::Model::FIELDS.len();
     let type_at = owner_at + client::Model::FIELDS.len();
-    let rows = Rows {
+    let reader = PageReader {
         join: |q: Select<account::Entity>| {
             q.find_also_related(client::Entity).find_also(account::Entity, account_type::Entity)
         },
@@ -178,7 +178,7 @@ pub async fn list_with_owners_and_types<C: ConnectionTrait>(db: &C, list: ListAc
         key: |(m, _, _): &(account::Model, _, _)| sort_key(field, m),
     };
     let found =
-        fetch_page_joined(db, account::Entity::find().filter(cond), &spec, &page, list.with_total, rows).await?;
+        fetch_page_joined(db, account::Entity::find().filter(cond), &spec, &page, list.with_total, reader).await?;
     let (mut owners, mut types) = (HashMap::new(), HashMap::new());
     let rows = found
         .rows

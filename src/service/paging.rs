@@ -67,12 +67,12 @@ where
     C: ConnectionTrait,
     F: Fn(&E::Model) -> (SortValue, uuid::Uuid),
 {
-    let rows = Rows { join: |q| q, decode: |row: Row<'_>| E::Model::decode(row, 0), key };
-    fetch_page_joined(db, query, sort, page, with_total, rows).await
+    let reader = PageReader { join: |q| q, decode: |row: Row<'_>| E::Model::decode(row, 0), key };
+    fetch_page_joined(db, query, sort, page, with_total, reader).await
 }
 
 /// How [`fetch_page_joined`] reads a page's rows.
-pub struct Rows<J, D, F> {
+pub struct PageReader<J, D, F> {
     /// Turns the filtered select into the statement run (a join of the
     /// rows related to each).
     pub join: J,
@@ -83,14 +83,14 @@ pub struct Rows<J, D, F> {
 }
 
 /// Like [`fetch_page`], reading each row of the page with related ones
-/// joined to it (`rows` says how); the total counts `query`'s rows.
+/// joined to it (`reader` says how); the total counts `query`'s rows.
 pub async fn fetch_page_joined<E, C, Q, T, J, D, F>(
     db: &C,
     query: Select<E>,
     sort: &SortSpec<E::Column>,
     page: &Page,
     with_total: bool,
-    rows: Rows<J, D, F>,
+    reader: PageReader<J, D, F>,
 ) -> AppResult<PageResult<T>>
 where
     E: EntityTrait,
@@ -110,13 +110,13 @@ where
         q = q.filter(keyset(sort, c, sort.desc));
     }
     let order = if sort.desc != page.backward { Order::Desc } else { Order::Asc };
-    let q = (rows.join)(q)
+    let q = (reader.join)(q)
         .order_by(sort.column, order.clone())
         .order_by(sort.id, order)
         .offset(page.offset)
         .limit(page.limit + 1);
     let read = by_index::rows(db, &q).await?;
-    let mut found: Vec<T> = read.into_iter().map(&rows.decode).collect::<Result<_, _>>()?;
+    let mut found: Vec<T> = read.into_iter().map(&reader.decode).collect::<Result<_, _>>()?;
     let more = found.len() as u64 > page.limit;
     found.truncate(page.limit as usize);
     if page.backward {
@@ -125,7 +125,7 @@ where
     let found = found
         .into_iter()
         .map(|m| {
-            let (value, id) = (rows.key)(&m);
+            let (value, id) = (reader.key)(&m);
             (Cursor { field: sort.field.as_str().to_owned(), value, id }.encode(), m)
         })
         .collect();

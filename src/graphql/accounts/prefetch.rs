@@ -117,6 +117,13 @@ struct Wants {
 }
 
 impl Wants {
+    /// What the current field's page (its `nodes` or `edges.node`) asks of
+    /// its accounts.
+    fn of_page(ctx: &Context<'_>) -> Self {
+        let look = ctx.look_ahead();
+        Wants::of(&[look.field("nodes"), look.field("edges").field("node")])
+    }
+
     /// What any of `nodes` (selections of `Account`) asks for.
     fn of(nodes: &[Lookahead<'_>]) -> Self {
         let selects = |p: Prefetch| p.selected(nodes);
@@ -188,8 +195,7 @@ where
 /// Loads what the current field's selection asks of a page's rows.
 pub async fn prefetch(ctx: &Context<'_>, page: &PageResult<account::Model>) -> Result<()> {
     let rows: Vec<&account::Model> = page.rows.iter().map(|(_, m)| m).collect();
-    let look = ctx.look_ahead();
-    prefetch_rows(ctx, &rows, &Wants::of(&[look.field("nodes"), look.field("edges").field("node")]), None).await
+    prefetch_rows(ctx, &rows, &Wants::of_page(ctx), None).await
 }
 
 /// One page of the accounts `query` matches, with what the current
@@ -204,8 +210,7 @@ pub async fn read_page(
 ) -> Result<PageResult<account::Model>> {
     let r = req(ctx)?;
     let org = r.principal.organization_id;
-    let look = ctx.look_ahead();
-    let wants = Wants::of(&[look.field("nodes"), look.field("edges").field("node")]);
+    let wants = Wants::of_page(ctx);
     let list = ListAccounts { org, query, order, args, with_total: wants_total(ctx) };
     let page = if wants.owner || wants.kind {
         let found = accounts::list_with_owners_and_types(r.db, list).await.gql()?;
@@ -243,13 +248,14 @@ pub async fn find_one(ctx: &Context<'_>, key: Lookup) -> Result<Option<account::
         r.loaders.clients.feed_one(owner.id, owner).await;
     }
     let joined = HashMap::from([(account.id, assets)]);
-    prefetch_rows(ctx, &[&account], &wants, Some(&joined)).await?;
+    prefetch_rows(ctx, &[&account], &Wants { owner: false, ..wants }, Some(&joined)).await?;
     r.loaders.assets_by_account.feed_many(joined).await;
     Ok(Some(account))
 }
 
-/// Loads the relations of `rows` that `wants` asks for; `joined`, when
-/// the rows were read with their owners and assets, holds those assets.
+/// Loads the relations of `rows` that `wants` asks for (a caller that read
+/// some with the rows leaves them out of `wants`); `joined`, when the rows
+/// were read with their assets, holds those assets.
 async fn prefetch_rows(
     ctx: &Context<'_>,
     rows: &[&account::Model],
@@ -262,7 +268,7 @@ async fn prefetch_rows(
     let l = req(ctx)?.loaders;
     let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
     let mut jobs: Vec<Job<'_>> = Vec::new();
-    if wants.owner && joined.is_none() {
+    if wants.owner {
         let keys: Vec<_> = rows.iter().filter_map(|r| r.owner_id).collect();
         jobs.push(warm(&l.clients, keys));
     }
