@@ -15,6 +15,7 @@ use crate::http::sockets::{CredentialSockets, SocketCounter};
 use crate::http::ws::WsConfig;
 use crate::http::{router, AppState};
 use crate::metrics::Metrics;
+use crate::read_pool::{ReadDb, ReadPool};
 use crate::redis_cache::RedisLayer;
 use crate::service::store::{Policy, Store};
 use crate::service::{api_keys, organizations, secrets, seed};
@@ -118,7 +119,7 @@ fn ws_config(settings: &Settings) -> WsConfig {
 
 /// Where queries read: the replica of `DATABASE_READ_URL` (PostgreSQL
 /// only) while it keeps up, else the primary. The replica may be down at
-/// start: its pool connects lazily and the monitor decides.
+/// start: its pools connect lazily and the monitor decides.
 async fn read_routing(
     settings: &Settings,
     primary: &DatabaseConnection,
@@ -126,14 +127,24 @@ async fn read_routing(
     metrics: &Metrics,
 ) -> anyhow::Result<crate::replica::ReadRouting> {
     use crate::replica::ReadRouting;
-    let Some(url) = &settings.database_read_url else { return Ok(ReadRouting::primary_only(primary.clone())) };
+    let reads = |db: DatabaseConnection, url: &str| {
+        let own_pool = settings.database_read_pool && db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+        if !own_pool {
+            return Ok(ReadDb::plain(db));
+        }
+        let options = url.parse().map_err(|e| anyhow::anyhow!("not a PostgreSQL URL: {e}"))?;
+        let pool = ReadPool::new(options, settings.database_max_connections, Some(metrics.clone()));
+        anyhow::Ok(ReadDb::with_pool(db, pool))
+    };
+    let on_primary = reads(primary.clone(), &settings.database_url)?;
+    let Some(url) = &settings.database_read_url else { return Ok(ReadRouting::primary_only(on_primary)) };
     if primary.get_database_backend() != sea_orm::DatabaseBackend::Postgres || !url.starts_with("postgres") {
         anyhow::bail!("DATABASE_READ_URL needs PostgreSQL for both DATABASE_URL and the replica");
     }
-    let replica = crate::db::connect_lazy(url, settings.database_max_connections, Some(metrics));
+    let replica = reads(crate::db::connect_lazy(url, settings.database_max_connections, Some(metrics))?, url)?;
     let probe = crate::db::connect_lazy(url, 1, None);
     let max_lag = Duration::from_millis(settings.database_read_max_lag_ms);
-    Ok(ReadRouting::with_replica(primary.clone(), replica?, (background.clone(), probe?), max_lag, metrics.clone()))
+    Ok(ReadRouting::with_replica(on_primary, replica, (background.clone(), probe?), max_lag, metrics.clone()))
 }
 
 impl Application {

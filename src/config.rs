@@ -163,6 +163,13 @@ pub struct Settings {
     /// Maximum database connections in the pool.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16, global = true)]
     pub database_max_connections: u32,
+    /// On PostgreSQL, requests read through a pool of their own that takes
+    /// each connection back as soon as its statement has read its answer,
+    /// without the round trip sqlx's pool spends checking it (up to
+    /// `DATABASE_MAX_CONNECTIONS` more connections per server; off: reads
+    /// share the request pool).
+    #[arg(long, env = "DATABASE_READ_POOL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub database_read_pool: bool,
     /// On PostgreSQL, remember checked API keys until a notification says
     /// one changed (off: read the key on every request, for a database
     /// reached through a pooler that does not carry LISTEN/NOTIFY).

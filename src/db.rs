@@ -65,10 +65,14 @@ pub fn connect_lazy(url: &str, max_connections: u32, metrics: Option<&Metrics>) 
 /// Counts every statement `db` sends into `metrics` and, when traces are
 /// exported, makes a span of it.
 fn observe(db: &mut DatabaseConnection, metrics: Metrics) {
-    db.set_metric_callback(move |info| {
-        metrics.statement(info.failed);
-        crate::telemetry::spans::statement(info);
-    });
+    db.set_metric_callback(move |info| record_statement(&metrics, info));
+}
+
+/// Counts a request statement and, when traces are exported, makes a span
+/// of it (for SeaORM's pools and the read pool alike).
+pub(crate) fn record_statement(metrics: &Metrics, info: &sea_orm::metric::Info<'_>) {
+    metrics.statement(info.failed);
+    crate::telemetry::spans::statement(info);
 }
 
 /// The request pool's size and idle connections now.

@@ -19,6 +19,7 @@ pub mod graphql; // schema, objects, loaders
 pub mod http; // GraphQL over HTTP, GraphiQL, health, metrics
 pub mod metrics; // process counters rendered for Prometheus
 pub mod pricing; // USD quotes: sources, Redis and in-process cache
+pub mod read_pool; // request reads on PostgreSQL without a ping per statement
 pub mod redis_cache; // a Redis cache shared by replicas, with tight timeouts
 pub mod redis_conn; // one Redis server or a Redis Cluster behind one connection type
 pub mod replica; // queries on a PostgreSQL streaming replica while it keeps up

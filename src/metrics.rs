@@ -54,6 +54,7 @@ struct Inner {
     events_received: IntCounter,
     events_dropped: IntCounter,
     pool: IntGaugeVec,
+    read_pool: IntGaugeVec,
     ws_sockets: IntGauge,
     ws_operations: IntGauge,
     event_subscribers: IntGauge,
@@ -102,16 +103,20 @@ impl Default for Metrics {
                 .buckets(vec![0.0, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 25.0, 50.0, 100.0]),
         )
         .unwrap_or_else(|e| panic!("statements histogram: {e}"));
-        let pool = IntGaugeVec::new(
-            Opts::new("gateway_db_pool_connections", "database connections of the request pool, by state"),
-            &["state"],
-        )
-        .unwrap_or_else(|e| panic!("pool gauge: {e}"));
+        let by_state = |name: &str, help: &str| {
+            IntGaugeVec::new(Opts::new(name, help), &["state"]).unwrap_or_else(|e| panic!("gauge {name}: {e}"))
+        };
+        let pool = by_state("gateway_db_pool_connections", "database connections of the request pool, by state");
+        let read_pool = by_state(
+            "gateway_db_read_pool_connections",
+            "PostgreSQL connections of the requests' read pool (primary and replica), by state",
+        );
         for m in [
             Box::new(request_seconds.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(errors_by_code.clone()),
             Box::new(statements_per_request.clone()),
             Box::new(pool.clone()),
+            Box::new(read_pool.clone()),
         ] {
             r.register(m).unwrap_or_else(|e| panic!("registering a metric: {e}"));
         }
@@ -147,6 +152,7 @@ impl Default for Metrics {
             errors_by_code,
             statements_per_request,
             pool,
+            read_pool,
             ws_sockets: g("gateway_ws_sockets", "open WebSockets"),
             ws_operations: g("gateway_ws_operations", "live operations (subscriptions) over WebSocket"),
             event_subscribers: g("gateway_event_subscribers", "subscriptions listening for events on this replica"),
@@ -303,6 +309,12 @@ impl Metrics {
     pub fn set_pool(&self, in_use: i64, idle: i64) {
         self.0.pool.with_label_values(&["in_use"]).set(in_use);
         self.0.pool.with_label_values(&["idle"]).set(idle);
+    }
+
+    /// The read pool's connections now: in use and idle.
+    pub fn set_read_pool(&self, in_use: i64, idle: i64) {
+        self.0.read_pool.with_label_values(&["in_use"]).set(in_use);
+        self.0.read_pool.with_label_values(&["idle"]).set(idle);
     }
 
     /// Whether the API key cache hears key changes (and so is used).

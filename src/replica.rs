@@ -10,6 +10,7 @@
 //! again: reads fall back to the primary within one check.
 
 use crate::metrics::Metrics;
+use crate::read_pool::ReadDb;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -21,18 +22,18 @@ const CHECK_EVERY: Duration = Duration::from_millis(250);
 /// Where reads go.
 #[derive(Clone)]
 pub struct ReadRouting {
-    primary: DatabaseConnection,
+    primary: ReadDb,
     replica: Option<Arc<Replica>>,
 }
 
 struct Replica {
-    db: DatabaseConnection,
+    db: ReadDb,
     usable: AtomicBool,
 }
 
 impl ReadRouting {
     /// Everything on the primary.
-    pub fn primary_only(primary: DatabaseConnection) -> Self {
+    pub fn primary_only(primary: ReadDb) -> Self {
         ReadRouting { primary, replica: None }
     }
 
@@ -40,8 +41,8 @@ impl ReadRouting {
     /// `max_lag` of the primary; `probe` is a small pool of each server for
     /// the monitor (not counted as request statements).
     pub fn with_replica(
-        primary: DatabaseConnection,
-        replica: DatabaseConnection,
+        primary: ReadDb,
+        replica: ReadDb,
         probe: (DatabaseConnection, DatabaseConnection),
         max_lag: Duration,
         metrics: Metrics,
@@ -71,12 +72,19 @@ impl ReadRouting {
     }
 
     /// The primary: for writes, and for reads that must see them.
-    pub fn primary(&self) -> &DatabaseConnection {
+    pub fn primary(&self) -> &ReadDb {
         &self.primary
     }
 
+    /// The read pools' connections (open, idle), primary and replica
+    /// together.
+    pub fn pool_state(&self) -> (i64, i64) {
+        let replica = self.replica.as_ref().and_then(|r| r.db.pool_state());
+        [self.primary.pool_state(), replica].into_iter().flatten().fold((0, 0), |(o, i), (o2, i2)| (o + o2, i + i2))
+    }
+
     /// Where a query reads: the replica while it is usable.
-    pub fn for_queries(&self) -> &DatabaseConnection {
+    pub fn for_queries(&self) -> &ReadDb {
         match &self.replica {
             Some(r) if r.usable.load(Ordering::Relaxed) => &r.db,
             _ => &self.primary,

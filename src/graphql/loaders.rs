@@ -9,12 +9,13 @@
 
 use crate::error::AppError;
 use crate::pricing::{QuoteView, Quotes};
+use crate::read_pool::ReadDb;
 use crate::service::by_index::{self, ByIndex};
 use crate::service::subtree::{self, SubtreeRow};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{account, account_type, asset, client, currency, currency_network, network, project, smart_card, wallet};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, ModelTrait, Order, QueryFilter, QueryOrder,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, ModelTrait, Order, QueryFilter, QueryOrder,
     Related, Value,
 };
 use std::collections::HashMap;
@@ -25,7 +26,7 @@ use uuid::Uuid;
 
 /// The tenant and connection every loader of one request shares.
 pub struct Scope {
-    db: DatabaseConnection,
+    db: ReadDb,
     org: Uuid,
 }
 
@@ -333,7 +334,7 @@ pub struct Loaders {
     pub quotes_at: DataLoader<QuoteAtLoader, HashMapCache>,
     /// The connection every loader reads through (a query's may be a
     /// replica), for the resolvers' own reads.
-    db: DatabaseConnection,
+    db: ReadDb,
 }
 
 /// A loader that gathers keys for `delay`. A page of 500 accounts with 3
@@ -377,7 +378,7 @@ impl Loaders {
     }
 
     /// Loaders for `org`, batching for `delay`.
-    pub fn new(db: DatabaseConnection, org: Uuid, delay: Duration, quotes: Quotes) -> Self {
+    pub fn new(db: ReadDb, org: Uuid, delay: Duration, quotes: Quotes) -> Self {
         let scope = Arc::new(Scope { db: db.clone(), org });
         let with = |key, order| GroupedWith { scope: scope.clone(), key, order, _related: PhantomData };
         Loaders {
@@ -442,7 +443,7 @@ impl Loaders {
     }
 
     /// The connection the loaders read through.
-    pub fn db(&self) -> &DatabaseConnection {
+    pub fn db(&self) -> &ReadDb {
         &self.db
     }
 

@@ -25,10 +25,10 @@ pub mod viewer;
 
 use crate::auth::Principal;
 use crate::error::AppError;
+use crate::read_pool::ReadDb;
 use crate::service::store::Store;
 use async_graphql::{Context, MergedObject, Schema};
 use loaders::Loaders;
-use sea_orm::DatabaseConnection;
 use subscriptions::SubscriptionRoot;
 
 /// The root query, merged from each feature's queries.
@@ -90,7 +90,7 @@ pub(crate) struct Req<'a> {
     pub principal: &'a Principal,
     pub store: &'a Store,
     pub loaders: &'a Loaders,
-    pub db: &'a DatabaseConnection,
+    pub db: &'a ReadDb,
 }
 
 /// Reads the request's context; missing parts are a wiring bug (INTERNAL).

@@ -35,5 +35,7 @@ pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     s.metrics.set_live(live(s.sockets.live()), live(s.ws_operations.live()), live(s.store.events.subscribers()));
     let (size, idle) = crate::db::pool_state(&s.db);
     s.metrics.set_pool(size - idle, idle);
+    let (open, idle) = s.reads.pool_state();
+    s.metrics.set_read_pool(open - idle, idle);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render())
 }

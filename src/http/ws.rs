@@ -359,7 +359,8 @@ impl Connection {
         let span = spans::request(headers);
         spans::admitted(&span, kind, name.as_deref(), principal.organization_id);
         let loaders =
-            Loaders::new(s.db.clone(), principal.organization_id, s.loader_delay, s.quotes.clone()).without_cache();
+            Loaders::new(s.reads.primary().clone(), principal.organization_id, s.loader_delay, s.quotes.clone())
+                .without_cache();
         let query = request.query.clone();
         let mut responses = s.schema.execute_stream(request.data(principal).data(loaders));
         let (out, done, protocol, sub_id) = (self.out.clone(), self.done.clone(), self.protocol, id.clone());

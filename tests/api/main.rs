@@ -29,6 +29,7 @@ mod mutations_other;
 mod ops;
 mod quiet_logs;
 mod quote_server;
+mod read_pool;
 mod redis_cluster;
 mod replica;
 mod seed_fidelity;
