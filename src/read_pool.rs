@@ -5,12 +5,14 @@
 //! a round trip to the server after each statement, so that a statement
 //! cancelled halfway cannot leave its connection mid-answer for the next
 //! user. That ping was the largest single cost of reading one account
-//! (BENCHMARKS.md). Here a connection is given back only by a statement
-//! that read its answer to the end (or that the server refused, which
-//! leaves the connection in a known state); one cancelled by the request's
-//! time limit, or cut off, is closed instead. Nothing is left to flush, so
-//! nothing is pinged, except a connection idle long enough that the server
-//! may have gone away meanwhile (as the request pool does).
+//! (BENCHMARKS.md). Here a statement that read its answer to the end (or
+//! that the server refused, which leaves the connection in a known state)
+//! puts its connection straight back. Only one cancelled halfway (a client
+//! that went away, the request's time limit) gets what sqlx gives every
+//! statement: a task drains the rest of its answer with a ping, within the
+//! acquire timeout, and gives it back, or closes it. A connection idle long
+//! enough for the server to have gone away is pinged before use, as the
+//! request pool does.
 //!
 //! Writes, transactions, authentication and background work keep sqlx's
 //! pool; [`ReadDb`] is how a request's reads find this one.
@@ -27,7 +29,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A connection unused this long is closed (sqlx's default idle timeout).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
@@ -45,7 +47,7 @@ struct Inner {
     /// the warmest, and the coldest age out at the front.
     idle: Mutex<VecDeque<Idle>>,
     /// One permit per connection the pool may have open.
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     /// Connections open now, in use or idle.
     open: AtomicI64,
     metrics: Option<Metrics>,
@@ -57,19 +59,53 @@ struct Idle {
     since: Instant,
 }
 
-/// A connection out of the pool for one statement. Dropped without being
-/// given back (cancelled, failed), it is closed.
-struct Lease<'a> {
+/// A connection out of the pool, with its permit. Dropped while its
+/// statement is in flight, it is drained and given back in the background;
+/// dropped otherwise, it is closed.
+struct Lease {
     conn: Option<PgConnection>,
     opened: Instant,
-    pool: &'a Inner,
+    in_flight: bool,
+    permit: Option<OwnedSemaphorePermit>,
+    pool: ReadPool,
 }
 
-impl Drop for Lease<'_> {
-    fn drop(&mut self) {
-        if self.conn.take().is_some() {
-            self.pool.open.fetch_sub(1, Ordering::Relaxed);
+impl Lease {
+    /// Back to the pool, for the next statement.
+    fn give_back(mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool.put(conn, self.opened);
         }
+    }
+
+    /// Closed (dropping the connection closes its socket).
+    fn close(mut self) {
+        if self.conn.take().is_some() {
+            self.pool.0.open.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else { return };
+        let runtime = tokio::runtime::Handle::try_current();
+        let (Ok(runtime), true) = (runtime, self.in_flight) else {
+            self.pool.0.open.fetch_sub(1, Ordering::Relaxed);
+            return;
+        };
+        // Cancelled mid-statement: the ping reads the rest of the answer
+        // first. The permit stays held until the connection is back.
+        let (pool, opened, permit) = (self.pool.clone(), self.opened, self.permit.take());
+        runtime.spawn(async move {
+            match tokio::time::timeout(ACQUIRE_TIMEOUT, conn.ping()).await {
+                Ok(Ok(())) => pool.put(conn, opened),
+                _ => {
+                    pool.0.open.fetch_sub(1, Ordering::Relaxed);
+                }
+            }
+            drop(permit);
+        });
     }
 }
 
@@ -82,7 +118,7 @@ impl ReadPool {
         ReadPool(Arc::new(Inner {
             options,
             idle: Mutex::new(VecDeque::new()),
-            permits,
+            permits: Arc::new(permits),
             open: AtomicI64::new(0),
             metrics,
         }))
@@ -108,21 +144,19 @@ impl ReadPool {
     async fn run(&self, stmt: &Statement) -> Result<Vec<QueryResult>, DbErr> {
         use sea_orm::sqlx::{query_with, AssertSqlSafe};
         use sea_query_sqlx::SqlxValues;
-        let taking = async {
-            let permit = self.0.permits.acquire().await;
-            let permit = permit.map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed))?;
-            Ok::<_, DbErr>((permit, self.checkout().await?))
-        };
-        let (_permit, mut lease) = tokio::time::timeout(ACQUIRE_TIMEOUT, taking)
+        let mut lease = tokio::time::timeout(ACQUIRE_TIMEOUT, self.checkout())
             .await
             .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))??;
         let Some(conn) = lease.conn.as_mut() else {
             return Err(DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed));
         };
         let values = stmt.values.clone().unwrap_or(sea_orm::Values(Vec::new()));
-        match query_with(AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values)).fetch_all(conn).await {
+        lease.in_flight = true;
+        let answer = query_with(AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values)).fetch_all(conn).await;
+        lease.in_flight = false;
+        match answer {
             Ok(rows) => {
-                self.give_back(lease);
+                lease.give_back();
                 Ok(rows.into_iter().map(QueryResult::from).collect())
             }
             Err(e) => {
@@ -130,54 +164,69 @@ impl ReadPool {
                 // refusal and is in a known state. Anything else (a cut
                 // connection, a protocol error) closes it.
                 if matches!(e, sea_orm::sqlx::Error::Database(_)) {
-                    self.give_back(lease);
+                    lease.give_back();
+                } else {
+                    lease.close();
                 }
                 Err(DbErr::Query(RuntimeErr::SqlxError(Arc::new(e))))
             }
         }
     }
 
-    /// The warmest idle connection, pinged first when it has been idle long
-    /// enough for the server to have gone away; else a new one.
-    async fn checkout(&self) -> Result<Lease<'_>, DbErr> {
+    /// A permit, then the warmest idle connection (pinged first when it has
+    /// been idle long enough for the server to have gone away), else a new
+    /// one.
+    async fn checkout(&self) -> Result<Lease, DbErr> {
+        let permit = self.0.permits.clone().acquire_owned().await;
+        let permit = permit.map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed))?;
+        let lease = |conn: PgConnection, opened: Instant, permit: Option<OwnedSemaphorePermit>| Lease {
+            conn: Some(conn),
+            opened,
+            in_flight: false,
+            permit,
+            pool: self.clone(),
+        };
+        let mut permit = Some(permit);
         loop {
             let idle = self.0.idle.lock().unwrap_or_else(PoisonError::into_inner).pop_back();
             let Some(Idle { conn, opened, since }) = idle else { break };
-            let mut lease = Lease { conn: Some(conn), opened, pool: &self.0 };
+            let mut taken = lease(conn, opened, permit.take());
             let idle_for = since.elapsed();
             if idle_for < PING_IF_IDLE_FOR {
-                return Ok(lease);
+                return Ok(taken);
             }
             if idle_for < IDLE_TIMEOUT {
-                if let Some(conn) = lease.conn.as_mut() {
+                if let Some(conn) = taken.conn.as_mut() {
                     if conn.ping().await.is_ok() {
-                        return Ok(lease);
+                        return Ok(taken);
                     }
                 }
             }
-            // Dropping the lease closes the stale connection; try the next.
+            // Stale: closed, its permit kept for the next candidate.
+            permit = taken.permit.take();
+            taken.close();
         }
         let conn = self.0.options.connect().await.map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))))?;
         self.0.open.fetch_add(1, Ordering::Relaxed);
-        Ok(Lease { conn: Some(conn), opened: Instant::now(), pool: &self.0 })
+        Ok(lease(conn, Instant::now(), permit))
     }
 
     /// Puts a connection whose statement completed back for the next one,
     /// closing it instead once it has lived its lifetime, and closing the
     /// idle connections that have waited past the idle timeout.
-    fn give_back(&self, mut lease: Lease<'_>) {
-        if lease.opened.elapsed() >= MAX_LIFETIME {
+    fn put(&self, conn: PgConnection, opened: Instant) {
+        let now = Instant::now();
+        if now.duration_since(opened) >= MAX_LIFETIME {
+            self.0.open.fetch_sub(1, Ordering::Relaxed);
             return; // dropped: closed
         }
-        let Some(conn) = lease.conn.take() else { return };
-        let now = Instant::now();
         let mut expired = Vec::new();
         {
             let mut idle = self.0.idle.lock().unwrap_or_else(PoisonError::into_inner);
             while idle.front().is_some_and(|i| now.duration_since(i.since) >= IDLE_TIMEOUT) {
                 expired.extend(idle.pop_front());
             }
-            idle.push_back(Idle { conn, opened: lease.opened, since: now });
+            idle.push_back(Idle { conn, opened, since: now });
         }
         self.0.open.fetch_sub(i64::try_from(expired.len()).unwrap_or(0), Ordering::Relaxed);
     }
