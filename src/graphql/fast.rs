@@ -116,15 +116,24 @@ fn collect<'a, T: ContainerType>(
 }
 
 /// Adds a field's value under its response key; a key selected twice (by
-/// two fragments) merges its objects, as async-graphql does.
+/// two fragments) merges its objects, as async-graphql does. One hash per
+/// field: nearly every key is new.
 fn merge(target: &mut IndexMap<Name, Value>, key: Name, value: Value) {
-    match (target.get_mut(&key), value) {
-        (Some(Value::Object(into)), Value::Object(from)) => {
+    use async_graphql::indexmap::map::Entry;
+    let into = match target.entry(key) {
+        Entry::Vacant(slot) => {
+            slot.insert(value);
+            return;
+        }
+        Entry::Occupied(slot) => slot.into_mut(),
+    };
+    match (into, value) {
+        (Value::Object(into), Value::Object(from)) => {
             for (k, v) in from {
                 merge(into, k, v);
             }
         }
-        (Some(Value::List(into)), Value::List(from)) => {
+        (Value::List(into), Value::List(from)) => {
             for (into, from) in into.iter_mut().zip(from) {
                 if let (Value::Object(into), Value::Object(from)) = (into, from) {
                     for (k, v) in from {
@@ -133,9 +142,6 @@ fn merge(target: &mut IndexMap<Name, Value>, key: Name, value: Value) {
                 }
             }
         }
-        (Some(_), _) => {}
-        (None, value) => {
-            target.insert(key, value);
-        }
+        _ => {}
     }
 }
