@@ -109,6 +109,25 @@ impl Cursor {
     }
 }
 
+/// A row's cursor before it is encoded: encoding waits until a client
+/// selects it (most pages select only their nodes).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RowCursor {
+    /// The sort field of the page the row is on.
+    pub field: CursorField,
+    /// The row's sort key.
+    pub value: SortValue,
+    /// The row's id, the tie-breaker.
+    pub id: Uuid,
+}
+
+impl RowCursor {
+    /// The opaque text given to clients.
+    pub fn encode(&self) -> String {
+        Cursor { field: self.field.as_str().to_owned(), value: self.value.clone(), id: self.id }.encode()
+    }
+}
+
 /// Paging arguments as the client gave them.
 #[derive(Clone, Debug, Default)]
 pub struct PageArgs {

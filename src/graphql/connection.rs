@@ -1,8 +1,9 @@
 //! Relay connections with `totalCount`, counted only when selected.
 
-use crate::domain::paging::PageArgs;
+use crate::domain::paging::{Cursor, CursorField, PageArgs, RowCursor};
+use crate::error::AppError;
 use crate::service::paging::PageResult;
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::{Connection, CursorType, Edge};
 use async_graphql::{Context, SimpleObject};
 
 /// Extra connection field: the number of matching rows.
@@ -13,7 +14,28 @@ pub struct TotalCount {
 }
 
 /// A connection of `N` with `totalCount`.
-pub type Conn<N> = Connection<String, N, TotalCount>;
+pub type Conn<N> = Connection<RowCursor, N, TotalCount>;
+
+/// Edges keep their rows' cursors unencoded: `cursor` and `pageInfo`
+/// encode one when selected.
+impl CursorType for RowCursor {
+    type Error = AppError;
+
+    fn decode_cursor(s: &str) -> Result<Self, AppError> {
+        let fields =
+            [CursorField::Uid, CursorField::Name, CursorField::CreatedAt, CursorField::UpdatedAt, CursorField::At];
+        fields
+            .into_iter()
+            .find_map(|field| {
+                Cursor::decode(s, "cursor", field).ok().map(|c| RowCursor { field, value: c.value, id: c.id })
+            })
+            .ok_or_else(|| AppError::invalid("cursor", "not a cursor returned by this API"))
+    }
+
+    fn encode_cursor(&self) -> String {
+        self.encode()
+    }
+}
 
 /// True when the client selected `totalCount` on this field's result.
 pub fn wants_total(ctx: &Context<'_>) -> bool {
@@ -36,4 +58,18 @@ where
 /// Paging arguments of a forward-only connection field.
 pub fn forward(first: Option<i32>, after: Option<String>, offset: Option<i32>) -> PageArgs {
     PageArgs { first, after, offset, ..Default::default() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::paging::SortValue;
+
+    #[test]
+    fn a_cursor_reads_back_as_it_was_written() {
+        let row = RowCursor { field: CursorField::Name, value: SortValue::Text("Ana".into()), id: uuid::Uuid::nil() };
+        let text = row.encode_cursor();
+        assert_eq!(RowCursor::decode_cursor(&text).ok(), Some(row));
+        assert!(RowCursor::decode_cursor("not-a-cursor").is_err());
+    }
 }

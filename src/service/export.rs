@@ -305,7 +305,7 @@ pub async fn export<C: ConnectionTrait>(
         }
         progress(written, total);
         match page.rows.last() {
-            Some((cursor, _)) if page.has_next => after = Some(cursor.clone()),
+            Some((cursor, _)) if page.has_next => after = Some(cursor.encode()),
             _ => return Ok(written),
         }
     }
