@@ -125,12 +125,15 @@ impl ReadPool {
     }
 
     /// Runs `stmt` and reads every row of its answer.
-    pub async fn query_all(&self, stmt: &Statement) -> Result<Vec<QueryResult>, DbErr> {
+    pub async fn query_all(&self, mut stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         let started = self.0.metrics.as_ref().map(|_| SystemTime::now());
-        let result = self.run(stmt).await;
+        // The values are moved into the statement's arguments, not copied:
+        // a loader's are an array of every key it asks for.
+        let values = stmt.values.take().unwrap_or(sea_orm::Values(Vec::new()));
+        let result = self.run(&stmt.sql, values).await;
         if let (Some(metrics), Some(started)) = (&self.0.metrics, started) {
             let elapsed = started.elapsed().unwrap_or_default();
-            record_statement(metrics, &sea_orm::metric::Info { elapsed, statement: stmt, failed: result.is_err() });
+            record_statement(metrics, &sea_orm::metric::Info { elapsed, statement: &stmt, failed: result.is_err() });
         }
         result
     }
@@ -141,7 +144,7 @@ impl ReadPool {
         (self.0.open.load(Ordering::Relaxed), i64::try_from(idle).unwrap_or(i64::MAX))
     }
 
-    async fn run(&self, stmt: &Statement) -> Result<Vec<QueryResult>, DbErr> {
+    async fn run(&self, sql: &str, values: sea_orm::Values) -> Result<Vec<QueryResult>, DbErr> {
         use sea_orm::sqlx::{query_with, AssertSqlSafe};
         use sea_query_sqlx::SqlxValues;
         let mut lease = tokio::time::timeout(ACQUIRE_TIMEOUT, self.checkout())
@@ -150,9 +153,8 @@ impl ReadPool {
         let Some(conn) = lease.conn.as_mut() else {
             return Err(DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed));
         };
-        let values = stmt.values.clone().unwrap_or(sea_orm::Values(Vec::new()));
         lease.in_flight = true;
-        let answer = query_with(AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values)).fetch_all(conn).await;
+        let answer = query_with(AssertSqlSafe(sql), SqlxValues(values)).fetch_all(conn).await;
         lease.in_flight = false;
         match answer {
             Ok(rows) => {
@@ -252,11 +254,6 @@ impl ReadDb {
         ReadDb { db, pool: Some(pool) }
     }
 
-    /// SeaORM's connection (for what must not go through the read pool).
-    pub fn connection(&self) -> &DatabaseConnection {
-        &self.db
-    }
-
     /// The read pool's connections (open, idle), when there is one.
     pub fn pool_state(&self) -> Option<(i64, i64)> {
         self.pool.as_ref().map(ReadPool::state)
@@ -281,14 +278,14 @@ impl ConnectionTrait for ReadDb {
         // The whole answer is read so that the connection can go back: a
         // query for one row asks for one (SeaORM's `one` adds LIMIT 1).
         match &self.pool {
-            Some(pool) => Ok(pool.query_all(&stmt).await?.into_iter().next()),
+            Some(pool) => Ok(pool.query_all(stmt).await?.into_iter().next()),
             None => self.db.query_one_raw(stmt).await,
         }
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         match &self.pool {
-            Some(pool) => pool.query_all(&stmt).await,
+            Some(pool) => pool.query_all(stmt).await,
             None => self.db.query_all_raw(stmt).await,
         }
     }

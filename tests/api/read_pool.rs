@@ -23,7 +23,7 @@ async fn pool_of(size: u32) -> Option<(TestApp, ReadPool)> {
 
 /// The one integer `stmt` answers.
 async fn int(pool: &ReadPool, stmt: &str) -> i32 {
-    let rows = pool.query_all(&sql(stmt)).await.expect("the statement runs");
+    let rows = pool.query_all(sql(stmt)).await.expect("the statement runs");
     rows[0].try_get_by_index(0).expect("an int4")
 }
 
@@ -39,18 +39,18 @@ async fn a_connection_goes_back_only_after_its_statement_completed() {
     // background and the connection goes back, answering the next
     // statement with its own answer, not the rest of the old one.
     let short = sql("SELECT 9 FROM pg_sleep(0.2)");
-    assert!(tokio::time::timeout(Duration::from_millis(50), pool.query_all(&short)).await.is_err(), "cancelled");
+    assert!(tokio::time::timeout(Duration::from_millis(50), pool.query_all(short)).await.is_err(), "cancelled");
     wait_until("drained and back", Duration::from_secs(10), || async { pool.state() == (1, 1) }).await;
     assert_eq!(int(&pool, "SELECT 3").await, 3);
     // One whose answer takes longer than the drain may wait is closed.
     let long = sql("SELECT 9 FROM pg_sleep(5)");
-    assert!(tokio::time::timeout(Duration::from_millis(50), pool.query_all(&long)).await.is_err(), "cancelled");
+    assert!(tokio::time::timeout(Duration::from_millis(50), pool.query_all(long)).await.is_err(), "cancelled");
     wait_until("closed", Duration::from_secs(10), || async { pool.state() == (0, 0) }).await;
     assert_eq!(int(&pool, "SELECT 4").await, 4, "the next statement gets a fresh connection");
 
     // A statement the server refuses leaves its connection having read the
     // refusal: it goes back and answers the next statement correctly.
-    let refused = pool.query_all(&sql("SELECT 1/0")).await;
+    let refused = pool.query_all(sql("SELECT 1/0")).await;
     assert!(matches!(refused, Err(DbErr::Query(_))), "{refused:?}");
     assert_eq!(pool.state(), (1, 1));
     assert_eq!(int(&pool, "SELECT 5").await, 5);
@@ -61,10 +61,10 @@ async fn a_connection_goes_back_only_after_its_statement_completed() {
 async fn a_full_pool_makes_a_read_wait_then_time_out() {
     let Some((_app, pool)) = pool_of(1).await else { return };
     let holder = pool.clone();
-    let held = tokio::spawn(async move { holder.query_all(&sql("SELECT 7 FROM pg_sleep(3)")).await });
+    let held = tokio::spawn(async move { holder.query_all(sql("SELECT 7 FROM pg_sleep(3)")).await });
     wait_until("the only connection in use", Duration::from_secs(10), || async { pool.state() == (1, 0) }).await;
     // The acquire timeout (1 s) runs out well before the holder's 3 s.
-    let waited = pool.query_all(&sql("SELECT 1")).await;
+    let waited = pool.query_all(sql("SELECT 1")).await;
     assert!(matches!(waited, Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))), "{waited:?}");
     let rows = held.await.expect("the holder ran").expect("its statement completed");
     assert_eq!(rows[0].try_get_by_index::<i32>(0).unwrap(), 7);
