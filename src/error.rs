@@ -262,8 +262,10 @@ fn classify(err: &DbErr) -> DbFault<'_> {
         Sqlx::Database(db) => match db.code().as_deref() {
             // serialization_failure, deadlock_detected
             Some("40001" | "40P01") => DbFault::Contended,
-            // connection exceptions, admin/crash shutdown, cannot connect now
-            Some(c) if c.starts_with("08") || c.starts_with("57P") => DbFault::Unavailable,
+            // connection exceptions, admin/crash shutdown, cannot connect now;
+            // insufficient resources (too many connections, out of memory,
+            // disk full): the server is there but cannot serve, retry later
+            Some(c) if c.starts_with("08") || c.starts_with("57P") || c.starts_with("53") => DbFault::Unavailable,
             // SQLite: SQLITE_BUSY / SQLITE_LOCKED after the busy timeout
             Some("5" | "6" | "517" | "262") => DbFault::Contended,
             _ => DbFault::Other,

@@ -5,8 +5,9 @@
 
 use crate::helpers::{Backend, TestApp};
 use crate::services::wait_until;
+use accounts_gateway::error::AppError;
 use accounts_gateway::read_pool::ReadPool;
-use sea_orm::{ConnAcquireErr, DbBackend, DbErr, Statement};
+use sea_orm::{ConnAcquireErr, ConnectionTrait, DbBackend, DbErr, Statement};
 use serde_json::json;
 use std::time::Duration;
 
@@ -95,4 +96,22 @@ async fn queries_read_through_the_read_pool_unless_it_is_off() {
     let plain = app.sibling(&["--database-read-pool", "false"]).await;
     assert_eq!(plain.data(PAGE, json!({})).await, page, "the same answer through the request pool");
     assert_eq!(read_pool_gauge(&plain, "idle").await, 0);
+}
+
+#[tokio::test]
+async fn a_server_out_of_connections_answers_unavailable() {
+    use sea_orm::sqlx::{postgres::PgConnectOptions, ConnectOptions as _};
+    let Some((app, _)) = pool_of(1).await else { return };
+    // A role allowed one connection: the server refuses the second with
+    // SQLSTATE 53300 (too many connections), as a full server would.
+    let role = format!("ag_limited_{}", uuid::Uuid::new_v4().simple());
+    app.db.execute_unprepared(&format!("CREATE ROLE {role} LOGIN CONNECTION LIMIT 1")).await.unwrap();
+    let options: PgConnectOptions = app.db_url.parse::<PgConnectOptions>().unwrap().username(&role);
+    let held = options.connect().await.expect("the role's one connection");
+    let pool = ReadPool::new(options, 4, None);
+    let refused = pool.query_all(sql("SELECT 1")).await.expect_err("no connection left for the role");
+    let code = AppError::from(refused).code();
+    drop(held);
+    app.db.execute_unprepared(&format!("DROP ROLE {role}")).await.unwrap();
+    assert_eq!(code, "UNAVAILABLE", "a full server is a retry, not an internal error");
 }
