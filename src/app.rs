@@ -133,7 +133,8 @@ async fn read_routing(
             return Ok(ReadDb::plain(db));
         }
         let options = url.parse().map_err(|e| anyhow::anyhow!("not a PostgreSQL URL: {e}"))?;
-        let pool = ReadPool::new(options, settings.database_max_connections, Some(metrics.clone()));
+        let size = settings.database_read_max_connections.unwrap_or(settings.database_max_connections);
+        let pool = ReadPool::new(options, size, Some(metrics.clone()));
         anyhow::Ok(ReadDb::with_pool(db, pool))
     };
     let on_primary = reads(primary.clone(), &settings.database_url)?;

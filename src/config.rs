@@ -166,10 +166,14 @@ pub struct Settings {
     /// On PostgreSQL, requests read through a pool of their own that takes
     /// each connection back as soon as its statement has read its answer,
     /// without the round trip sqlx's pool spends checking it (up to
-    /// `DATABASE_MAX_CONNECTIONS` more connections per server; off: reads
-    /// share the request pool).
+    /// `DATABASE_READ_MAX_CONNECTIONS` more connections per server; off:
+    /// reads share the request pool).
     #[arg(long, env = "DATABASE_READ_POOL", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub database_read_pool: bool,
+    /// Maximum connections of the read pool, per server (primary, and the
+    /// replica when there is one); unset, `DATABASE_MAX_CONNECTIONS`.
+    #[arg(long, env = "DATABASE_READ_MAX_CONNECTIONS", global = true)]
+    pub database_read_max_connections: Option<u32>,
     /// On PostgreSQL, remember checked API keys until a notification says
     /// one changed (off: read the key on every request, for a database
     /// reached through a pooler that does not carry LISTEN/NOTIFY).

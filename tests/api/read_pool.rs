@@ -93,6 +93,16 @@ async fn queries_read_through_the_read_pool_unless_it_is_off() {
     assert!(read_pool_gauge(&app, "idle").await >= 1);
     assert_eq!(read_pool_gauge(&app, "in_use").await, 0);
 
+    // Sized apart: the loaders a page runs at once (assets, cards,
+    // sub-accounts) wait their turn for the one connection.
+    let wide = "{ accounts(first: 5) { nodes { name assets { id } smartCards { id } subAccounts { nodes { id } } } } }";
+    let expected = app.data(wide, json!({})).await;
+    let one = app.sibling(&["--database-read-max-connections", "1"]).await;
+    for _ in 0..5 {
+        assert_eq!(one.data(wide, json!({})).await, expected);
+    }
+    assert_eq!(read_pool_gauge(&one, "idle").await, 1);
+
     let plain = app.sibling(&["--database-read-pool", "false"]).await;
     assert_eq!(plain.data(PAGE, json!({})).await, page, "the same answer through the request pool");
     assert_eq!(read_pool_gauge(&plain, "idle").await, 0);
