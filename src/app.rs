@@ -186,7 +186,7 @@ impl Application {
         // requests for a connection.
         let background = crate::db::connect_background(&settings.database_url).await?;
         if let Some(stream) = store.events.stream() {
-            crate::service::outbox::spawn_relay(background.clone(), store.clone(), stream.clone());
+            crate::service::outbox::spawn_relay(background.clone(), store.clone(), stream.clone(), metrics.clone());
         }
         revocations.spawn_watcher(background.clone());
         let schema = graphql::build(store.clone(), schema_options(settings));

@@ -60,6 +60,7 @@ struct Inner {
     event_subscribers: IntGauge,
     replica_usable: IntGauge,
     replica_lag_ms: IntGauge,
+    events_requeue_pending: IntGauge,
     key_cache_listening: IntGauge,
 }
 
@@ -157,6 +158,10 @@ impl Default for Metrics {
             ws_operations: g("gateway_ws_operations", "live operations (subscriptions) over WebSocket"),
             event_subscribers: g("gateway_event_subscribers", "subscriptions listening for events on this replica"),
             replica_usable: g("gateway_db_replica_usable", "1 while queries read from the PostgreSQL replica"),
+            events_requeue_pending: g(
+                "gateway_events_requeue_pending",
+                "1 while Redis came back empty and the retained events wait to be relayed again",
+            ),
             replica_lag_ms: g(
                 "gateway_db_replica_lag_milliseconds",
                 "how far the replica was behind at the last check (-1: it did not answer)",
@@ -288,6 +293,12 @@ impl Metrics {
     /// A relay attempt that Redis refused (the events stay in the outbox).
     pub fn event_relay_error(&self) {
         self.0.events_relay_errors.inc();
+    }
+
+    /// Whether a Redis restart's re-send of the retained events waits for
+    /// the database.
+    pub fn set_requeue_pending(&self, pending: bool) {
+        self.0.events_requeue_pending.set(i64::from(pending));
     }
 
     /// An event another replica committed, delivered here.

@@ -11,6 +11,7 @@
 
 use crate::error::AppResult;
 use crate::events::redis_stream::RedisStream;
+use crate::metrics::Metrics;
 use crate::service::store::Store;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait, Value};
 use std::sync::Arc;
@@ -49,21 +50,31 @@ pub async fn append<C: ConnectionTrait>(tx: &C, payloads: Vec<String>) -> AppRes
 /// neither waits for request connections nor counts as request
 /// statements): woken after each commit that wrote events, and every
 /// [`SWEEP`] regardless.
-pub fn spawn_relay(db: DatabaseConnection, store: Store, stream: Arc<RedisStream>) {
+pub fn spawn_relay(db: DatabaseConnection, store: Store, stream: Arc<RedisStream>, metrics: Metrics) {
     let wake = store.events.relay_wake();
     let mut restarts = stream.restarts();
     tokio::spawn(async move {
         let relay = Relay { db, store, stream };
         let mut backoff = Duration::from_millis(50);
+        // A restart whose re-send the database has not taken yet (it may
+        // be down too): tried again every round until it is.
+        let mut requeue = false;
         loop {
             // Redis came back empty: what it held and some replica may not
             // have read yet goes again.
             if restarts.has_changed().unwrap_or(false) {
                 restarts.borrow_and_update();
+                requeue = true;
+            }
+            if requeue {
                 match relay.requeue().await {
-                    Ok(n) => tracing::info!(events = n, "redis restarted: relaying the retained events again"),
-                    Err(e) => tracing::warn!(error = %e, "could not requeue retained events"),
+                    Ok(n) => {
+                        requeue = false;
+                        tracing::info!(events = n, "redis restarted: relaying the retained events again");
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not requeue retained events; trying again"),
                 }
+                metrics.set_requeue_pending(requeue);
             }
             match relay.once().await {
                 // A full batch: there may be more at once.
@@ -75,7 +86,9 @@ pub fn spawn_relay(db: DatabaseConnection, store: Store, stream: Arc<RedisStream
                     }
                     tokio::select! {
                         _ = tokio::time::timeout(SWEEP, wake.notified()) => {}
-                        _ = restarts.changed() => {}
+                        // `changed` marks the restart seen: note it here, or
+                        // the check at the top of the loop would miss it.
+                        changed = restarts.changed() => requeue |= changed.is_ok(),
                     }
                 }
                 Err(e) => {

@@ -1,6 +1,7 @@
 //! Off the happy path, with servers the test owns: PostgreSQL crashing and
 //! coming back, a database that is not there at start-up, and Redis going
-//! away while events are being committed.
+//! away while events are being committed, or coming back empty while
+//! PostgreSQL is down.
 
 use crate::helpers::{first_code, strs, TestApp};
 use crate::mutations_assets::ADJUST;
@@ -123,4 +124,48 @@ async fn a_redis_outage_delays_events_but_loses_none() {
         let e = on_b.event().await;
         assert_eq!(e["data"]["accountStatusChanged"]["status"], s, "in order, once Redis is back: {e}");
     }
+}
+
+/// Entries in the streams `redis_url`'s server holds now.
+async fn stream_entries(redis_url: &str) -> u64 {
+    let Ok(client) = redis::Client::open(redis_url) else { return 0 };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else { return 0 };
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut conn).await.unwrap_or_default();
+    let mut entries = 0;
+    for key in keys {
+        let kind: String = redis::cmd("TYPE").arg(&key).query_async(&mut conn).await.unwrap_or_default();
+        if kind == "stream" {
+            entries += redis::cmd("XLEN").arg(&key).query_async::<u64>(&mut conn).await.unwrap_or(0);
+        }
+    }
+    entries
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_redis_lost_go_again_when_postgres_was_down_as_it_came_back() {
+    let Some(pg) = OwnPostgres::start().await else { return };
+    let Some(mut redis) = OwnRedis::start().await else { return };
+    let url = redis.url();
+    let app = gateway_on(&pg, &["--redis-url", &url, "--redis-prefix", "requeue:"]).await;
+    let mei = app.account_id("acc-mei-usdc").await;
+    // A write whose event reaches Redis and stays retained in the outbox.
+    app.data(SET, json!({"id": mei, "s": "ACTIVE"})).await;
+    wait_until("the event in Redis", Duration::from_secs(10), || async { stream_entries(&url).await >= 1 }).await;
+
+    // Redis comes back empty while PostgreSQL is down: the re-send of what
+    // Redis lost cannot be marked yet, and waits.
+    redis.kill().await;
+    pg.crash().await;
+    redis.restart().await;
+    wait_until("the re-send waiting for PostgreSQL", Duration::from_secs(30), || async {
+        app.metric("gateway_events_requeue_pending").await == 1
+    })
+    .await;
+    assert_eq!(stream_entries(&url).await, 0, "the new Redis is empty");
+
+    // PostgreSQL back: the retained event is relayed again.
+    pg.restart().await;
+    wait_until("the event in the new Redis", Duration::from_secs(30), || async { stream_entries(&url).await >= 1 })
+        .await;
+    assert_eq!(app.metric("gateway_events_requeue_pending").await, 0);
 }
