@@ -28,8 +28,10 @@ pub enum SortValue {
     Text(String),
 }
 
-/// The field a list is sorted by, which a cursor must have been made for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The field a list is sorted by, which a cursor must have been made for
+/// (spelled in the cursor as `UID`, `NAME`, `CREATED_AT`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CursorField {
     /// An account's uid.
     Uid,
@@ -44,17 +46,6 @@ pub enum CursorField {
 }
 
 impl CursorField {
-    /// The spelling inside a cursor.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CursorField::Uid => "UID",
-            CursorField::Name => "NAME",
-            CursorField::CreatedAt => "CREATED_AT",
-            CursorField::UpdatedAt => "UPDATED_AT",
-            CursorField::At => "AT",
-        }
-    }
-
     /// Whether `value` is a key of this field.
     fn fits(self, value: &SortValue) -> bool {
         matches!(
@@ -77,12 +68,14 @@ impl From<AccountOrderField> for CursorField {
     }
 }
 
-/// Where a page starts or ends: the sort key and id of a row.
+/// Where a page starts or ends: the sort key and id of a row. Pages carry
+/// one per row and encode it only when a client selects it (most pages
+/// select only their nodes).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Cursor {
     /// The sort field the cursor was made for.
     #[serde(rename = "f")]
-    pub field: String,
+    pub field: CursorField,
     /// The row's sort key.
     #[serde(rename = "v")]
     pub value: SortValue,
@@ -99,32 +92,16 @@ impl Cursor {
 
     /// Reads a client's cursor; `arg` names the argument in the error.
     pub fn decode(text: &str, arg: &str, field: CursorField) -> AppResult<Cursor> {
-        let bad = || AppError::invalid(arg, "not a cursor returned by this API for this ordering");
-        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
-        let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-        if cursor.field != field.as_str() || !field.fits(&cursor.value) {
-            return Err(bad());
-        }
-        Ok(cursor)
+        Cursor::parse(text)
+            .filter(|c| c.field == field)
+            .ok_or_else(|| AppError::invalid(arg, "not a cursor returned by this API for this ordering"))
     }
-}
 
-/// A row's cursor before it is encoded: encoding waits until a client
-/// selects it (most pages select only their nodes).
-#[derive(Clone, Debug, PartialEq)]
-pub struct RowCursor {
-    /// The sort field of the page the row is on.
-    pub field: CursorField,
-    /// The row's sort key.
-    pub value: SortValue,
-    /// The row's id, the tie-breaker.
-    pub id: Uuid,
-}
-
-impl RowCursor {
-    /// The opaque text given to clients.
-    pub fn encode(&self) -> String {
-        Cursor { field: self.field.as_str().to_owned(), value: self.value.clone(), id: self.id }.encode()
+    /// A cursor this API wrote, for whichever ordering.
+    pub fn parse(text: &str) -> Option<Cursor> {
+        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+        let cursor: Cursor = serde_json::from_slice(&bytes).ok()?;
+        cursor.field.fits(&cursor.value).then_some(cursor)
     }
 }
 
@@ -209,7 +186,7 @@ mod tests {
 
     #[test]
     fn cursor_round_trip_and_mismatch() {
-        let c = Cursor { field: CursorField::Uid.as_str().into(), value: SortValue::Int(7), id: Uuid::nil() };
+        let c = Cursor { field: CursorField::Uid, value: SortValue::Int(7), id: Uuid::nil() };
         assert_eq!(Cursor::decode(&c.encode(), "after", CursorField::Uid).ok(), Some(c.clone()));
         assert!(Cursor::decode(&c.encode(), "after", CursorField::Name).is_err());
         assert!(Cursor::decode("garbage!", "after", CursorField::Uid).is_err());

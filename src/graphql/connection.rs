@@ -1,6 +1,6 @@
 //! Relay connections with `totalCount`, counted only when selected.
 
-use crate::domain::paging::{Cursor, CursorField, PageArgs, RowCursor};
+use crate::domain::paging::{Cursor, PageArgs};
 use crate::error::AppError;
 use crate::service::paging::PageResult;
 use async_graphql::connection::{Connection, CursorType, Edge};
@@ -14,22 +14,15 @@ pub struct TotalCount {
 }
 
 /// A connection of `N` with `totalCount`.
-pub type Conn<N> = Connection<RowCursor, N, TotalCount>;
+pub type Conn<N> = Connection<Cursor, N, TotalCount>;
 
 /// Edges keep their rows' cursors unencoded: `cursor` and `pageInfo`
 /// encode one when selected.
-impl CursorType for RowCursor {
+impl CursorType for Cursor {
     type Error = AppError;
 
     fn decode_cursor(s: &str) -> Result<Self, AppError> {
-        let fields =
-            [CursorField::Uid, CursorField::Name, CursorField::CreatedAt, CursorField::UpdatedAt, CursorField::At];
-        fields
-            .into_iter()
-            .find_map(|field| {
-                Cursor::decode(s, "cursor", field).ok().map(|c| RowCursor { field, value: c.value, id: c.id })
-            })
-            .ok_or_else(|| AppError::invalid("cursor", "not a cursor returned by this API"))
+        Cursor::parse(s).ok_or_else(|| AppError::invalid("cursor", "not a cursor returned by this API"))
     }
 
     fn encode_cursor(&self) -> String {
@@ -63,13 +56,13 @@ pub fn forward(first: Option<i32>, after: Option<String>, offset: Option<i32>) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::paging::SortValue;
+    use crate::domain::paging::{CursorField, SortValue};
 
     #[test]
     fn a_cursor_reads_back_as_it_was_written() {
-        let row = RowCursor { field: CursorField::Name, value: SortValue::Text("Ana".into()), id: uuid::Uuid::nil() };
+        let row = Cursor { field: CursorField::Name, value: SortValue::Text("Ana".into()), id: uuid::Uuid::nil() };
         let text = row.encode_cursor();
-        assert_eq!(RowCursor::decode_cursor(&text).ok(), Some(row));
-        assert!(RowCursor::decode_cursor("not-a-cursor").is_err());
+        assert_eq!(Cursor::decode_cursor(&text).ok(), Some(row));
+        assert!(Cursor::decode_cursor("not-a-cursor").is_err());
     }
 }

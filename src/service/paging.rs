@@ -1,7 +1,7 @@
 //! Keyset paging over any SeaORM select: one statement for the page, one
 //! more only when the total was asked for.
 
-use crate::domain::paging::{Cursor, CursorField, Page, RowCursor, SortValue};
+use crate::domain::paging::{Cursor, CursorField, Page, SortValue};
 use crate::error::AppResult;
 use crate::service::by_index::{self, ByIndex, Row};
 use sea_orm::{
@@ -24,7 +24,7 @@ pub struct SortSpec<C> {
 /// One page of rows with their cursors.
 pub struct PageResult<M> {
     /// Rows in order, each with its cursor.
-    pub rows: Vec<(RowCursor, M)>,
+    pub rows: Vec<(Cursor, M)>,
     /// Whether rows exist before this page.
     pub has_previous: bool,
     /// Whether rows exist after this page.
@@ -126,7 +126,7 @@ where
         .into_iter()
         .map(|m| {
             let (value, id) = (reader.key)(&m);
-            (RowCursor { field: sort.field, value, id }, m)
+            (Cursor { field: sort.field, value, id }, m)
         })
         .collect();
     let (has_previous, has_next) =
@@ -159,12 +159,12 @@ where
             ord.is_gt()
         }
     };
-    let mut kept: Vec<(RowCursor, M)> = rows
+    let mut kept: Vec<(Cursor, M)> = rows
         .into_iter()
         .filter_map(|m| {
             let k = key(&m);
             let after_ok = page.after.as_ref().is_none_or(|c| beyond(&k, c));
-            after_ok.then_some((RowCursor { field: sort.field, value: k.0, id: k.1 }, m))
+            after_ok.then_some((Cursor { field: sort.field, value: k.0, id: k.1 }, m))
         })
         .skip(page.offset as usize)
         .collect();
