@@ -71,6 +71,11 @@ struct Lease {
 }
 
 impl Lease {
+    /// `conn` out of `pool`, without a permit yet.
+    fn new(pool: &ReadPool, conn: PgConnection, opened: Instant) -> Self {
+        Lease { conn: Some(conn), opened, in_flight: false, permit: None, pool: pool.clone() }
+    }
+
     /// Back to the pool, for the next statement.
     fn give_back(mut self) {
         if let Some(conn) = self.conn.take() {
@@ -181,36 +186,30 @@ impl ReadPool {
     async fn checkout(&self) -> Result<Lease, DbErr> {
         let permit = self.0.permits.clone().acquire_owned().await;
         let permit = permit.map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed))?;
-        let lease = |conn: PgConnection, opened: Instant, permit: Option<OwnedSemaphorePermit>| Lease {
-            conn: Some(conn),
-            opened,
-            in_flight: false,
-            permit,
-            pool: self.clone(),
-        };
-        let mut permit = Some(permit);
-        loop {
+        let mut lease = loop {
             let idle = self.0.idle.lock().unwrap_or_else(PoisonError::into_inner).pop_back();
-            let Some(Idle { conn, opened, since }) = idle else { break };
-            let mut taken = lease(conn, opened, permit.take());
+            let Some(Idle { conn, opened, since }) = idle else {
+                let conn = self.0.options.connect().await;
+                let conn = conn.map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))))?;
+                self.0.open.fetch_add(1, Ordering::Relaxed);
+                break Lease::new(self, conn, Instant::now());
+            };
+            // A lease already, so that a checkout cancelled while pinging
+            // still counts the connection closed.
+            let mut candidate = Lease::new(self, conn, opened);
             let idle_for = since.elapsed();
-            if idle_for < PING_IF_IDLE_FOR {
-                return Ok(taken);
+            let answers = match candidate.conn.as_mut() {
+                _ if idle_for < PING_IF_IDLE_FOR => true,
+                Some(conn) if idle_for < IDLE_TIMEOUT => conn.ping().await.is_ok(),
+                _ => false,
+            };
+            if answers {
+                break candidate;
             }
-            if idle_for < IDLE_TIMEOUT {
-                if let Some(conn) = taken.conn.as_mut() {
-                    if conn.ping().await.is_ok() {
-                        return Ok(taken);
-                    }
-                }
-            }
-            // Stale: closed, its permit kept for the next candidate.
-            permit = taken.permit.take();
-            taken.close();
-        }
-        let conn = self.0.options.connect().await.map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))))?;
-        self.0.open.fetch_add(1, Ordering::Relaxed);
-        Ok(lease(conn, Instant::now(), permit))
+            candidate.close();
+        };
+        lease.permit = Some(permit);
+        Ok(lease)
     }
 
     /// Puts a connection whose statement completed back for the next one,
