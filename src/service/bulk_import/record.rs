@@ -3,12 +3,12 @@
 //! checked by the same rules as `createAccount` wherever they apply.
 
 use crate::domain::commands::{BankAccount, Checked, NewAccount, NewAsset, NewWallet};
+use crate::domain::money::parse_exact;
 use crate::domain::{AccountStatus, AssetStatus, ClientKind, CurrencyType, SystemRole};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde_json::Value;
-use std::str::FromStr;
 
 /// The client that owns an imported account, as the file names it.
 #[derive(Clone, Debug)]
@@ -101,16 +101,18 @@ fn named<T>(v: &Value, key: &str, from_name: fn(&str) -> Option<T>, default: Opt
     }
 }
 
-/// The decimal at `key` (a string or a number); zero when absent.
+/// The decimal at `key`, exactly as written (see `money::parse_exact`): a
+/// string, or a whole JSON number (a fraction written as a JSON number has
+/// already passed through a binary float); zero when absent.
 fn amount(v: &Value, key: &str) -> AppResult<Decimal> {
-    let parsed = match v.get(key) {
+    let text = match v.get(key) {
         None | Some(Value::Null) => return Ok(Decimal::ZERO),
         Some(Value::String(s)) if s.trim().is_empty() => return Ok(Decimal::ZERO),
-        Some(Value::String(s)) => Decimal::from_str(s.trim()).ok(),
-        Some(Value::Number(n)) => Decimal::from_str(&n.to_string()).ok(),
-        Some(_) => None,
+        Some(Value::String(s)) => s.trim().to_owned(),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => n.to_string(),
+        Some(_) => return Err(AppError::invalid(key, "write amounts as decimal strings such as \"1234.50\"")),
     };
-    parsed.ok_or_else(|| AppError::invalid(key, "must be a decimal number"))
+    parse_exact(&text).map_err(|m| AppError::invalid(key, m))
 }
 
 fn owner(v: &Value) -> AppResult<Option<OwnerRef>> {
@@ -167,7 +169,9 @@ fn asset(v: &Value) -> AppResult<AssetRecord> {
         asset,
         currency_type: named(v, "currencyType", CurrencyType::from_name, None)?,
         decimals,
-        status: named(v, "status", AssetStatus::from_name, Some(AssetStatus::Active))?.unwrap_or(AssetStatus::Active),
+        // As `addAsset`: an asset is not active until someone activates it.
+        status: named(v, "status", AssetStatus::from_name, Some(AssetStatus::Inactive))?
+            .unwrap_or(AssetStatus::Inactive),
         balances: [amount(v, "available")?, amount(v, "onHold")?, amount(v, "future")?],
         wallets,
     })
@@ -203,6 +207,7 @@ fn client(v: &Value, status: AccountStatus) -> AppResult<Holder> {
         custody_bank_account: bank_account(v),
         metadata,
         assets: Vec::new(),
+        idempotency_key: None,
     }
     .check()?;
     Ok(Holder::Client { account: Box::new(account), owner, parent: parent(v) })
@@ -214,8 +219,10 @@ impl Record {
         if !v.is_object() {
             return Err(AppError::invalid("row", "must be a JSON object"));
         }
-        let status =
-            named(v, "status", AccountStatus::from_name, Some(AccountStatus::Active))?.unwrap_or(AccountStatus::Active);
+        // As `createAccount`: a row that names no status is PENDING (export
+        // always writes it, so a round trip keeps every status).
+        let status = named(v, "status", AccountStatus::from_name, Some(AccountStatus::Pending))?
+            .unwrap_or(AccountStatus::Pending);
         let holder = match named(v, "systemRole", SystemRole::from_name, None)? {
             Some(role) => Holder::System { role, currency: text(v, "systemCurrency") },
             None => client(v, status)?,
@@ -239,5 +246,53 @@ impl Record {
             created_at,
             assets,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn row(extra: Value) -> Value {
+        let mut v = json!({"name": "Imported", "type": "PERSONAL", "owner": {"externalId": "cli-1"},
+            "assets": [{"currency": "USD", "available": "1.50"}]});
+        if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+            o.extend(e.clone());
+        }
+        v
+    }
+
+    fn field(r: AppResult<Record>) -> String {
+        match r {
+            Err(AppError::Validation { details, .. }) => details.first().map(|i| i.field.clone()).unwrap_or_default(),
+            Err(other) => format!("{other:?}"),
+            Ok(_) => "accepted".into(),
+        }
+    }
+
+    #[test]
+    fn rows_without_a_status_get_create_account_defaults() {
+        let Ok(Record { holder: Holder::Client { account, .. }, assets, .. }) = Record::from_json(&row(json!({})))
+        else {
+            panic!("a row without statuses is read")
+        };
+        assert_eq!(account.status, AccountStatus::Pending, "as createAccount");
+        assert_eq!(assets[0].status, AssetStatus::Inactive, "as addAsset");
+        let given = row(json!({"status": "ACTIVE", "assets": [{"currency": "USD", "status": "ACTIVE"}]}));
+        let Ok(Record { holder: Holder::Client { account, .. }, assets, .. }) = Record::from_json(&given) else {
+            panic!("a row with statuses")
+        };
+        assert_eq!((account.status, assets[0].status), (AccountStatus::Active, AssetStatus::Active));
+    }
+
+    #[test]
+    fn amounts_in_files_are_exact_or_refused() {
+        for bad in [json!("1_000"), json!("1e3"), json!("+1"), json!("0.00999999999999999999999999999"), json!(0.1)] {
+            let r = Record::from_json(&row(json!({"assets": [{"currency": "USD", "available": bad}]})));
+            assert_eq!(field(r), "assets.0.available", "{bad}");
+        }
+        let r = Record::from_json(&row(json!({"assets": [{"currency": "USD", "available": 12}]})));
+        assert_eq!(r.map(|r| r.assets[0].balances[0].to_string()).ok(), Some("12".to_owned()), "whole numbers read");
     }
 }
