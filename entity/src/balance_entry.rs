@@ -13,7 +13,7 @@ pub struct Model {
     /// Commit time.
     pub at: DateTimeUtc,
     pub actor: String,
-    /// INITIAL, ADJUSTMENT or IMPORT.
+    /// INITIAL, ADJUSTMENT, IMPORT or TRANSFER.
     pub cause: String,
     pub idempotency_key: Option<String>,
     pub delta_available: crate::Amount,
@@ -24,6 +24,8 @@ pub struct Model {
     pub on_hold: crate::Amount,
     pub future: crate::Amount,
     pub credit_limit: crate::Amount,
+    /// The transfer this row is one leg of (cause TRANSFER).
+    pub transfer_id: Option<Uuid>,
 }
 
 /// Rows are read by asset id through loaders.

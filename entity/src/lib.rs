@@ -22,6 +22,7 @@ pub mod project;
 pub mod quote_history;
 pub mod server_setting;
 pub mod smart_card;
+pub mod transfer;
 pub mod wallet;
 
 pub use amount::Amount;

@@ -90,7 +90,7 @@ impl HistoryInterval {
 
 contract_enum!(
     /// What made a balance change.
-    BalanceCause { Initial => "INITIAL", Adjustment => "ADJUSTMENT", Import => "IMPORT" }
+    BalanceCause { Initial => "INITIAL", Adjustment => "ADJUSTMENT", Import => "IMPORT", Transfer => "TRANSFER" }
 );
 contract_enum!(
     /// Whether an asset can be used.

@@ -6,6 +6,7 @@ pub mod commands;
 pub mod enums;
 pub mod filter;
 pub mod money;
+pub mod movement;
 pub mod paging;
 
 pub use enums::*;

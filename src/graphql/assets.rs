@@ -193,6 +193,16 @@ impl Asset {
     }
 }
 
+/// The asset `id` (with its currency) that a row of the caller's
+/// organization refers to, through the request's loader.
+pub async fn asset_of(ctx: &Context<'_>, id: Uuid) -> Result<Asset> {
+    let rows = req(ctx)?.loaders.asset_by_id.load_one(id).await.map_err(load_err)?;
+    let (model, currency) = rows
+        .and_then(|mut v| v.pop())
+        .ok_or_else(|| AppError::internal("a reference to a missing asset").to_graphql())?;
+    Ok(Asset { model, currency })
+}
+
 /// An on-chain address of an asset on one network.
 pub struct Wallet {
     /// The wallet row.
@@ -209,11 +219,7 @@ impl Wallet {
     }
     /// The asset the wallet belongs to.
     async fn asset(&self, ctx: &Context<'_>) -> Result<Asset> {
-        let rows = req(ctx)?.loaders.asset_by_id.load_one(self.model.asset_id).await.map_err(load_err)?;
-        let (model, currency) = rows
-            .and_then(|mut v| v.pop())
-            .ok_or_else(|| AppError::internal("wallet without its asset").to_graphql())?;
-        Ok(Asset { model, currency })
+        asset_of(ctx, self.model.asset_id).await
     }
     /// The network; never changes once set.
     async fn network(&self) -> Fast<Network> {

@@ -58,6 +58,7 @@ impl From<CreateAccountInput> for NewAccount {
             custody_bank_account: i.custody_bank_account.map(BankAccount::from),
             metadata: i.metadata.map_or_else(|| serde_json::json!({}), |j| j.0),
             assets: i.assets.into_iter().flatten().map(NewAsset::from).collect(),
+            idempotency_key: i.idempotency_key,
         }
     }
 }
@@ -217,6 +218,10 @@ pub struct CreateAccountInput {
     pub metadata: Option<Json<serde_json::Value>>,
     /// Optional assets created with the account, in the same transaction.
     pub assets: Option<Vec<AddAssetInput>>,
+    /// A retried create with the same key and the same input returns the
+    /// account the first one made; the same key with another input is
+    /// CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
 /// Changes to an account; absent fields stay, `null` clears optional ones.

@@ -7,7 +7,8 @@ use crate::domain::{BalanceCause, HistoryInterval};
 use crate::error::ToGql;
 use crate::graphql::assets::{at_scale, Asset, AssetBalance};
 use crate::graphql::connection::{connection, wants_total, Conn};
-use crate::graphql::req;
+use crate::graphql::transfers::Transfer;
+use crate::graphql::{load_err, req};
 use async_graphql::{Context, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::balance_entry;
@@ -59,6 +60,11 @@ impl BalanceEntry {
     async fn balance(&self) -> Result<AssetBalance> {
         let m = &self.model;
         AssetBalance::of(m.available.0, m.on_hold.0, m.future.0, m.credit_limit.0, self.scale).gql()
+    }
+    /// The transfer this entry is one leg of (cause TRANSFER); null otherwise.
+    async fn transfer(&self, ctx: &Context<'_>) -> Result<Option<Transfer>> {
+        let Some(id) = self.model.transfer_id else { return Ok(None) };
+        Ok(req(ctx)?.loaders.transfers.load_one(id).await.map_err(load_err)?.map(Transfer))
     }
 }
 

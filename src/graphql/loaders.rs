@@ -13,7 +13,9 @@ use crate::read_pool::ReadDb;
 use crate::service::by_index::{self, ByIndex};
 use crate::service::subtree::{self, SubtreeRow};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{account, account_type, asset, client, currency, currency_network, network, project, smart_card, wallet};
+use entity::{
+    account, account_type, asset, client, currency, currency_network, network, project, smart_card, transfer, wallet,
+};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, ModelTrait, Order, QueryFilter, QueryOrder,
     Related, Value,
@@ -58,7 +60,7 @@ macro_rules! with_id {
     )+};
 }
 
-with_id!(account, account_type, asset, client, currency, network, project, smart_card, wallet);
+with_id!(account, account_type, asset, client, currency, network, project, smart_card, transfer, wallet);
 
 impl Tenanted for currency_network::Entity {
     const ORGANIZATION: currency_network::Column = currency_network::Column::OrganizationId;
@@ -332,6 +334,8 @@ pub struct Loaders {
     pub balance_at: DataLoader<BalanceAtLoader, HashMapCache>,
     /// A currency's quote at an instant, from the quote history.
     pub quotes_at: DataLoader<QuoteAtLoader, HashMapCache>,
+    /// Transfers by id (a journal entry's transfer, `transfer(id)`).
+    pub transfers: Cached<ById<transfer::Entity>>,
     /// The connection every loader reads through (a query's may be a
     /// replica), for the resolvers' own reads.
     db: ReadDb,
@@ -374,6 +378,7 @@ impl Loaders {
         self.currencies_by_network.enable_all_cache(false);
         self.balance_at.enable_all_cache(false);
         self.quotes_at.enable_all_cache(false);
+        self.transfers.enable_all_cache(false);
         self
     }
 
@@ -429,6 +434,7 @@ impl Loaders {
             subtree: batched(SubtreeLoader { scope: scope.clone() }, delay),
             balance_at: batched(BalanceAtLoader { scope: scope.clone() }, delay),
             quotes_at: batched(QuoteAtLoader { scope: scope.clone(), fresh: quotes.freshness() }, delay),
+            transfers: batched(ById { scope: scope.clone(), _entity: PhantomData }, delay),
             currencies_by_network: batched(
                 GroupedWith {
                     scope: scope.clone(),

@@ -20,6 +20,7 @@ pub mod journal;
 pub mod limits;
 pub mod loaders;
 pub mod subscriptions;
+pub mod transfers;
 pub mod valuation;
 pub mod viewer;
 
@@ -41,6 +42,7 @@ pub struct Query(
     catalog::CatalogQuery,
     audit::AuditQuery,
     valuation::QuoteQuery,
+    transfers::TransferQuery,
 );
 
 /// The root mutation, merged from each feature's mutations.
@@ -51,6 +53,7 @@ pub struct Mutation(
     asset_mutation::AssetMutation,
     clients::ClientMutation,
     catalog_mutation::CatalogMutation,
+    transfers::TransferMutation,
 );
 
 /// The executable schema.

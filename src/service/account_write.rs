@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult};
 use crate::events::DomainEvent;
 use crate::service::audit::{self, Action, Change};
 use crate::service::store::{Store, WriteTx};
-use crate::service::{asset_write, catalog, organizations, rows};
+use crate::service::{asset_write, catalog, idempotency, organizations, rows};
 use chrono::{DateTime, Utc};
 use entity::{account, account_type, asset, client, project};
 use sea_orm::{
@@ -172,8 +172,13 @@ pub async fn create_in(
     cause: BalanceCause,
 ) -> AppResult<account::Model> {
     let org = who.organization_id;
-    let refs = references(tx, org, cmd).await?;
+    // The organization's row is locked first (the uid sequence), so two
+    // creates with one key queue here and the later one finds the record.
     let uid = organizations::reserve_uids(&**tx, org, 1).await?;
+    if let Some(first) = idempotency::replayed(tx, org, cmd).await? {
+        return Ok(first);
+    }
+    let refs = references(tx, org, cmd).await?;
     let owner = refs.owner_id;
     let model = rows::client_account(org, uid, cmd, refs, tx.now());
     if cmd.main {
@@ -186,6 +191,7 @@ pub async fn create_in(
         let added = asset_write::add_in(tx, who, &created, a, cause).await;
         added.map_err(|e| e.within(&format!("assets.{i}"), &[]))?;
     }
+    idempotency::remember(tx, org, cmd, &created).await?;
     Ok(created)
 }
 

@@ -4,7 +4,7 @@
 use crate::auth::Principal;
 use crate::domain::balance::Balance;
 use crate::domain::commands::{BalanceAdjustment, Checked, NewAsset};
-use crate::domain::{validate, AssetStatus, BalanceCause, CurrencyType, Role};
+use crate::domain::{movement, validate, AccountStatus, AssetStatus, BalanceCause, CurrencyType, Role};
 use crate::error::{AppError, AppResult};
 use crate::events::DomainEvent;
 use crate::service::audit::{self, Action, Change};
@@ -48,7 +48,8 @@ async fn insert_audited(
 ) -> AppResult<asset::Model> {
     let created = row.insert(&**tx).await.map_err(|e| AppError::from_unique(e, &[("currency_id", field)]))?;
     let deltas = [created.available.0, created.on_hold.0, created.future.0];
-    journal::append(&**tx, who, &created, cause, None, deltas, created.created_at).await?;
+    let entry = journal::Entry { cause, idempotency_key: None, transfer_id: None, deltas };
+    journal::append(&**tx, who, &created, entry, created.created_at).await?;
     let change = Change::created(Action::AssetAdded, created.id, Some(created.account_id), &created);
     audit::record(tx, who, change).await?;
     Ok(created)
@@ -131,6 +132,7 @@ pub async fn set_status(
     who.require(Role::Operator)?;
     let tx = store.begin().await?;
     let (before, cur) = lock(&*tx, who.organization_id, id, "id").await?;
+    live_account(&*tx, &before).await?;
     let mut m = before.clone().into_active_model();
     m.status = Set(status.as_str().into());
     m.version = Set(before.version + 1);
@@ -202,19 +204,31 @@ fn deltas(cmd: &BalanceAdjustment, cur: &currency::Model) -> AppResult<[Decimal;
     ])
 }
 
-/// The account of an asset being adjusted, FOR SHARE: a concurrent
-/// deleteAccount (FOR UPDATE) waits for this adjustment, or this one sees
-/// the deletion; never both.
-async fn live_account(tx: &WriteTx, before: &asset::Model) -> AppResult<()> {
-    let acc = account::Entity::find_by_id(before.account_id)
+/// The account of `asset`, FOR SHARE: a concurrent deleteAccount (FOR
+/// UPDATE) waits for this write, or this one sees the deletion; never both.
+/// NOT_ALLOWED when the account is deleted: nothing of a deleted account
+/// changes any more (its assets, wallets, balances).
+pub async fn live_account<C: ConnectionTrait>(db: &C, asset: &asset::Model) -> AppResult<account::Model> {
+    let acc = account::Entity::find_by_id(asset.account_id)
+        .filter(account::Column::OrganizationId.eq(asset.organization_id))
         .lock_shared()
-        .one(&**tx)
+        .one(db)
         .await?
         .ok_or_else(|| AppError::internal("asset without account"))?;
     if acc.deleted_at.is_some() {
-        return Err(AppError::not_allowed("the account is deleted"));
+        return Err(AppError::not_allowed("the account is DELETED: its assets and wallets no longer change"));
     }
-    Ok(())
+    Ok(acc)
+}
+
+/// What the movement rules read of `acc` and its `asset`.
+pub fn holder(acc: &account::Model, asset: &asset::Model) -> AppResult<movement::Holder> {
+    Ok(movement::Holder {
+        status: AccountStatus::parse(&acc.status)?,
+        allow_sending: acc.allow_sending,
+        allow_receiving: acc.allow_receiving,
+        asset_status: AssetStatus::parse(&asset.status)?,
+    })
 }
 
 /// Writes what makes an applied adjustment replayable and traceable: the
@@ -237,19 +251,19 @@ async fn record_adjustment(
         version: after.version,
         updated_at: at,
     };
-    idempotency_record::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(who.organization_id),
-        key: Set(cmd.idempotency_key.clone()),
-        scope: Set(format!("adjustBalance:{}", after.id)),
-        request_hash: Set(hash),
-        response: Set(serde_json::to_value(&snap).map_err(AppError::internal)?),
-        created_at: Set(at),
-    }
-    .insert(&**tx)
-    .await
-    .map_err(|e| AppError::from_unique(e, &[("key", "idempotencyKey")]))?;
-    journal::append(&**tx, who, after, BalanceCause::Adjustment, Some(&cmd.idempotency_key), deltas, at).await?;
+    let response = serde_json::to_value(&snap).map_err(AppError::internal)?;
+    let scope = format!("adjustBalance:{}", after.id);
+    rows::idempotency_record(who.organization_id, &cmd.idempotency_key, scope, hash, response, at)
+        .insert(&**tx)
+        .await
+        .map_err(|e| AppError::from_unique(e, &[("key", "idempotencyKey")]))?;
+    let entry = journal::Entry {
+        cause: BalanceCause::Adjustment,
+        idempotency_key: Some(&cmd.idempotency_key),
+        transfer_id: None,
+        deltas,
+    };
+    journal::append(&**tx, who, after, entry, at).await?;
     let to_json = |v: &asset::Model| serde_json::to_value(v).map_err(AppError::internal);
     let mut after_json = to_json(after)?;
     after_json["adjustment"] = serde_json::json!({
@@ -286,10 +300,8 @@ pub async fn adjust(
     if deltas.iter().all(|d| d.is_zero()) {
         return Err(AppError::invalid("", "give at least one non-zero delta"));
     }
-    if AssetStatus::parse(&before.status)? != AssetStatus::Active {
-        return Err(AppError::not_allowed("the asset is INACTIVE: activate it before moving its balance"));
-    }
-    live_account(&tx, &before).await?;
+    let acc = live_account(&*tx, &before).await?;
+    movement::check_deltas(&holder(&acc, &before)?, deltas, "the account")?;
     let then = Balance { available: before.available.0, on_hold: before.on_hold.0, future: before.future.0 };
     let Balance { available, on_hold, future } = then.adjusted(deltas, before.credit_limit.0)?;
     let at = tx.now();

@@ -52,6 +52,8 @@ pub enum Action {
     NetworkCreated,
     /// `project.created`.
     ProjectCreated,
+    /// `transfer.completed`.
+    TransferCompleted,
 }
 
 impl Action {
@@ -77,6 +79,7 @@ impl Action {
             Action::CurrencyCreated => "currency.created",
             Action::NetworkCreated => "network.created",
             Action::ProjectCreated => "project.created",
+            Action::TransferCompleted => "transfer.completed",
         }
     }
 
@@ -93,6 +96,7 @@ impl Action {
             A::CurrencyCreated => EntityKind::Currency,
             A::NetworkCreated => EntityKind::Network,
             A::ProjectCreated => EntityKind::Project,
+            A::TransferCompleted => EntityKind::Transfer,
         }
     }
 }
@@ -118,6 +122,8 @@ pub enum EntityKind {
     Network,
     /// A project.
     Project,
+    /// A transfer between two assets.
+    Transfer,
 }
 
 impl EntityKind {
@@ -133,6 +139,7 @@ impl EntityKind {
             EntityKind::Currency => "CURRENCY",
             EntityKind::Network => "NETWORK",
             EntityKind::Project => "PROJECT",
+            EntityKind::Transfer => "TRANSFER",
         }
     }
 }

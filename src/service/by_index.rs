@@ -196,7 +196,7 @@ by_index! {
         external_id, bank, platform, version, created_at, updated_at }
     audit_event { id, organization_id, at, actor, action, entity_type, entity_id, account_id, before, after }
     balance_entry { id, organization_id, asset_id, at, actor, cause, idempotency_key, delta_available, delta_on_hold,
-        delta_future, available, on_hold, future, credit_limit }
+        delta_future, available, on_hold, future, credit_limit, transfer_id }
     client { id, organization_id, external_id, name, email, kind, created_at, updated_at }
     currency { id, organization_id, code, name, symbol, currency_type, decimals, created_at }
     currency_network { currency_id, network_id, organization_id }
@@ -204,6 +204,8 @@ by_index! {
     project { id, organization_id, name, created_at }
     smart_card { id, organization_id, account_id, name, last4, fingerprint, expiration_date, active, created_at,
         deactivation_reason_code, deactivation_reason_description, deactivated_at }
+    transfer { id, organization_id, idempotency_key, request_hash, from_asset_id, to_asset_id, from_account_id,
+        to_account_id, currency_id, amount, fee, fee_asset_id, reason, metadata, actor, at }
     wallet { id, organization_id, asset_id, network_id, address, active, created_at }
 }
 
@@ -225,6 +227,7 @@ macro_rules! by_index_tables {
             network,
             project,
             smart_card,
+            transfer,
             wallet
         )
     };

@@ -18,15 +18,26 @@ use sea_orm::{
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// Records that `after` (the asset as it now stands) changed by `deltas`
-/// (available, on hold, future) at `at`.
+/// What one journal row says of a change besides the balance after it.
+#[derive(Clone, Copy, Debug)]
+pub struct Entry<'a> {
+    /// What made the change.
+    pub cause: BalanceCause,
+    /// The key of the keyed mutation that made it.
+    pub idempotency_key: Option<&'a str>,
+    /// The transfer it is one leg of.
+    pub transfer_id: Option<Uuid>,
+    /// Deltas of available, on hold and future.
+    pub deltas: [Decimal; 3],
+}
+
+/// Records that `after` (the asset as it now stands) changed as `entry`
+/// says at `at`.
 pub async fn append<C: ConnectionTrait>(
     db: &C,
     who: &Principal,
     after: &asset::Model,
-    cause: BalanceCause,
-    idempotency_key: Option<&str>,
-    deltas: [Decimal; 3],
+    entry: Entry<'_>,
     at: DateTime<Utc>,
 ) -> AppResult<()> {
     balance_entry::ActiveModel {
@@ -35,15 +46,16 @@ pub async fn append<C: ConnectionTrait>(
         asset_id: Set(after.id),
         at: Set(at),
         actor: Set(who.subject.clone()),
-        cause: Set(cause.as_str().to_owned()),
-        idempotency_key: Set(idempotency_key.map(str::to_owned)),
-        delta_available: Set(Amount(deltas[0])),
-        delta_on_hold: Set(Amount(deltas[1])),
-        delta_future: Set(Amount(deltas[2])),
+        cause: Set(entry.cause.as_str().to_owned()),
+        idempotency_key: Set(entry.idempotency_key.map(str::to_owned)),
+        delta_available: Set(Amount(entry.deltas[0])),
+        delta_on_hold: Set(Amount(entry.deltas[1])),
+        delta_future: Set(Amount(entry.deltas[2])),
         available: Set(after.available),
         on_hold: Set(after.on_hold),
         future: Set(after.future),
         credit_limit: Set(after.credit_limit),
+        transfer_id: Set(entry.transfer_id),
     }
     .insert(db)
     .await?;
@@ -77,9 +89,16 @@ pub async fn page<C: ConnectionTrait>(
     fetch_page(db, q, &spec, &page, |m| (SortValue::Time(m.at), m.id), with_total).await
 }
 
+/// The columns of a journal row, in entity order, for the statements
+/// written as SQL here.
+const COLUMNS: &str = "id, organization_id, asset_id, at, actor, cause, idempotency_key, delta_available, \
+                       delta_on_hold, delta_future, available, on_hold, future, credit_limit, transfer_id";
+
 /// The latest journal row at or before each `(asset, at)` of `org`: the
 /// balance as it stood then (an asset absent from the answer did not exist
-/// yet). One statement per distinct instant, whatever the number of assets.
+/// yet). One statement per distinct instant, whatever the number of assets;
+/// each asset's row is one backward step of the `(asset_id, at, id)` index
+/// (`ORDER BY ... LIMIT 1`), so the cost does not grow with its history.
 pub async fn latest_at<C: ConnectionTrait>(
     db: &C,
     org: Uuid,
@@ -93,17 +112,20 @@ pub async fn latest_at<C: ConnectionTrait>(
     let mark = |i: usize| crate::db::placeholder(backend, i);
     let mut out = HashMap::new();
     for (at, assets) in by_instant {
-        let list: Vec<String> = (0..assets.len()).map(|i| mark(i + 3)).collect();
+        // Each placeholder once, in order: SQLite's `?` cannot be reused.
+        let list: Vec<String> = (0..assets.len()).map(|i| mark(i + 5)).collect();
         let sql = format!(
-            "SELECT id, organization_id, asset_id, at, actor, cause, idempotency_key, delta_available, \
-             delta_on_hold, delta_future, available, on_hold, future, credit_limit FROM ( \
-             SELECT e.*, ROW_NUMBER() OVER (PARTITION BY asset_id ORDER BY at DESC, id DESC) AS rn \
-             FROM balance_entries e WHERE organization_id = {} AND at <= {} AND asset_id IN ({})) t WHERE rn = 1",
+            "SELECT {COLUMNS} FROM balance_entries WHERE organization_id = {} AND id IN ( \
+             SELECT (SELECT x.id FROM balance_entries x WHERE x.organization_id = {} AND x.asset_id = a.id \
+             AND x.at <= {} ORDER BY x.at DESC, x.id DESC LIMIT 1) \
+             FROM assets a WHERE a.organization_id = {} AND a.id IN ({}))",
             mark(1),
             mark(2),
+            mark(3),
+            mark(4),
             list.join(", ")
         );
-        let mut values: Vec<Value> = vec![org.into(), at.into()];
+        let mut values: Vec<Value> = vec![org.into(), org.into(), at.into(), org.into()];
         values.extend(assets.iter().map(|a| Value::from(*a)));
         let rows = balance_entry::Entity::find()
             .from_raw_sql(Statement::from_sql_and_values(backend, sql, values))
@@ -121,9 +143,11 @@ pub const MAX_POINTS: i64 = 1_000;
 /// in force then (`None`: the asset did not exist yet).
 pub type Point = (DateTime<Utc>, Option<balance_entry::Model>);
 
-/// `asset`'s balance at the end of each UTC `interval` bucket from the one
-/// holding `from` to the one holding `to`. The database picks each bucket's
-/// last row (one statement), plus the row in force before the first bucket.
+/// `asset`'s balance at the end of each UTC `interval` bucket that starts
+/// in `[from, to)`; the last bucket's point is at `to` when the bucket ends
+/// after it, so no point lies after `to` (a window ending on a bucket
+/// boundary has no extra bucket). The database picks each bucket's last
+/// row (one statement), plus the row in force before the first bucket.
 pub async fn history<C: ConnectionTrait>(
     db: &C,
     org: Uuid,
@@ -137,14 +161,19 @@ pub async fn history<C: ConnectionTrait>(
     }
     let (secs, off) = (interval.seconds(), interval.offset());
     let bucket = |t: DateTime<Utc>| (t.timestamp() - off).div_euclid(secs);
-    let (first, last) = (bucket(from), bucket(to));
+    let start = |b: i64| DateTime::<Utc>::from_timestamp(off + b * secs, 0).unwrap_or_default();
+    let first = if start(bucket(from)) < from { bucket(from) + 1 } else { bucket(from) };
+    let last = if start(bucket(to)) < to { bucket(to) } else { bucket(to) - 1 };
+    if last < first {
+        return Ok(Vec::new());
+    }
     if last - first + 1 > MAX_POINTS {
         return Err(AppError::invalid(
             "interval",
-            format!("at most {MAX_POINTS} points: shorten [from, to] or use a longer interval"),
+            format!("at most {MAX_POINTS} points: shorten [from, to) or use a longer interval"),
         ));
     }
-    let start = |b: i64| DateTime::<Utc>::from_timestamp(off + b * secs, 0).unwrap_or_default();
+    let end = |b: i64| start(b + 1).min(to);
     let backend = db.get_database_backend();
     let expr = match backend {
         DbBackend::Postgres => format!("CAST(floor((extract(epoch from at) - {off}) / {secs}) AS BIGINT)"),
@@ -152,13 +181,12 @@ pub async fn history<C: ConnectionTrait>(
     };
     let marks: Vec<String> = (1..=4).map(|i| crate::db::placeholder(backend, i)).collect();
     let sql = format!(
-        "SELECT id, organization_id, asset_id, at, actor, cause, idempotency_key, delta_available, delta_on_hold, \
-         delta_future, available, on_hold, future, credit_limit FROM ( \
+        "SELECT {COLUMNS} FROM ( \
          SELECT e.*, ROW_NUMBER() OVER (PARTITION BY {expr} ORDER BY at DESC, id DESC) AS rn FROM balance_entries e \
          WHERE organization_id = {} AND asset_id = {} AND at >= {} AND at < {}) t WHERE rn = 1",
         marks[0], marks[1], marks[2], marks[3]
     );
-    let values: Vec<Value> = vec![org.into(), asset.into(), start(first).into(), start(last + 1).into()];
+    let values: Vec<Value> = vec![org.into(), asset.into(), start(first).into(), end(last).into()];
     let rows = balance_entry::Entity::find()
         .from_raw_sql(Statement::from_sql_and_values(backend, sql, values))
         .all(db)
@@ -171,7 +199,7 @@ pub async fn history<C: ConnectionTrait>(
         if let Some(m) = by_bucket.get(&b) {
             carry = Some(m.clone());
         }
-        points.push((start(b + 1), carry.clone()));
+        points.push((end(b), carry.clone()));
     }
     Ok(points)
 }

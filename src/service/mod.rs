@@ -16,6 +16,7 @@ pub mod catalog_write;
 pub mod client_write;
 pub mod clients;
 pub mod export;
+pub mod idempotency;
 pub mod import;
 pub mod journal;
 pub mod organizations;
@@ -27,6 +28,8 @@ pub mod secrets;
 pub mod seed;
 pub mod store;
 pub mod subtree;
+pub mod transfer_write;
+pub mod transfers;
 pub mod wallet_card_write;
 
 /// The current time at the precision both databases keep (microseconds),

@@ -2,12 +2,16 @@
 //! shared by the mutations and the seeder. Adding a column means adding it
 //! here once.
 
+use crate::auth::Principal;
 use crate::domain::account_number::account_number;
-use crate::domain::commands::{Checked, NewAccount, NewAccountType, NewCard, NewClient, NewCurrency, NewNetwork};
+use crate::domain::commands::{
+    Checked, NewAccount, NewAccountType, NewCard, NewClient, NewCurrency, NewNetwork, NewTransfer,
+};
 use crate::domain::{AccountKind, AccountStatus, AssetStatus, BalanceCause, SystemRole};
 use chrono::{DateTime, Utc};
 use entity::{
-    account, account_type, asset, balance_entry, client, currency, network, project, smart_card, wallet, Amount,
+    account, account_type, asset, balance_entry, client, currency, idempotency_record, network, project, smart_card,
+    transfer, wallet, Amount,
 };
 use rust_decimal::Decimal;
 use sea_orm::Set;
@@ -180,6 +184,7 @@ pub fn opening_entry(
         on_hold: Set(on_hold),
         future: Set(future),
         credit_limit: asset.credit_limit.clone(),
+        transfer_id: Set(None),
     }
 }
 
@@ -275,4 +280,55 @@ pub fn network(org: Uuid, cmd: &Checked<NewNetwork>, at: DateTime<Utc>) -> netwo
 /// A project's row.
 pub fn project(org: Uuid, name: String, at: DateTime<Utc>) -> project::ActiveModel {
     project::ActiveModel { id: Set(Uuid::now_v7()), organization_id: Set(org), name: Set(name), created_at: Set(at) }
+}
+
+/// A transfer's row: `cmd` as checked, between `from` and `to` (as they
+/// stood before it), stamped `at`.
+pub fn transfer(
+    who: &Principal,
+    id: Uuid,
+    cmd: &NewTransfer,
+    request_hash: String,
+    (from, to): (&asset::Model, &asset::Model),
+    fee_asset_id: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> transfer::ActiveModel {
+    transfer::ActiveModel {
+        id: Set(id),
+        organization_id: Set(who.organization_id),
+        idempotency_key: Set(cmd.idempotency_key.clone()),
+        request_hash: Set(request_hash),
+        from_asset_id: Set(from.id),
+        to_asset_id: Set(to.id),
+        from_account_id: Set(from.account_id),
+        to_account_id: Set(to.account_id),
+        currency_id: Set(from.currency_id),
+        amount: Set(Amount(cmd.amount)),
+        fee: Set(Amount(cmd.fee.unwrap_or_default())),
+        fee_asset_id: Set(fee_asset_id),
+        reason: Set(cmd.reason.clone()),
+        metadata: Set(cmd.metadata.clone()),
+        actor: Set(who.subject.clone()),
+        at: Set(at),
+    }
+}
+
+/// The record of a keyed mutation's first answer, filed under `key`.
+pub fn idempotency_record(
+    org: Uuid,
+    key: &str,
+    scope: String,
+    request_hash: String,
+    response: serde_json::Value,
+    at: DateTime<Utc>,
+) -> idempotency_record::ActiveModel {
+    idempotency_record::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org),
+        key: Set(key.to_owned()),
+        scope: Set(scope),
+        request_hash: Set(request_hash),
+        response: Set(response),
+        created_at: Set(at),
+    }
 }

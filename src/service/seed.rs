@@ -100,6 +100,7 @@ impl AccountSpec {
             custody_bank_account: None,
             metadata: serde_json::json!({}),
             assets: Vec::new(),
+            idempotency_key: None,
         };
         AccountSpec { cmd, parent: None, system_role: None, created_at }
     }

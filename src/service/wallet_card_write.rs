@@ -26,6 +26,7 @@ pub async fn add_wallet(
     let org = who.organization_id;
     let tx = store.begin().await?;
     let (asset, cur) = asset_write::lock(&*tx, org, asset_id, "assetId").await?;
+    asset_write::live_account(&*tx, &asset).await?;
     let net = network::Entity::find()
         .filter(network::Column::OrganizationId.eq(org))
         .filter(network::Column::Code.eq(cmd.network.clone()))

@@ -30,6 +30,24 @@ where
 async fn decodes_as_seaorm_does(app: TestApp) {
     // Some optional values set, so both NULL and non-NULL are compared.
     let db = &app.db;
+    // Transfers, with and without the optional columns (fee, metadata).
+    let usd = |ext: &str| {
+        let q = format!("{{ accountByExternalId(externalId: \"{ext}\") {{ assets {{ id currency {{ code }} }} }} }}");
+        let app = &app;
+        async move {
+            let d = app.data(&q, json!({})).await;
+            let assets = d["accountByExternalId"]["assets"].as_array().cloned().unwrap_or_default();
+            assets.into_iter().find(|a| a["currency"]["code"] == "USD").map(|a| a["id"].clone()).unwrap()
+        }
+    };
+    let (from, to) = (usd("acc-acme-ops").await, usd("acc-ana-main").await);
+    app.data("mutation { systemAccount(role: FEE_PAYER, currency: \"USD\") { id } }", json!({})).await;
+    let transfer = "mutation($i: TransferInput!) { transfer(input: $i) { id } }";
+    app.data(transfer, json!({"i": {"idempotencyKey": "d-1", "fromAssetId": from, "toAssetId": to, "amount": "1.00"}}))
+        .await;
+    let full = json!({"idempotencyKey": "d-2", "fromAssetId": from, "toAssetId": to, "amount": "2.50", "fee": "0.10",
+        "reason": "decoding", "metadata": {"k": "v"}});
+    app.data(transfer, json!({ "i": full })).await;
     let first = app.data("{ accounts(first: 1) { nodes { id } } }", json!({})).await;
     let id = first["accounts"]["nodes"][0]["id"].clone();
     let blocked = app

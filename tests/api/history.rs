@@ -26,7 +26,7 @@ fn just_before(at: &Value) -> String {
 }
 
 async fn every_balance_change_is_journaled_once(app: TestApp) {
-    let acc = app.account_id("acc-mei-usdc").await;
+    let acc = app.account_id("acc-ana-main").await;
     let asset = app.data(ADD, json!({"a": acc, "i": {"currency": "EUR", "initialBalance": "10"}})).await["addAsset"]
         ["id"]
         .clone();
@@ -96,8 +96,9 @@ async fn balances_at_an_instant_cost_the_same_for_5_or_50_accounts(app: TestApp)
 }
 
 async fn a_balance_chart_per_hour_and_day(app: TestApp) {
+    use chrono::{DurationRound, TimeZone};
     use std::time::Duration;
-    let acc = app.account_id("acc-mei-usdc").await;
+    let acc = app.account_id("acc-ana-main").await;
     let asset = app.data(ADD, json!({"a": acc, "i": {"currency": "EUR", "initialBalance": "10"}})).await["addAsset"]
         ["id"]
         .clone();
@@ -117,19 +118,41 @@ async fn a_balance_chart_per_hour_and_day(app: TestApp) {
         }
     };
     let hour = chrono::Duration::hours(1);
-    let points = chart(t0 - hour, t0 + hour * 4, "HOUR").await;
+    let h0 = t0.duration_trunc(hour).unwrap();
+    // One point per bucket that starts in [from, to): 11:00 .. 15:00 for
+    // [11:00, 16:00), each at its bucket's end, the last one at `to`.
+    let points = chart(h0 - hour, h0 + hour * 4, "HOUR").await;
     let values: Vec<&str> = points.iter().map(|p| p["balance"]["available"].as_str().unwrap_or("?")).collect();
-    assert_eq!(values, ["0.00", "10.00", "15.00", "15.00", "16.00", "16.00"], "{points:?}");
-    let end_of_first = chrono::DateTime::parse_from_rfc3339(points[0]["at"].as_str().unwrap()).unwrap();
-    assert_eq!(end_of_first.timestamp() % 3600, 0, "points sit on bucket ends");
-    assert!(end_of_first.with_timezone(&chrono::Utc) <= t0);
-    let day = chart(t0, t0 + hour * 4, "DAY").await;
-    assert_eq!(day.len(), 1);
+    assert_eq!(values, ["0.00", "10.00", "15.00", "15.00", "16.00"], "{points:?}");
+    let ats: Vec<i64> = points
+        .iter()
+        .map(|p| chrono::DateTime::parse_from_rfc3339(p["at"].as_str().unwrap()).unwrap().timestamp())
+        .collect();
+    let ends: Vec<i64> = (0..5).map(|i| (h0 + hour * i).timestamp()).collect();
+    assert_eq!(ats, ends, "points sit on bucket ends, none after `to`");
+    // A window that ends inside a bucket: that bucket's point is at `to`.
+    let inside = chart(h0, h0 + hour * 2 + chrono::Duration::minutes(30), "HOUR").await;
+    assert_eq!(inside.len(), 3, "{inside:?}");
+    let last = chrono::DateTime::parse_from_rfc3339(inside[2]["at"].as_str().unwrap()).unwrap();
+    assert_eq!(last.timestamp(), (h0 + hour * 2 + chrono::Duration::minutes(30)).timestamp());
+    // A window with no bucket start in it has no point.
+    assert!(chart(t0, t0 + hour, "DAY").await.is_empty());
+    let d0 = chrono::Utc.from_utc_datetime(&t0.date_naive().and_hms_opt(0, 0, 0).unwrap());
+    let day = chart(d0, d0 + chrono::Duration::days(1), "DAY").await;
+    assert_eq!(day.len(), 1, "{day:?}");
     assert_eq!(day[0]["balance"]["available"], "16.00");
+    assert_eq!(
+        day[0]["at"].as_str().map(|a| a.starts_with(&(d0 + chrono::Duration::days(1)).format("%Y-%m-%d").to_string())),
+        Some(true)
+    );
 
     let vars = |from: chrono::DateTime<chrono::Utc>, to: chrono::DateTime<chrono::Utc>| json!({"from": from.to_rfc3339(), "to": to.to_rfc3339(), "i": "HOUR"});
-    let (code, field) = app.error(q, vars(t0, t0 + hour * 1000)).await;
-    assert_eq!((code.as_str(), field.as_str()), ("VALIDATION_FAILED", "interval"), "1,001 points");
+    let (code, field) = app.error(q, vars(t0, t0 + hour * 1002)).await;
+    assert_eq!(
+        (code.as_str(), field.as_str()),
+        ("VALIDATION_FAILED", "interval"),
+        "1,001 points (bucket starts in the window)"
+    );
     let (code, field) = app.error(q, vars(t0, t0 - hour)).await;
     assert_eq!((code.as_str(), field.as_str()), ("VALIDATION_FAILED", "from"));
 }

@@ -22,6 +22,7 @@ mod import;
 mod layers;
 mod limits;
 mod metrics;
+mod money_movement;
 mod mutations_accounts;
 mod mutations_assets;
 mod mutations_concurrency;

@@ -48,6 +48,9 @@ pub struct NewAccount {
     pub metadata: serde_json::Value,
     /// Assets created with the account.
     pub assets: Vec<NewAsset>,
+    /// A retried create with the same key and input returns the first
+    /// account; the same key with another input is CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
 /// A client account type code: upper-cased, and not the reserved SYSTEM.
@@ -76,6 +79,7 @@ impl NewAccount {
             return Err(AppError::invalid("status", "an account cannot be created deleted"));
         }
         let account_type = client_type("type", &self.account_type)?;
+        let idempotency_key = validate::optional("idempotencyKey", self.idempotency_key.as_deref(), 200)?;
         let assets = (self.assets.into_iter().enumerate())
             .map(|(i, a)| item("assets", i, a.check().map(|c| c.0)))
             .collect::<AppResult<Vec<_>>>()?;
@@ -89,6 +93,7 @@ impl NewAccount {
             custody_bank_account,
             metadata,
             assets,
+            idempotency_key,
             ..self
         }))
     }

@@ -10,11 +10,13 @@ mod account;
 mod asset;
 mod catalog;
 mod client;
+mod transfer;
 
 pub use account::{AccountChanges, BankAccount, NewAccount, StatusReason, SYSTEM_TYPE};
 pub use asset::{BalanceAdjustment, NewAsset, NewCard, NewWallet};
 pub use catalog::{NewAccountType, NewCurrency, NewNetwork};
 pub use client::{ClientChanges, NewClient};
+pub use transfer::NewTransfer;
 
 use crate::error::AppResult;
 

@@ -10,10 +10,12 @@ use crate::graphql::clients::Client;
 use crate::graphql::connection::{connection, forward, Conn};
 use crate::graphql::fast::Fast;
 use crate::graphql::filters::{account_query, AccountFilter};
+use crate::graphql::transfers::Transfer;
 use crate::graphql::valuation::{subtree_summary, value_account, BalanceSummary, Valuation};
 use crate::graphql::{load_err, req};
 use crate::service::accounts::{sort_key, sort_spec};
 use crate::service::paging::slice_page;
+use crate::service::transfers::TransferConditions;
 use async_graphql::{Context, InputObject, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::account;
@@ -177,6 +179,12 @@ impl Account {
         }
         .boxed()
         .await
+    }
+    /// Transfers in or out of any of the account's assets, newest first.
+    #[graphql(complexity = "first.unwrap_or(50).clamp(0, 500) as usize * child_complexity")]
+    async fn transfers(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Conn<Transfer>> {
+        let conditions = TransferConditions { account_id: Some(self.0.id), ..Default::default() };
+        crate::graphql::transfers::page(ctx, &conditions, forward(first, after, None)).boxed().await
     }
     /// Balances summed over every descendant sub-account, per currency, with
     /// a USD total; with `at`, the balances as they stood then (over today's
