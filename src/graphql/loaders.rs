@@ -222,7 +222,7 @@ impl Loader<(Uuid, chrono::DateTime<chrono::Utc>)> for BalanceAtLoader {
 /// quote history; USD is 1 at any instant.
 pub struct QuoteAtLoader {
     scope: Arc<Scope>,
-    fresh: Duration,
+    quotes: Quotes,
 }
 
 impl Loader<(String, chrono::DateTime<chrono::Utc>)> for QuoteAtLoader {
@@ -242,10 +242,28 @@ impl Loader<(String, chrono::DateTime<chrono::Utc>)> for QuoteAtLoader {
                 ((c.clone(), at), QuoteView { currency: c, quote, stale: false })
             })
             .collect();
+        let fresh = self.quotes.freshness();
+        let view = |code: String, at: chrono::DateTime<chrono::Utc>, quote: crate::pricing::CachedQuote| {
+            let stale = at.signed_duration_since(quote.at).to_std().unwrap_or_default() >= fresh;
+            QuoteView { currency: code, quote, stale }
+        };
         for ((code, at), m) in crate::service::quote_history::latest_at(&self.scope.db, &others).await? {
-            let stale = at.signed_duration_since(m.at).to_std().unwrap_or_default() >= self.fresh;
             let quote = crate::pricing::CachedQuote { rate: m.rate.0, at: m.at, source: m.source };
-            out.insert((code.clone(), at), QuoteView { currency: code, quote, stale });
+            out.insert((code.clone(), at), view(code, at, quote));
+        }
+        // A recent instant also sees the quotes a current valuation uses,
+        // which the history may not hold yet; the newer one wins.
+        let mut by_instant: HashMap<chrono::DateTime<chrono::Utc>, Vec<String>> = HashMap::new();
+        for (code, at) in others {
+            by_instant.entry(at).or_default().push(code);
+        }
+        for (at, codes) in by_instant {
+            for (code, live) in self.quotes.current_at(&codes, at).await {
+                let key = (code.clone(), at);
+                if out.get(&key).is_none_or(|kept| kept.quote.at < live.at) {
+                    out.insert(key, view(code, at, live));
+                }
+            }
         }
         Ok(out)
     }
@@ -433,7 +451,7 @@ impl Loaders {
             quotes: batched(QuoteLoader { quotes: quotes.clone() }, delay),
             subtree: batched(SubtreeLoader { scope: scope.clone() }, delay),
             balance_at: batched(BalanceAtLoader { scope: scope.clone() }, delay),
-            quotes_at: batched(QuoteAtLoader { scope: scope.clone(), fresh: quotes.freshness() }, delay),
+            quotes_at: batched(QuoteAtLoader { scope: scope.clone(), quotes: quotes.clone() }, delay),
             transfers: batched(ById { scope: scope.clone(), _entity: PhantomData }, delay),
             currencies_by_network: batched(
                 GroupedWith {

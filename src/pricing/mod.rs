@@ -128,6 +128,19 @@ impl Quotes {
         QuoteView { currency: code.to_owned(), quote: q, stale }
     }
 
+    /// The quotes a current valuation of `codes` uses, for a valuation at
+    /// `at`: only when `at` is within the freshness window of now, and only
+    /// quotes stamped at or before `at`. The history writer keeps quotes in
+    /// the background, so without this a valuation at "now" could miss the
+    /// quote the current one just used and value the currency as absent.
+    pub async fn current_at(&self, codes: &[String], at: DateTime<Utc>) -> HashMap<String, CachedQuote> {
+        if codes.is_empty() || self.inner.clock.since(at) >= self.inner.timing.fresh {
+            return HashMap::new();
+        }
+        let found = self.get_many(codes).await;
+        found.into_iter().filter(|(_, v)| v.quote.at <= at).map(|(c, v)| (c, v.quote)).collect()
+    }
+
     /// Quotes for `codes` (upper-case); codes with no quote anywhere are absent.
     pub async fn get_many(&self, codes: &[String]) -> HashMap<String, QuoteView> {
         let mut out = HashMap::new();

@@ -157,7 +157,38 @@ async fn a_balance_chart_per_hour_and_day(app: TestApp) {
     assert_eq!((code.as_str(), field.as_str()), ("VALIDATION_FAILED", "from"));
 }
 
+/// A valuation at "now" uses the quote the current valuation just used,
+/// even while the quote history has not kept it yet (its writer runs in
+/// the background): the history is emptied after the writer kept the
+/// quote, so only the live quote can answer.
+async fn a_valuation_at_now_agrees_with_the_current_one(app: TestApp) {
+    use sea_orm::ConnectionTrait;
+    let q = r#"{ accountsAggregate(groupBy: [CURRENCY]) { currency { code } usdTotal complete } }"#;
+    let now = app.data(q, json!({})).await["accountsAggregate"].clone();
+    let btc =
+        |groups: &Value| groups.as_array().and_then(|g| g.iter().find(|x| x["currency"]["code"] == "BTC").cloned());
+    let current = btc(&now).expect("a BTC group");
+    assert_eq!(current["complete"], true, "{current}");
+    crate::services::wait_until("the BTC quote kept", std::time::Duration::from_secs(10), || async {
+        let n = app
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                app.db.get_database_backend(),
+                "SELECT COUNT(*) FROM quote_history WHERE currency = 'BTC'".to_owned(),
+            ))
+            .await;
+        n.ok().flatten().and_then(|r| r.try_get_by_index::<i64>(0).ok()).unwrap_or(0) > 0
+    })
+    .await;
+    app.db.execute_unprepared("DELETE FROM quote_history").await.unwrap();
+    let at = app.clock.now().to_rfc3339();
+    let q_at = r#"query($at: DateTime) { accountsAggregate(groupBy: [CURRENCY], at: $at) { currency { code } usdTotal complete } }"#;
+    let then = app.data(q_at, json!({"at": at})).await["accountsAggregate"].clone();
+    assert_eq!(btc(&then), Some(current), "valued as the current valuation is");
+}
+
 crate::backend_tests!(
+    a_valuation_at_now_agrees_with_the_current_one,
     a_balance_chart_per_hour_and_day,
     every_balance_change_is_journaled_once,
     imports_and_seeded_assets_have_journals,
