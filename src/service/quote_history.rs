@@ -24,16 +24,18 @@ pub async fn latest_at<C: ConnectionTrait>(
     let mark = |i: usize| crate::db::placeholder(backend, i);
     let mut out = HashMap::new();
     for (at, codes) in by_instant {
-        let list: Vec<String> = (0..codes.len()).map(|i| mark(i + 2)).collect();
+        // Driven by the codes: each one's quote is one backward step of the
+        // (currency, at) key (MAX), however long its history. Placeholders
+        // in order of appearance, each once (SQLite's `?`).
+        let list: Vec<String> = (0..codes.len()).map(|i| format!("SELECT {} AS code", mark(i + 1))).collect();
         let sql = format!(
-            "SELECT currency, at, rate, source FROM ( \
-             SELECT q.*, ROW_NUMBER() OVER (PARTITION BY currency ORDER BY at DESC) AS rn \
-             FROM quote_history q WHERE at <= {} AND currency IN ({})) t WHERE rn = 1",
-            mark(1),
-            list.join(", ")
+            "SELECT q.currency, q.at, q.rate, q.source FROM ({}) c JOIN quote_history q ON q.currency = c.code \
+             AND q.at = (SELECT MAX(x.at) FROM quote_history x WHERE x.currency = c.code AND x.at <= {})",
+            list.join(" UNION ALL "),
+            mark(codes.len() + 1)
         );
-        let mut values: Vec<Value> = vec![at.into()];
-        values.extend(codes.iter().map(|c| Value::from(c.clone())));
+        let mut values: Vec<Value> = codes.iter().map(|c| Value::from(c.clone())).collect();
+        values.push(at.into());
         let rows = quote_history::Entity::find()
             .from_raw_sql(Statement::from_sql_and_values(backend, sql, values))
             .all(db)
