@@ -18,6 +18,16 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+/// The asset `id` of `org`, locked for update.
+pub async fn lock_row<C: ConnectionTrait>(db: &C, org: Uuid, id: Uuid, field: &str) -> AppResult<asset::Model> {
+    asset::Entity::find_by_id(id)
+        .filter(asset::Column::OrganizationId.eq(org))
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::missing(field, "asset"))
+}
+
 /// The asset `id` of `org`, locked for update, with its currency.
 pub async fn lock<C: ConnectionTrait>(
     db: &C,
@@ -25,12 +35,7 @@ pub async fn lock<C: ConnectionTrait>(
     id: Uuid,
     field: &str,
 ) -> AppResult<(asset::Model, currency::Model)> {
-    let a = asset::Entity::find_by_id(id)
-        .filter(asset::Column::OrganizationId.eq(org))
-        .lock_exclusive()
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::missing(field, "asset"))?;
+    let a = lock_row(db, org, id, field).await?;
     let c = currency::Entity::find_by_id(a.currency_id)
         .one(db)
         .await?

@@ -14,7 +14,7 @@ use crate::domain::movement::{self, Direction};
 use crate::domain::{validate, BalanceCause, Role, SystemRole};
 use crate::error::{AppError, AppResult};
 use crate::events::DomainEvent;
-use crate::service::asset_write::{holder, live_account, lock};
+use crate::service::asset_write::{holder, live_account, lock_row};
 use crate::service::audit::{self, Action, Change};
 use crate::service::store::{Store, WriteTx};
 use crate::service::{journal, rows};
@@ -99,7 +99,7 @@ async fn lock_sides(tx: &WriteTx, org: Uuid, ids: &[(Uuid, &'static str)]) -> Ap
     order.sort_by_key(|&i| ids[i].0);
     let mut locked: Vec<Option<Side>> = (0..ids.len()).map(|_| None).collect();
     for i in order {
-        let (before, _) = lock(&**tx, org, ids[i].0, ids[i].1).await?;
+        let before = lock_row(&**tx, org, ids[i].0, ids[i].1).await?;
         let account = live_account(&**tx, &before).await?;
         locked[i] = Some(Side { before, account });
     }
@@ -110,15 +110,9 @@ async fn lock_sides(tx: &WriteTx, org: Uuid, ids: &[(Uuid, &'static str)]) -> Ap
 /// errors name the transfer's `amount`.
 fn moved(side: &asset::Model, delta: Decimal, at: chrono::DateTime<chrono::Utc>) -> AppResult<asset::Model> {
     let then = Balance { available: side.available.0, on_hold: side.on_hold.0, future: side.future.0 };
-    let after = then.adjusted([delta, Decimal::ZERO, Decimal::ZERO], side.credit_limit.0).map_err(|e| {
-        let message = match &e {
-            AppError::Validation { message, .. } if message.contains("below zero") => {
-                "the sending asset's available + creditLimit would fall below zero".to_owned()
-            }
-            other => other.to_string(),
-        };
-        AppError::invalid("amount", message)
-    })?;
+    let after = then
+        .adjusted([delta, Decimal::ZERO, Decimal::ZERO], side.credit_limit.0)
+        .map_err(|e| AppError::invalid("amount", e.to_string()))?;
     Ok(asset::Model { available: Amount(after.available), version: side.version + 1, updated_at: at, ..side.clone() })
 }
 
