@@ -11,9 +11,11 @@ pub struct Model {
     pub organization_id: Uuid,
     pub code: String,
     pub name: String,
-    /// Optional regular expression an address on this network must match.
+    /// Regular expression the whole address must match (family PATTERN).
     pub address_pattern: Option<String>,
     pub created_at: DateTimeUtc,
+    /// How addresses are checked: EVM, BITCOIN, TRON, SOLANA, IBAN, PATTERN or UNCHECKED.
+    pub address_family: String,
 }
 
 /// No relations are navigated through SeaORM here; loaders query by key.

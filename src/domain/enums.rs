@@ -93,6 +93,14 @@ contract_enum!(
     BalanceCause { Initial => "INITIAL", Adjustment => "ADJUSTMENT", Import => "IMPORT", Transfer => "TRANSFER" }
 );
 contract_enum!(
+    /// How a network's addresses are checked: a known family, a pattern the
+    /// whole address must match, or nothing beyond its length.
+    AddressFamily {
+        Evm => "EVM", Bitcoin => "BITCOIN", Tron => "TRON", Solana => "SOLANA", Iban => "IBAN",
+        Pattern => "PATTERN", Unchecked => "UNCHECKED"
+    }
+);
+contract_enum!(
     /// Whether an asset can be used.
     AssetStatus { Active => "ACTIVE", Inactive => "INACTIVE" }
 );

@@ -225,9 +225,11 @@ impl Wallet {
     async fn network(&self) -> Fast<Network> {
         Fast(Network(self.network.clone()))
     }
-    /// The address.
-    async fn address(&self) -> &str {
-        &self.model.address
+    /// The address; on an EVM network with its EIP-55 checksum (it is kept
+    /// lower-case, so each address is one wallet whatever its case).
+    async fn address(&self) -> Result<String> {
+        let family = crate::domain::AddressFamily::parse(&self.network.address_family).gql()?;
+        Ok(crate::domain::address::display(family, &self.model.address))
     }
     /// Whether the wallet is in use.
     async fn active(&self) -> bool {

@@ -1,7 +1,7 @@
 //! The organization's configuration: account types, currencies, networks,
 //! projects.
 
-use crate::domain::CurrencyType;
+use crate::domain::{AddressFamily, CurrencyType};
 use crate::error::ToGql;
 use crate::graphql::{load_err, req};
 use crate::service::catalog;
@@ -82,9 +82,13 @@ impl Network {
     async fn name(&self) -> &str {
         &self.0.name
     }
-    /// Regular expression addresses on this network must match, if any.
+    /// Regular expression the whole address must match (family PATTERN).
     async fn address_pattern(&self) -> Option<&str> {
         self.0.address_pattern.as_deref()
+    }
+    /// How addresses on this network are checked.
+    async fn address_family(&self) -> Result<AddressFamily> {
+        AddressFamily::parse(&self.0.address_family).gql()
     }
     /// Currencies living on this network.
     async fn currencies(&self, ctx: &Context<'_>) -> Result<Vec<Currency>> {

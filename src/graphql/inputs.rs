@@ -8,7 +8,7 @@ use crate::domain::commands::{
     NewCard, NewClient, NewCurrency, NewNetwork, NewWallet, Patch, StatusReason,
 };
 use crate::domain::money::Dec;
-use crate::domain::{AccountStatus, ClientKind, CurrencyType};
+use crate::domain::{AccountStatus, AddressFamily, ClientKind, CurrencyType};
 use crate::error::{AppError, AppResult};
 use async_graphql::{InputObject, Json, MaybeUndefined};
 use uuid::Uuid;
@@ -169,7 +169,7 @@ impl From<CurrencyInput> for NewCurrency {
 
 impl From<NetworkInput> for NewNetwork {
     fn from(i: NetworkInput) -> Self {
-        NewNetwork { code: i.code, name: i.name, address_pattern: i.address_pattern }
+        NewNetwork { code: i.code, name: i.name, address_pattern: i.address_pattern, address_family: i.address_family }
     }
 }
 
@@ -395,6 +395,10 @@ pub struct NetworkInput {
     pub code: String,
     /// Display name.
     pub name: String,
-    /// Regular expression addresses must match (for networks of no known family).
+    /// Regular expression the whole address must match (family PATTERN).
     pub address_pattern: Option<String>,
+    /// How addresses are checked. When not given: the family the code
+    /// conventionally names (`ethereum` is EVM), else PATTERN when a pattern
+    /// is given, else UNCHECKED.
+    pub address_family: Option<AddressFamily>,
 }

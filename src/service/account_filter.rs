@@ -2,6 +2,7 @@
 //! type, currency, wallet address) become sub-selects, so a filtered page is
 //! still a single statement.
 
+use crate::domain::address;
 use crate::domain::filter::{metadata_pairs, AccountCondition, AccountQuery, MetaValue};
 use crate::error::{AppError, AppResult};
 use entity::{account, account_type, asset, client, currency, wallet};
@@ -153,7 +154,9 @@ fn on_related(org: Uuid, cond: &AccountCondition, backend: DbBackend) -> AppResu
                 .column(wallet::Column::AssetId)
                 .from(wallet::Entity)
                 .and_where(wallet::Column::OrganizationId.eq(org))
-                .and_where(wallet::Column::Address.is_in(addresses.iter().cloned()))
+                .and_where(
+                    wallet::Column::Address.is_in(addresses.iter().flat_map(|a| [a.clone(), address::lookup_form(a)])),
+                )
                 .to_owned();
             c.add(A::Id.in_subquery(assets_where(org, asset::Column::Id.in_subquery(wallets))))
         }

@@ -200,7 +200,7 @@ by_index! {
     client { id, organization_id, external_id, name, email, kind, created_at, updated_at }
     currency { id, organization_id, code, name, symbol, currency_type, decimals, created_at }
     currency_network { currency_id, network_id, organization_id }
-    network { id, organization_id, code, name, address_pattern, created_at }
+    network { id, organization_id, code, name, address_pattern, created_at, address_family }
     project { id, organization_id, name, created_at }
     smart_card { id, organization_id, account_id, name, last4, fingerprint, expiration_date, active, created_at,
         deactivation_reason_code, deactivation_reason_description, deactivated_at }

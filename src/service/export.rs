@@ -6,6 +6,7 @@
 
 use crate::domain::filter::AccountQuery;
 use crate::domain::paging::PageArgs;
+use crate::domain::{address, AddressFamily};
 use crate::domain::{AccountOrderField, OrderDirection};
 use crate::error::{AppError, AppResult};
 use crate::service::{accounts, rows};
@@ -161,7 +162,11 @@ fn account_json(a: &account::Model, r: &Related) -> Value {
     let assets: Vec<Value> = (r.assets.get(&a.id).into_iter().flatten())
         .map(|(s, c)| {
             let wallets: Vec<Value> = (r.wallets.get(&s.id).into_iter().flatten())
-                .map(|(w, n)| json!({"network": n.code, "address": w.address, "active": w.active}))
+                .map(|(w, n)| {
+                    // As the API shows it (EVM with its checksum); import reads either form.
+                    let family = AddressFamily::from_name(&n.address_family).unwrap_or(AddressFamily::Unchecked);
+                    json!({"network": n.code, "address": address::display(family, &w.address), "active": w.active})
+                })
                 .collect();
             json!({
                 "currency": c.code, "status": s.status,

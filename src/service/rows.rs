@@ -7,7 +7,7 @@ use crate::domain::account_number::account_number;
 use crate::domain::commands::{
     Checked, NewAccount, NewAccountType, NewCard, NewClient, NewCurrency, NewNetwork, NewTransfer,
 };
-use crate::domain::{AccountKind, AccountStatus, AssetStatus, BalanceCause, SystemRole};
+use crate::domain::{AccountKind, AccountStatus, AddressFamily, AssetStatus, BalanceCause, SystemRole};
 use chrono::{DateTime, Utc};
 use entity::{
     account, account_type, asset, balance_entry, client, currency, idempotency_record, network, project, smart_card,
@@ -274,6 +274,7 @@ pub fn network(org: Uuid, cmd: &Checked<NewNetwork>, at: DateTime<Utc>) -> netwo
         name: Set(cmd.name.clone()),
         address_pattern: Set(cmd.address_pattern.clone()),
         created_at: Set(at),
+        address_family: Set(cmd.address_family.unwrap_or(AddressFamily::Unchecked).as_str().to_owned()),
     }
 }
 

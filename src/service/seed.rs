@@ -238,8 +238,12 @@ async fn ensure_catalog<C: ConnectionTrait>(db: &C, org: Uuid, at: DateTime<Utc>
         let id = match existing.iter().find(|n| n.code == *code) {
             Some(n) => n.id,
             None => {
-                let cmd =
-                    NewNetwork { code: (*code).into(), name: (*name).into(), address_pattern: Some((*pattern).into()) };
+                let cmd = NewNetwork {
+                    code: (*code).into(),
+                    name: (*name).into(),
+                    address_pattern: Some((*pattern).into()),
+                    address_family: None,
+                };
                 rows::network(org, &cmd.check()?, at).insert(db).await?.id
             }
         };

@@ -3,7 +3,7 @@
 use crate::auth::Principal;
 use crate::domain::cards::fingerprint;
 use crate::domain::commands::{Checked, NewCard, NewWallet, StatusReason};
-use crate::domain::{address, Role};
+use crate::domain::{address, AddressFamily, Role};
 use crate::error::{AppError, AppResult};
 use crate::service::audit::{self, Action, Change};
 use crate::service::store::Store;
@@ -37,8 +37,10 @@ pub async fn add_wallet(
     if carries.is_none() {
         return Err(AppError::invalid("network", format!("{} does not live on {}", cur.code, net.code)));
     }
-    let addr = cmd.address.as_str();
-    address::check(&net.code, net.address_pattern.as_deref(), addr).map_err(|m| AppError::invalid("address", m))?;
+    let family = AddressFamily::parse(&net.address_family)?;
+    let stored = address::check(family, net.address_pattern.as_deref(), &cmd.address)
+        .map_err(|m| AppError::invalid("address", m))?;
+    let addr = stored.as_str();
     let dup = wallet::Entity::find()
         .filter(wallet::Column::OrganizationId.eq(org))
         .filter(wallet::Column::NetworkId.eq(net.id))

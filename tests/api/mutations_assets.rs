@@ -224,4 +224,59 @@ async fn smart_cards(app: TestApp) {
     assert!(seen_last4, "the rows read are the card's");
 }
 
-crate::backend_tests!(add_asset_rules, adjust_balance_rules, wallets, smart_cards);
+crate::backend_tests!(
+    add_asset_rules,
+    adjust_balance_rules,
+    wallets,
+    smart_cards,
+    address_families_and_one_form_per_evm_address
+);
+
+const NETWORK: &str = "mutation($i: NetworkInput!) { createNetwork(input: $i) { code addressFamily addressPattern } }";
+const CHECKSUMMED: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+
+/// Networks check addresses by their family, not their code; EVM
+/// addresses are one wallet whatever their case, shown checksummed, and
+/// found by the `address` filter in either case.
+async fn address_families_and_one_form_per_evm_address(app: TestApp) {
+    let net =
+        app.data(NETWORK, json!({"i": {"code": "eth-mainnet", "name": "Ethereum", "addressFamily": "EVM"}})).await;
+    assert_eq!(net["createNetwork"]["addressFamily"], "EVM");
+    let guessed = app.data(NETWORK, json!({"i": {"code": "solana", "name": "Solana"}})).await;
+    assert_eq!(guessed["createNetwork"]["addressFamily"], "SOLANA", "a known code suggests its family");
+    let pattern =
+        app.data(NETWORK, json!({"i": {"code": "ledger-x", "name": "X", "addressPattern": "[a-z]{4}"}})).await;
+    assert_eq!(pattern["createNetwork"]["addressFamily"], "PATTERN");
+    let (c, f) = app.error(NETWORK, json!({"i": {"code": "ledger-y", "name": "Y", "addressFamily": "PATTERN"}})).await;
+    assert_eq!((c.as_str(), f.as_str()), ("VALIDATION_FAILED", "input.addressPattern"));
+    let networks = r#"{ networks { code addressFamily } }"#;
+    let all = app.data(networks, json!({})).await;
+    let ethereum = all["networks"].as_array().unwrap().iter().find(|n| n["code"] == "ethereum").cloned();
+    assert_eq!(ethereum.map(|n| n["addressFamily"].clone()), Some(json!("EVM")), "the demo networks have families");
+
+    // USDC lives on the new networks too.
+    app.data(
+        "mutation { createCurrency(input: {code: \"USDX\", name: \"X dollar\", symbol: \"X\", type: CRYPTO, decimals: 6, networks: [\"eth-mainnet\", \"ledger-x\"]}) { code } }",
+        json!({}),
+    )
+    .await;
+    let usdx = active_asset(&app, "acc-acme-ops", "USDX", "0").await;
+    let add = |network: &str, address: &str| json!({"a": usdx, "i": {"network": network, "address": address}});
+    let (c, f) = app.error(WALLET, add("eth-mainnet", "0x5AAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")).await;
+    assert_eq!((c.as_str(), f.as_str()), ("VALIDATION_FAILED", "input.address"), "EIP-55 checked by family");
+    let w = app.data(WALLET, add("eth-mainnet", CHECKSUMMED)).await;
+    assert_eq!(w["addWallet"]["address"], CHECKSUMMED, "shown with its checksum");
+    let (c, f) = app.error(WALLET, add("eth-mainnet", &CHECKSUMMED.to_lowercase())).await;
+    assert_eq!((c.as_str(), f.as_str()), ("CONFLICT", "input.address"), "the lower-case copy is the same wallet");
+    let (c, f) = app.error(WALLET, add("ledger-x", "xxabcdxx")).await;
+    assert_eq!((c.as_str(), f.as_str()), ("VALIDATION_FAILED", "input.address"), "a pattern matches the whole address");
+    app.data(WALLET, add("ledger-x", "abcd")).await;
+    let find = "query($a: [String!]) { accounts(filter: {address: $a}) { nodes { externalId addresses } } }";
+    for spelling in [CHECKSUMMED.to_owned(), CHECKSUMMED.to_lowercase(), CHECKSUMMED.to_uppercase().replace("0X", "0x")]
+    {
+        let found = app.data(find, json!({"a": [spelling]})).await;
+        assert_eq!(found["accounts"]["nodes"][0]["externalId"], "acc-acme-ops", "{spelling}");
+        let shown = found["accounts"]["nodes"][0]["addresses"].as_array().cloned().unwrap_or_default();
+        assert!(shown.contains(&json!(CHECKSUMMED)), "{shown:?}");
+    }
+}

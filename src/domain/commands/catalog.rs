@@ -1,8 +1,7 @@
 //! Configuration commands: account types, currencies, networks.
 
 use super::Checked;
-use crate::domain::validate;
-use crate::domain::CurrencyType;
+use crate::domain::{address, validate, AddressFamily, CurrencyType};
 use crate::error::{AppError, AppResult};
 
 /// A new account type.
@@ -65,12 +64,17 @@ pub struct NewNetwork {
     pub code: String,
     /// Display name.
     pub name: String,
-    /// Regular expression addresses must match (for networks of no known family).
+    /// Regular expression the whole address must match (family PATTERN).
     pub address_pattern: Option<String>,
+    /// How addresses are checked. When not given: the family the code
+    /// conventionally names (`ethereum` is EVM), else PATTERN with a
+    /// pattern, else UNCHECKED. Always set once checked.
+    pub address_family: Option<AddressFamily>,
 }
 
 impl NewNetwork {
-    /// Checks the code, the name and that the pattern compiles.
+    /// Checks the code, the name, that the pattern compiles, and settles
+    /// the address family.
     pub fn check(self) -> AppResult<Checked<Self>> {
         let code = self.code.trim().to_lowercase();
         if code.is_empty()
@@ -85,6 +89,13 @@ impl NewNetwork {
             regex::Regex::new(p)
                 .map_err(|_| AppError::invalid("addressPattern", "is not a valid regular expression"))?;
         }
-        Ok(Checked(NewNetwork { code, name, address_pattern }))
+        let family = self
+            .address_family
+            .or_else(|| address::family_of_code(&code))
+            .unwrap_or(if address_pattern.is_some() { AddressFamily::Pattern } else { AddressFamily::Unchecked });
+        if family == AddressFamily::Pattern && address_pattern.is_none() {
+            return Err(AppError::invalid("addressPattern", "a network of family PATTERN needs a pattern"));
+        }
+        Ok(Checked(NewNetwork { code, name, address_pattern, address_family: Some(family) }))
     }
 }

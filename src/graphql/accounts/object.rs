@@ -1,7 +1,9 @@
 //! The `Account` object. Every relation resolves through a loader.
 
 use crate::domain::filter::AccountCondition;
-use crate::domain::{AccountKind, AccountOrderField, AccountStatus, AssetStatus, OrderDirection, SystemRole};
+use crate::domain::{
+    address, AccountKind, AccountOrderField, AccountStatus, AddressFamily, AssetStatus, OrderDirection, SystemRole,
+};
 use crate::error::{AppError, ToGql};
 use crate::graphql::assets::{Asset, SmartCard};
 use crate::graphql::audit::AuditEvent;
@@ -246,10 +248,12 @@ impl Account {
             let l = req(ctx)?.loaders;
             let assets = l.assets_by_account.load_one(self.0.id).await.map_err(load_err)?.unwrap_or_default();
             let wallets = l.wallets_by_asset.load_many(assets.iter().map(|(a, _)| a.id)).await.map_err(load_err)?;
-            Ok(assets
+            assets
                 .iter()
-                .flat_map(|(a, _)| wallets.get(&a.id).into_iter().flatten().map(|(w, _)| w.address.clone()))
-                .collect())
+                .flat_map(|(a, _)| wallets.get(&a.id).into_iter().flatten())
+                .map(|(w, n)| Ok(address::display(AddressFamily::parse(&n.address_family)?, &w.address)))
+                .collect::<Result<_, AppError>>()
+                .gql()
         }
         .boxed()
         .await

@@ -14,7 +14,7 @@ pub mod record;
 
 use crate::domain::balance::Balance;
 use crate::domain::commands::{Checked, NewAccount, NewAccountType, NewClient, NewCurrency, NewNetwork, SYSTEM_TYPE};
-use crate::domain::{address, validate, BalanceCause, CurrencyType};
+use crate::domain::{address, validate, AddressFamily, BalanceCause, CurrencyType};
 use crate::error::{AppError, AppResult, FieldIssue};
 use crate::service::account_write::{self, MAX_LEVELS};
 use crate::service::bulk_insert::BulkRows;
@@ -193,8 +193,12 @@ impl<'a> Importer<'a> {
                 }
                 for (w, _) in &a.wallets {
                     if !self.networks.contains_key(&w.network) {
-                        let cmd =
-                            NewNetwork { code: w.network.clone(), name: w.network.clone(), address_pattern: None };
+                        let cmd = NewNetwork {
+                            code: w.network.clone(),
+                            name: w.network.clone(),
+                            address_pattern: None,
+                            address_family: None,
+                        };
                         if let Ok(cmd) = cmd.check() {
                             let row = rows::network(self.org, &cmd, self.now).insert(db).await?;
                             self.networks.insert(row.code.clone(), row);
@@ -233,7 +237,9 @@ impl<'a> Importer<'a> {
                 }
                 Holder::System { role, currency } => system_keys.push(rows::system_key(*role, currency.as_deref())),
             }
-            addresses.extend(r.assets.iter().flat_map(|a| a.wallets.iter().map(|(w, _)| w.address.clone())));
+            // Both as written and in the stored form (EVM lower-case).
+            let written = r.assets.iter().flat_map(|a| a.wallets.iter().map(|(w, _)| w.address.as_str()));
+            addresses.extend(written.flat_map(|w| [w.to_owned(), address::lookup_form(w)]));
         }
         let org = self.org;
         let in_org = account::Column::OrganizationId.eq(org);
@@ -394,16 +400,17 @@ impl<'a> Importer<'a> {
                 .networks
                 .get(&w.network)
                 .ok_or_else(|| at_wallet(AppError::invalid("network", "no network with this code")))?;
-            address::check(&net.code, net.address_pattern.as_deref(), &w.address)
+            let family = AddressFamily::parse(&net.address_family)?;
+            let stored = address::check(family, net.address_pattern.as_deref(), &w.address)
                 .map_err(|m| at_wallet(AppError::invalid("address", m)))?;
-            let key = (net.id, w.address.clone());
+            let key = (net.id, stored.clone());
             let taken = found.wallets.contains(&key)
                 || self.wallets.contains(&key)
-                || batch.wallets.iter().any(|r| *r.network_id.as_ref() == net.id && *r.address.as_ref() == w.address);
+                || batch.wallets.iter().any(|r| *r.network_id.as_ref() == net.id && *r.address.as_ref() == stored);
             if taken {
                 return Err(at_wallet(AppError::conflict("address", "the organization already has this wallet")));
             }
-            let mut wrow = rows::wallet(self.org, *row.id.as_ref(), net.id, w.address.clone(), at);
+            let mut wrow = rows::wallet(self.org, *row.id.as_ref(), net.id, stored, at);
             wrow.active = Set(*active);
             batch.wallets.push(wrow);
         }
