@@ -43,11 +43,23 @@ struct Prepared {
     demo: entity::organization::Model,
 }
 
+/// Applies pending migrations, then repairs what a migration alone cannot:
+/// balance journals backfilled before the journal existed
+/// (`service::journal_repair`). Every start and every command does it.
+pub async fn upgrade(db: &DatabaseConnection, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<()> {
+    crate::db::migrate(db).await.context("migrating the database")?;
+    let repaired = crate::service::journal_repair::run(db, now).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    if repaired != Default::default() {
+        tracing::info!(?repaired, "balance journals backfilled before the journal existed: repaired");
+    }
+    Ok(())
+}
+
 /// Migrates the database, reads the card key, and on first start loads
 /// the demo data and makes the first admin key.
 async fn prepare_database(db: &DatabaseConnection, settings: &Settings, clock: &Clock) -> anyhow::Result<Prepared> {
     let fail = |e: crate::error::AppError| anyhow::anyhow!("{e:?}");
-    crate::db::migrate(db).await.context("migrating the database")?;
+    upgrade(db, clock.now()).await?;
     let card_key = secrets::card_key(db, &settings.card_key_source()).await?;
     let empty = organization::Entity::find().count(db).await? == 0;
     if empty && !settings.no_seed {

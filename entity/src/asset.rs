@@ -24,6 +24,9 @@ pub struct Model {
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Set where the balance before this instant is not known (a journal
+    /// backfilled without an audit trail to rebuild it from).
+    pub history_starts_at: Option<DateTimeUtc>,
 }
 
 /// An asset belongs to an account, is denominated in one currency and has

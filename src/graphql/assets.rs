@@ -187,6 +187,12 @@ impl Asset {
     async fn created_at(&self) -> DateTime<Utc> {
         self.model.created_at
     }
+    /// Set when the balance before this instant is not known (a journal
+    /// backfilled from a database made before the journal, without an audit
+    /// trail to rebuild it from): `balance(at:)` before it is an error.
+    async fn history_starts_at(&self) -> Option<DateTime<Utc>> {
+        self.model.history_starts_at
+    }
     /// Last change.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.model.updated_at

@@ -164,6 +164,9 @@ pub async fn groups<C: ConnectionTrait>(
     keys: &[AccountGroupKey],
     at: Option<DateTime<Utc>>,
 ) -> AppResult<Vec<Group>> {
+    if let Some(at) = at {
+        crate::service::journal::known_at(db, org, None, at).await?;
+    }
     let backend = db.get_database_backend();
     let by_currency = keys.contains(&AccountGroupKey::Currency);
     let mut out: BTreeMap<GroupKey, Group> = BTreeMap::new();

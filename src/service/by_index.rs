@@ -193,7 +193,7 @@ by_index! {
         version, created_at, updated_at, deleted_at }
     account_type { id, organization_id, code, name, category, created_at }
     asset { id, organization_id, account_id, currency_id, status, available, on_hold, future, credit_limit, address,
-        external_id, bank, platform, version, created_at, updated_at }
+        external_id, bank, platform, version, created_at, updated_at, history_starts_at }
     audit_event { id, organization_id, at, actor, action, entity_type, entity_id, account_id, before, after }
     balance_entry { id, organization_id, asset_id, at, actor, cause, idempotency_key, delta_available, delta_on_hold,
         delta_future, available, on_hold, future, credit_limit, transfer_id }

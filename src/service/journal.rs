@@ -112,6 +112,7 @@ pub async fn latest_at<C: ConnectionTrait>(
     let mark = |i: usize| crate::db::placeholder(backend, i);
     let mut out = HashMap::new();
     for (at, assets) in by_instant {
+        known_at(db, org, Some(&assets), at).await?;
         // Each placeholder once, in order: SQLite's `?` cannot be reused.
         let list: Vec<String> = (0..assets.len()).map(|i| mark(i + 5)).collect();
         let sql = format!(
@@ -134,6 +135,33 @@ pub async fn latest_at<C: ConnectionTrait>(
         out.extend(rows.into_iter().map(|m| ((m.asset_id, at), m)));
     }
     Ok(out)
+}
+
+/// VALIDATION_FAILED on `at` when the balance history of one of `assets`
+/// (of every asset of `org` when `None`) starts after `at`: its balance
+/// then is not known (see `journal_repair`), and a number would be a guess.
+pub async fn known_at<C: ConnectionTrait>(
+    db: &C,
+    org: Uuid,
+    assets: Option<&[Uuid]>,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    use entity::asset::Column as A;
+    let mut q = asset::Entity::find().filter(A::OrganizationId.eq(org)).filter(A::HistoryStartsAt.gt(at));
+    if let Some(ids) = assets {
+        q = q.filter(A::Id.is_in(ids.iter().copied()));
+    }
+    match q.one(db).await? {
+        Some(a) => Err(AppError::invalid(
+            "at",
+            format!(
+                "the balance history of asset {} starts at {}: no balance before it is known",
+                a.id,
+                a.history_starts_at.map(|t| t.to_rfc3339()).unwrap_or_default()
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Most points one balance chart may have.

@@ -19,6 +19,7 @@ pub mod export;
 pub mod idempotency;
 pub mod import;
 pub mod journal;
+pub mod journal_repair;
 pub mod organizations;
 pub mod outbox;
 pub mod paging;

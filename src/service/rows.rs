@@ -155,6 +155,7 @@ pub fn asset(
         bank: Set(None),
         platform: Set(None),
         version: Set(1),
+        history_starts_at: Set(None),
         created_at: Set(at),
         updated_at: Set(at),
     }

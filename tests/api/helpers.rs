@@ -21,7 +21,7 @@ fn require_services() -> bool {
 }
 
 /// A fresh, empty database URL for one test, or `None` to skip.
-async fn fresh_database(backend: Backend) -> Option<String> {
+pub async fn fresh_database(backend: Backend) -> Option<String> {
     match backend {
         Backend::Sqlite => {
             let path = std::env::temp_dir().join(format!("ag-test-{}.db", Uuid::new_v4().simple()));

@@ -40,6 +40,7 @@ mod statements;
 mod subscriptions;
 mod tenancy;
 mod traces;
+mod upgrade;
 mod valuation;
 mod valuation_cache;
 mod ws_client;
