@@ -269,6 +269,30 @@ impl Loader<(String, chrono::DateTime<chrono::Utc>)> for QuoteAtLoader {
     }
 }
 
+/// The newest transfers of each account, by (account, how many).
+pub struct TransfersByAccount {
+    scope: Arc<Scope>,
+}
+
+impl Loader<(Uuid, u64)> for TransfersByAccount {
+    type Value = Vec<transfer::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[(Uuid, u64)]) -> Result<HashMap<(Uuid, u64), Vec<transfer::Model>>, AppError> {
+        let mut by_limit: HashMap<u64, Vec<Uuid>> = HashMap::new();
+        for (account, limit) in keys {
+            by_limit.entry(*limit).or_default().push(*account);
+        }
+        let mut out = HashMap::new();
+        for (limit, accounts) in by_limit {
+            let found =
+                crate::service::transfers::newest_by_account(&self.scope.db, self.scope.org, &accounts, limit).await?;
+            out.extend(accounts.into_iter().map(|a| ((a, limit), found.get(&a).cloned().unwrap_or_default())));
+        }
+        Ok(out)
+    }
+}
+
 /// Descendant accounts and their assets, by root account.
 pub struct SubtreeLoader {
     scope: Arc<Scope>,
@@ -354,6 +378,8 @@ pub struct Loaders {
     pub quotes_at: DataLoader<QuoteAtLoader, HashMapCache>,
     /// Transfers by id (a journal entry's transfer, `transfer(id)`).
     pub transfers: Cached<ById<transfer::Entity>>,
+    /// The first page of each account's transfers (`Account.transfers`).
+    pub transfers_by_account: DataLoader<TransfersByAccount, HashMapCache>,
     /// The connection every loader reads through (a query's may be a
     /// replica), for the resolvers' own reads.
     db: ReadDb,
@@ -397,6 +423,7 @@ impl Loaders {
         self.balance_at.enable_all_cache(false);
         self.quotes_at.enable_all_cache(false);
         self.transfers.enable_all_cache(false);
+        self.transfers_by_account.enable_all_cache(false);
         self
     }
 
@@ -453,6 +480,7 @@ impl Loaders {
             balance_at: batched(BalanceAtLoader { scope: scope.clone() }, delay),
             quotes_at: batched(QuoteAtLoader { scope: scope.clone(), quotes: quotes.clone() }, delay),
             transfers: batched(ById { scope: scope.clone(), _entity: PhantomData }, delay),
+            transfers_by_account: batched(TransfersByAccount { scope: scope.clone() }, delay),
             currencies_by_network: batched(
                 GroupedWith {
                     scope: scope.clone(),

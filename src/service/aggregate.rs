@@ -12,7 +12,7 @@ use crate::service::account_filter;
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{account, asset, balance_entry};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement, SimpleExpr};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query, SelectStatement, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, QueryResult};
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -139,18 +139,22 @@ fn exact(row: &QueryResult, col: &str, backend: DbBackend) -> AppResult<Decimal>
     exact_sum(values).ok_or_else(|| sum_overflow("the group's sum"))
 }
 
-/// The journal of `org`'s assets up to `at`, each row ranked (`rn`, 1 for
-/// the newest) within its asset: rank 1 is the balance in force at `at`.
-fn journal_ranked(org: Uuid, at: DateTime<Utc>) -> SelectStatement {
+/// The id of the journal row in force at `at` for the asset `s.id` (of
+/// `org`): one backward step of the `(asset_id, at, id)` index per asset,
+/// however long its history (a window ranking every earlier row grew with
+/// it).
+fn entry_in_force(org: Uuid, at: DateTime<Utc>, s: &Alias) -> SelectStatement {
+    use balance_entry::Column as E;
+    let x = Alias::new("x");
     Query::select()
-        .columns([balance_entry::Column::AssetId, balance_entry::Column::Available, balance_entry::Column::OnHold])
-        .expr_as(
-            Expr::cust("ROW_NUMBER() OVER (PARTITION BY \"asset_id\" ORDER BY \"at\" DESC, \"id\" DESC)"),
-            Alias::new("rn"),
-        )
-        .from(balance_entry::Entity)
-        .and_where(balance_entry::Column::OrganizationId.eq(org))
-        .and_where(balance_entry::Column::At.lte(at))
+        .column((x.clone(), E::Id))
+        .from_as(balance_entry::Entity, x.clone())
+        .and_where(Expr::col((x.clone(), E::OrganizationId)).eq(org))
+        .and_where(Expr::col((x.clone(), E::AssetId)).equals((s.clone(), asset::Column::Id)))
+        .and_where(Expr::col((x.clone(), E::At)).lte(at))
+        .order_by((x.clone(), E::At), Order::Desc)
+        .order_by((x, E::Id), Order::Desc)
+        .limit(1)
         .to_owned()
 }
 
@@ -190,10 +194,11 @@ pub async fn groups<C: ConnectionTrait>(
     let source = match at {
         None => "\"s\"",
         Some(at) => {
-            let on = Expr::col((j.clone(), Alias::new("asset_id")))
-                .equals((s.clone(), asset::Column::Id))
-                .and(ExprTrait::eq(Expr::col((j.clone(), Alias::new("rn"))), 1));
-            sums.join_subquery(JoinType::LeftJoin, journal_ranked(org, at), j.clone(), on);
+            // `=` a scalar subquery: evaluated once per asset (an `IN` here
+            // is evaluated for every candidate row of the join).
+            let in_force = Expr::SubQuery(None, Box::new(entry_in_force(org, at, &s).into()));
+            let on = Expr::col((j.clone(), balance_entry::Column::Id)).eq(in_force);
+            sums.join_as(JoinType::LeftJoin, balance_entry::Entity, j.clone(), on);
             "\"j\""
         }
     };

@@ -12,9 +12,7 @@ use chrono::{DateTime, Utc};
 use entity::amount::Amount;
 use entity::{asset, balance_entry};
 use rust_decimal::Decimal;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set, Statement, Value,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, Statement, Value};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -174,8 +172,9 @@ pub type Point = (DateTime<Utc>, Option<balance_entry::Model>);
 /// `asset`'s balance at the end of each UTC `interval` bucket that starts
 /// in `[from, to)`; the last bucket's point is at `to` when the bucket ends
 /// after it, so no point lies after `to` (a window ending on a bucket
-/// boundary has no extra bucket). The database picks each bucket's last
-/// row (one statement), plus the row in force before the first bucket.
+/// boundary has no extra bucket). One statement: for each point, the row
+/// in force just before it is one backward step of the `(asset_id, at, id)`
+/// index, so the cost follows the number of points, not of rows.
 pub async fn history<C: ConnectionTrait>(
     db: &C,
     org: Uuid,
@@ -201,33 +200,38 @@ pub async fn history<C: ConnectionTrait>(
             format!("at most {MAX_POINTS} points: shorten [from, to) or use a longer interval"),
         ));
     }
-    let end = |b: i64| start(b + 1).min(to);
+    known_at(db, org, Some(&[asset]), start(first)).await?;
+    let ends: Vec<DateTime<Utc>> = (first..=last).map(|b| start(b + 1).min(to)).collect();
     let backend = db.get_database_backend();
-    let expr = match backend {
-        DbBackend::Postgres => format!("CAST(floor((extract(epoch from at) - {off}) / {secs}) AS BIGINT)"),
-        _ => format!("CAST(((CAST(strftime('%s', at) AS INTEGER) - {off}) / {secs}) AS INTEGER)"),
-    };
-    let marks: Vec<String> = (1..=4).map(|i| crate::db::placeholder(backend, i)).collect();
+    let mark = |i: usize| crate::db::placeholder(backend, i);
+    // Placeholders in order of appearance, each once (SQLite's `?`).
+    let list: Vec<String> = (0..ends.len()).map(|i| format!("SELECT {} AS e", mark(i + 4))).collect();
     let sql = format!(
-        "SELECT {COLUMNS} FROM ( \
-         SELECT e.*, ROW_NUMBER() OVER (PARTITION BY {expr} ORDER BY at DESC, id DESC) AS rn FROM balance_entries e \
-         WHERE organization_id = {} AND asset_id = {} AND at >= {} AND at < {}) t WHERE rn = 1",
-        marks[0], marks[1], marks[2], marks[3]
+        "SELECT {COLUMNS} FROM balance_entries WHERE organization_id = {} AND id IN ( \
+         SELECT (SELECT x.id FROM balance_entries x WHERE x.organization_id = {} AND x.asset_id = {} \
+         AND x.at < p.e ORDER BY x.at DESC, x.id DESC LIMIT 1) FROM ({}) p)",
+        mark(1),
+        mark(2),
+        mark(3),
+        list.join(" UNION ALL ")
     );
-    let values: Vec<Value> = vec![org.into(), asset.into(), start(first).into(), end(last).into()];
+    let mut values: Vec<Value> = vec![org.into(), org.into(), asset.into()];
+    values.extend(ends.iter().map(|e| Value::from(*e)));
     let rows = balance_entry::Entity::find()
         .from_raw_sql(Statement::from_sql_and_values(backend, sql, values))
         .all(db)
         .await?;
-    let by_bucket: HashMap<i64, balance_entry::Model> = rows.into_iter().map(|m| (bucket(m.at), m)).collect();
-    let before = start(first) - chrono::Duration::microseconds(1);
-    let mut carry = latest_at(db, org, &[(asset, before)]).await?.remove(&(asset, before));
-    let mut points = Vec::with_capacity((last - first + 1) as usize);
-    for b in first..=last {
-        if let Some(m) = by_bucket.get(&b) {
-            carry = Some(m.clone());
+    // Each point's row is the newest one before its end.
+    let mut rows = rows;
+    rows.sort_by_key(|m| (m.at, m.id));
+    let mut next = rows.into_iter().peekable();
+    let mut carry = None;
+    let mut points = Vec::with_capacity(ends.len());
+    for end in ends {
+        while let Some(m) = next.next_if(|m| m.at < end) {
+            carry = Some(m);
         }
-        points.push((end(b), carry.clone()));
+        points.push((end, carry.clone()));
     }
     Ok(points)
 }

@@ -246,7 +246,33 @@ async fn keyed_creates_make_one_account(app: TestApp) {
     assert_eq!(one, two, "an import row with a key is made once");
 }
 
+async fn account_transfers_are_batched_like_every_relation(app: TestApp) {
+    let ((_, a), (acc_b, b)) = pair(&app, "10.00", "0").await;
+    for i in 0..3 {
+        let input = json!({"idempotencyKey": format!("b-{i}"), "fromAssetId": a, "toAssetId": b, "amount": "1.00"});
+        app.data(TRANSFER, json!({ "i": input })).await;
+    }
+    let q = "query($n: Int!) { accounts(first: $n) { nodes { id transfers(first: 2) { nodes { id } pageInfo { hasNextPage } } } } }";
+    app.data("{ __typename }", json!({})).await;
+    let mut costs = Vec::new();
+    let mut last = Value::Null;
+    for n in [5, 50] {
+        let before = app.statements().await;
+        last = app.data(q, json!({ "n": n })).await;
+        costs.push(app.statements().await - before);
+    }
+    assert_eq!(costs[0], costs[1], "the same statements for 5 and 50 accounts");
+    let nodes = last["accounts"]["nodes"].as_array().unwrap();
+    let of_b = nodes.iter().find(|n| n["id"] == acc_b).unwrap()["transfers"].clone();
+    let direct = app
+        .data("query($a: UUID!) { transfers(filter: {accountId: $a}, first: 2) { nodes { id } pageInfo { hasNextPage } } }", json!({"a": acc_b}))
+        .await;
+    assert_eq!(of_b, direct["transfers"], "the batched page is the page");
+    assert_eq!(of_b["pageInfo"]["hasNextPage"], true);
+}
+
 crate::backend_tests!(
+    account_transfers_are_batched_like_every_relation,
     movement_rules_for_every_status_and_flag,
     amounts_are_taken_exactly_or_refused,
     a_transfer_moves_exactly_once,

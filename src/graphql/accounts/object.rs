@@ -1,6 +1,7 @@
 //! The `Account` object. Every relation resolves through a loader.
 
 use crate::domain::filter::AccountCondition;
+use crate::domain::paging::{CursorField, SortValue};
 use crate::domain::{
     address, AccountKind, AccountOrderField, AccountStatus, AddressFamily, AssetStatus, OrderDirection, SystemRole,
 };
@@ -9,14 +10,14 @@ use crate::graphql::assets::{Asset, SmartCard};
 use crate::graphql::audit::AuditEvent;
 use crate::graphql::catalog::{AccountType, Project};
 use crate::graphql::clients::Client;
-use crate::graphql::connection::{connection, forward, Conn};
+use crate::graphql::connection::{connection, forward, wants_total, Conn};
 use crate::graphql::fast::Fast;
 use crate::graphql::filters::{account_query, AccountFilter};
 use crate::graphql::transfers::Transfer;
 use crate::graphql::valuation::{subtree_summary, value_account, BalanceSummary, Valuation};
 use crate::graphql::{load_err, req};
 use crate::service::accounts::{sort_key, sort_spec};
-use crate::service::paging::slice_page;
+use crate::service::paging::{slice_page, SortSpec};
 use crate::service::transfers::TransferConditions;
 use async_graphql::{Context, InputObject, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -185,8 +186,24 @@ impl Account {
     /// Transfers in or out of any of the account's assets, newest first.
     #[graphql(complexity = "first.unwrap_or(50).clamp(0, 500) as usize * child_complexity")]
     async fn transfers(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Conn<Transfer>> {
-        let conditions = TransferConditions { account_id: Some(self.0.id), ..Default::default() };
-        crate::graphql::transfers::page(ctx, &conditions, forward(first, after, None)).boxed().await
+        async move {
+            let args = forward(first, after, None);
+            // The first page comes from one load for the whole page of
+            // accounts; a later page, or one with its total, is read alone.
+            if args.after.is_some() || wants_total(ctx) {
+                let conditions = TransferConditions { account_id: Some(self.0.id), ..Default::default() };
+                return crate::graphql::transfers::page(ctx, &conditions, args).await;
+            }
+            let page = args.validate(CursorField::At).gql()?;
+            let l = req(ctx)?.loaders;
+            let rows = l.transfers_by_account.load_one((self.0.id, page.limit + 1)).await.map_err(load_err)?;
+            let spec = SortSpec { field: CursorField::At, column: (), id: (), desc: true };
+            let mut sliced = slice_page(rows.unwrap_or_default(), &spec, &page, |m| (SortValue::Time(m.at), m.id));
+            sliced.total = None;
+            Ok(connection(sliced, Transfer))
+        }
+        .boxed()
+        .await
     }
     /// Balances summed over every descendant sub-account, per currency, with
     /// a USD total; with `at`, the balances as they stood then (over today's
