@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo run --release --example bench -- page --url http://127.0.0.1:8080 --key agk_... --concurrency 8
 //! cargo run --release --example bench -- subscribers --url ... --key ... --count 10000 --server-pid PID
+//! cargo run --release --example bench -- money --key ... --kind random --concurrency 8
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -49,6 +50,31 @@ enum Mode {
         #[arg(long)]
         server_pid: Option<u32>,
     },
+    /// Money movement on the demo organization's USD assets: transfers of
+    /// 0.01 between random pairs, or every one from one asset to the
+    /// OMNIBUS account (one hot pair), or adjustBalance on random assets.
+    Money {
+        #[arg(long, value_enum, default_value_t = MoneyKind::Random)]
+        kind: MoneyKind,
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Accounts made for the run (each with an active USD asset).
+        #[arg(long, default_value_t = 200)]
+        accounts: usize,
+    },
+}
+
+/// What `money` sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum MoneyKind {
+    /// `transfer` between 1,000 random pairs of assets.
+    Random,
+    /// `transfer` from one asset to the OMNIBUS USD account, every time.
+    Hot,
+    /// `adjustBalance` of +0.01 on random assets.
+    Adjust,
 }
 
 const PAGE: &str = "query($n: Int!) { accounts(first: $n) { nodes { id name status owner { name email } type { code }
@@ -75,35 +101,136 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-async fn page(args: &Args, concurrency: usize, seconds: u64, first: usize, balance: bool) {
+/// Runs `concurrency` clients for `seconds`, each sending the body
+/// `body(client, n)` makes for its n-th request; the latencies in ms, and
+/// the count of answers with errors.
+async fn drive<F>(args: &Args, concurrency: usize, seconds: u64, body: F) -> (Vec<f64>, usize)
+where
+    F: Fn(usize, usize) -> Value + Send + Sync + 'static,
+{
     let client = reqwest::Client::new();
-    let query = if balance { PAGE_WITH_BALANCE } else { PAGE };
-    let body = json!({"query": query, "variables": {"n": first}});
+    let body = std::sync::Arc::new(body);
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
-    for _ in 0..concurrency {
+    for task in 0..concurrency {
         let (client, body, url, key) =
             (client.clone(), body.clone(), format!("{}/graphql", args.url), args.key.clone());
         tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
+            let (mut lat, mut errors) = (Vec::new(), 0);
             while Instant::now() < deadline {
                 let t = Instant::now();
-                let resp: Value =
-                    client.post(&url).header("x-api-key", &key).json(&body).send().await.unwrap().json().await.unwrap();
-                assert!(resp.get("errors").is_none(), "{resp}");
+                let request = client.post(&url).header("x-api-key", &key).json(&body(task, lat.len()));
+                let resp: Value = request.send().await.unwrap().json().await.unwrap();
+                errors += usize::from(resp.get("errors").is_some());
                 lat.push(t.elapsed().as_secs_f64() * 1000.0);
             }
-            lat
+            (lat, errors)
         }));
     }
-    let mut all = Vec::new();
+    let (mut all, mut errors) = (Vec::new(), 0);
     for t in tasks {
-        all.extend(t.await.unwrap());
+        let (lat, e) = t.await.unwrap();
+        all.extend(lat);
+        errors += e;
     }
     all.sort_by(|a, b| a.total_cmp(b));
+    (all, errors)
+}
+
+async fn page(args: &Args, concurrency: usize, seconds: u64, first: usize, balance: bool) {
+    let query = if balance { PAGE_WITH_BALANCE } else { PAGE };
+    let body = json!({"query": query, "variables": {"n": first}});
+    let (all, errors) = drive(args, concurrency, seconds, move |_, _| body.clone()).await;
+    assert_eq!(errors, 0, "pages answered with errors");
     println!(
         "page of {first}{}: concurrency {concurrency}: {:.0} pages/s, p50 {:.2} ms, p99 {:.2} ms ({} pages)",
         if balance { " with USD balance" } else { "" },
+        all.len() as f64 / seconds as f64,
+        pct(&all, 0.5),
+        pct(&all, 0.99),
+        all.len()
+    );
+}
+
+/// `accounts` new ACTIVE accounts of the demo client `cli-ana`, each with
+/// an active USD asset of 1,000,000.00; their asset ids.
+async fn funded_assets(args: &Args, accounts: usize) -> Vec<String> {
+    let http = reqwest::Client::new();
+    let gql = |q: &'static str, v: Value| {
+        let req = http.post(format!("{}/graphql", args.url)).header("x-api-key", &args.key);
+        async move {
+            let r: Value = req.json(&json!({"query": q, "variables": v})).send().await.unwrap().json().await.unwrap();
+            assert!(r.get("errors").is_none(), "{r}");
+            r["data"].clone()
+        }
+    };
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let rows: Vec<Value> = (0..accounts)
+        .map(|i| {
+            json!({"name": format!("bench {run} {i}"), "type": "PERSONAL", "ownerExternalId": "cli-ana",
+            "status": "ACTIVE", "assets": [{"currency": "USD", "initialBalance": "1000000.00"}]})
+        })
+        .collect();
+    let made = gql("mutation($r: [CreateAccountInput!]!) { importAccounts(rows: $r, atomic: true) { accounts { assets { id } } } }", json!({"r": rows})).await;
+    let ids: Vec<String> = made["importAccounts"]["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["assets"][0]["id"].as_str().unwrap().to_owned())
+        .collect();
+    for id in &ids {
+        gql("mutation($id: UUID!) { setAssetStatus(id: $id, status: ACTIVE) { status } }", json!({"id": id})).await;
+    }
+    ids
+}
+
+const TRANSFER: &str = "mutation($i: TransferInput!) { transfer(input: $i) { id } }";
+const ADJUST: &str =
+    "mutation($a: UUID!, $i: BalanceAdjustmentInput!) { adjustBalance(assetId: $a, input: $i) { id } }";
+
+async fn money(args: &Args, kind: MoneyKind, concurrency: usize, seconds: u64, accounts: usize) {
+    use rand::Rng;
+    let assets = funded_assets(args, accounts).await;
+    let omnibus: Value = reqwest::Client::new()
+        .post(format!("{}/graphql", args.url))
+        .header("x-api-key", &args.key)
+        .json(&json!({"query": "mutation { systemAccount(role: OMNIBUS, currency: \"USD\") { assets { id } } }"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let omnibus = omnibus["data"]["systemAccount"]["assets"][0]["id"].as_str().unwrap().to_owned();
+    let mut rng = rand::thread_rng();
+    let pairs: Vec<(String, String)> = (0..1000)
+        .map(|_| {
+            let a = rng.gen_range(0..assets.len());
+            let b = (a + rng.gen_range(1..assets.len())) % assets.len();
+            (assets[a].clone(), assets[b].clone())
+        })
+        .collect();
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let body = move |task: usize, n: usize| {
+        let key = format!("{run}-{task}-{n}");
+        let pick = (task * 7919 + n * 104_729) % pairs.len();
+        match kind {
+            MoneyKind::Random => {
+                let (from, to) = &pairs[pick];
+                json!({"query": TRANSFER, "variables": {"i": {"idempotencyKey": key, "fromAssetId": from, "toAssetId": to, "amount": "0.01"}}})
+            }
+            MoneyKind::Hot => {
+                json!({"query": TRANSFER, "variables": {"i": {"idempotencyKey": key, "fromAssetId": pairs[0].0, "toAssetId": omnibus, "amount": "0.01"}}})
+            }
+            MoneyKind::Adjust => {
+                json!({"query": ADJUST, "variables": {"a": pairs[pick].0, "i": {"idempotencyKey": key, "available": "0.01"}}})
+            }
+        }
+    };
+    let (all, errors) = drive(args, concurrency, seconds, body).await;
+    assert_eq!(errors, 0, "every operation must succeed");
+    println!(
+        "money {kind:?}: concurrency {concurrency}: {:.0} ops/s, p50 {:.2} ms, p99 {:.2} ms ({} ops, {errors} errors)",
         all.len() as f64 / seconds as f64,
         pct(&all, 0.5),
         pct(&all, 0.99),
@@ -217,5 +344,8 @@ async fn main() {
             page(&args, *concurrency, *seconds, *first, *balance).await
         }
         Mode::Subscribers { count, rounds, server_pid } => subscribers(&args, *count, *rounds, *server_pid).await,
+        Mode::Money { kind, concurrency, seconds, accounts } => {
+            money(&args, *kind, *concurrency, *seconds, *accounts).await
+        }
     }
 }
