@@ -216,6 +216,12 @@ def decimal_text(v):
     return format(d, "f") if d == d.to_integral() else str(d)
 
 
+def address_text(a):
+    """EVM addresses without their checksum: the gateway shows EIP-55, the
+    table keeps them lower-case."""
+    return a.lower() if a.startswith("0x") else a
+
+
 def normal_page(rows, gateway):
     """Both APIs' pages as one shape, lists in a fixed order."""
     out = []
@@ -224,12 +230,13 @@ def normal_page(rows, gateway):
             owner, ty, assets = a["owner"], a["type"]["code"], a["assets"]
             cards, subs = a["smartCards"], a["subAccounts"]["nodes"]
             assets = [(x["currency"]["code"], x["balance"]["available"], x["balance"]["onHold"],
-                       [(w["address"], w["network"]["code"]) for w in x["wallets"]]) for x in assets]
+                       [(address_text(w["address"]), w["network"]["code"]) for w in x["wallets"]]) for x in assets]
         else:
             owner, ty = a["clientByOwnerId"], a["accountTypeByTypeId"]["code"]
             cards, subs = a["smartCardsByAccountId"]["nodes"], a["accountsByParentId"]["nodes"]
             assets = [(x["currencyByCurrencyId"]["code"], x["available"], x["onHold"],
-                       [(w["address"], w["networkByNetworkId"]["code"]) for w in x["walletsByAssetId"]["nodes"]])
+                       [(address_text(w["address"]), w["networkByNetworkId"]["code"])
+                        for w in x["walletsByAssetId"]["nodes"]])
                       for x in a["assetsByAccountId"]["nodes"]]
         out.append({
             "uid": int(a["uid"]), "name": a["name"], "status": a["status"], "type": ty,

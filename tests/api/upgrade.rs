@@ -9,7 +9,7 @@ use accounts_gateway::domain::{AccountKind, AccountStatus, AssetStatus, Currency
 use accounts_gateway::error::AppError;
 use accounts_gateway::service::{journal, rows};
 use chrono::{DateTime, TimeZone, Utc};
-use entity::{asset, audit_event, organization, Amount};
+use entity::{asset, audit_event, network, organization, wallet, Amount};
 use migration::{Migrator, MigratorTrait};
 use rust_decimal::Decimal;
 use sea_orm::{ActiveValue::NotSet, Database, DatabaseConnection, EntityTrait, Set};
@@ -117,8 +117,47 @@ async fn upgrade_keeps_history_honest(backend: Backend) {
     // Imported in bulk: no audit trail to rebuild from.
     let untraced = old_asset(&db, org, accounts[1], cur, "10.00").await;
 
+    // Networks as the earlier schema had them (no family), and EVM
+    // wallets written in mixed case: one alone, one with a case twin.
+    let mut networks = Vec::new();
+    for (code, pattern) in [("polygon", None), ("ledger-x", Some("[a-z]{4}")), ("custom", None)] {
+        let id = Uuid::now_v7();
+        let row = network::ActiveModel {
+            id: Set(id),
+            organization_id: Set(org),
+            code: Set(code.into()),
+            name: Set(code.into()),
+            address_pattern: Set(pattern.map(str::to_owned)),
+            created_at: Set(t(1, 0)),
+            address_family: NotSet,
+        };
+        network::Entity::insert(row).exec_without_returning(&db).await.unwrap();
+        networks.push(id);
+    }
+    let alone = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+    let twin = "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359";
+    for address in [alone.to_owned(), twin.to_owned(), twin.to_lowercase()] {
+        let row = rows::wallet(org, traced, networks[0], address, t(7, 9));
+        wallet::Entity::insert(row).exec_without_returning(&db).await.unwrap();
+    }
+
     let now = t(35, 0);
     accounts_gateway::app::upgrade(&db, now).await.unwrap();
+
+    let families: Vec<String> = {
+        let mut all = Vec::new();
+        for id in &networks {
+            all.push(network::Entity::find_by_id(*id).one(&db).await.unwrap().unwrap().address_family);
+        }
+        all
+    };
+    assert_eq!(families, ["EVM", "PATTERN", "UNCHECKED"], "existing networks get their family");
+    let mut stored: Vec<String> =
+        wallet::Entity::find().all(&db).await.unwrap().into_iter().map(|w| w.address).collect();
+    stored.sort();
+    let mut expected = vec![alone.to_lowercase(), twin.to_owned(), twin.to_lowercase()];
+    expected.sort();
+    assert_eq!(stored, expected, "EVM addresses lower-cased, except where a case twin exists");
 
     let at = |asset: Uuid, when: DateTime<Utc>| {
         let db = &db;
