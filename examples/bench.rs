@@ -152,18 +152,18 @@ async fn page(args: &Args, concurrency: usize, seconds: u64, first: usize, balan
     );
 }
 
+/// The `data` of a request that must succeed.
+async fn data(args: &Args, query: &str, variables: Value) -> Value {
+    let request = reqwest::Client::new().post(format!("{}/graphql", args.url)).header("x-api-key", &args.key);
+    let r: Value =
+        request.json(&json!({"query": query, "variables": variables})).send().await.unwrap().json().await.unwrap();
+    assert!(r.get("errors").is_none(), "{r}");
+    r["data"].clone()
+}
+
 /// `accounts` new ACTIVE accounts of the demo client `cli-ana`, each with
 /// an active USD asset of 1,000,000.00; their asset ids.
 async fn funded_assets(args: &Args, accounts: usize) -> Vec<String> {
-    let http = reqwest::Client::new();
-    let gql = |q: &'static str, v: Value| {
-        let req = http.post(format!("{}/graphql", args.url)).header("x-api-key", &args.key);
-        async move {
-            let r: Value = req.json(&json!({"query": q, "variables": v})).send().await.unwrap().json().await.unwrap();
-            assert!(r.get("errors").is_none(), "{r}");
-            r["data"].clone()
-        }
-    };
     let run = uuid::Uuid::new_v4().simple().to_string();
     let rows: Vec<Value> = (0..accounts)
         .map(|i| {
@@ -171,7 +171,8 @@ async fn funded_assets(args: &Args, accounts: usize) -> Vec<String> {
             "status": "ACTIVE", "assets": [{"currency": "USD", "initialBalance": "1000000.00"}]})
         })
         .collect();
-    let made = gql("mutation($r: [CreateAccountInput!]!) { importAccounts(rows: $r, atomic: true) { accounts { assets { id } } } }", json!({"r": rows})).await;
+    let import = "mutation($r: [CreateAccountInput!]!) { importAccounts(rows: $r, atomic: true) { accounts { assets { id } } } }";
+    let made = data(args, import, json!({"r": rows})).await;
     let ids: Vec<String> = made["importAccounts"]["accounts"]
         .as_array()
         .unwrap()
@@ -179,7 +180,8 @@ async fn funded_assets(args: &Args, accounts: usize) -> Vec<String> {
         .map(|a| a["assets"][0]["id"].as_str().unwrap().to_owned())
         .collect();
     for id in &ids {
-        gql("mutation($id: UUID!) { setAssetStatus(id: $id, status: ACTIVE) { status } }", json!({"id": id})).await;
+        data(args, "mutation($id: UUID!) { setAssetStatus(id: $id, status: ACTIVE) { status } }", json!({"id": id}))
+            .await;
     }
     ids
 }
@@ -191,17 +193,9 @@ const ADJUST: &str =
 async fn money(args: &Args, kind: MoneyKind, concurrency: usize, seconds: u64, accounts: usize) {
     use rand::Rng;
     let assets = funded_assets(args, accounts).await;
-    let omnibus: Value = reqwest::Client::new()
-        .post(format!("{}/graphql", args.url))
-        .header("x-api-key", &args.key)
-        .json(&json!({"query": "mutation { systemAccount(role: OMNIBUS, currency: \"USD\") { assets { id } } }"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let omnibus = omnibus["data"]["systemAccount"]["assets"][0]["id"].as_str().unwrap().to_owned();
+    let omnibus =
+        data(args, "mutation { systemAccount(role: OMNIBUS, currency: \"USD\") { assets { id } } }", json!({})).await;
+    let omnibus = omnibus["systemAccount"]["assets"][0]["id"].as_str().unwrap().to_owned();
     let mut rng = rand::thread_rng();
     let pairs: Vec<(String, String)> = (0..1000)
         .map(|_| {
