@@ -380,6 +380,7 @@ pub(crate) fn with_code(e: ServerError, query: &str) -> ServerError {
     if e.message.contains("too complex")
         || e.message.contains("nested too deep")
         || e.message.contains("recursive depth")
+        || e.message.contains("recursion depth")
     {
         let mut limit = crate::graphql::limits::exceeded(e.message.clone());
         limit.locations = e.locations;

@@ -31,9 +31,12 @@ async fn hostile_queries() {
     let roots: String = (0..30).map(|i| format!("f{i}: currencies {{ code }} ")).collect();
     let long = format!("{{ viewer {{ role }} }} # {}", "x".repeat(30_000));
     let parser_bomb = format!("{{ {}role{} }}", "viewer { ".repeat(400), " }".repeat(400));
+    // Past the validator's recursion limit (32), below the parser's.
+    let recursion = format!("{{ accounts {{ nodes {{ {}id{} }} }} }}", "parent { ".repeat(60), " }".repeat(60));
     for (name, q) in [
         ("nesting past the parser's limit", parser_bomb),
         ("depth bomb", depth),
+        ("nesting past the validator's recursion limit", recursion),
         ("1,000 aliased mutations", aliases),
         ("1,000 aliases", read_aliases),
         ("complexity bomb", complexity.to_owned()),
@@ -45,7 +48,7 @@ async fn hostile_queries() {
         assert!(body.get("data").is_none() || body["data"].is_null(), "{name}: nothing ran");
     }
     // Each request costs its API-key lookup and nothing more.
-    assert_eq!(app.statements().await - statements, 7, "refused before touching the data");
+    assert_eq!(app.statements().await - statements, 8, "refused before touching the data");
     assert_eq!(count(&app).await, before, "nothing changed");
     // A legitimate deep page still passes.
     let ok = app
