@@ -8,6 +8,7 @@ pub mod filter;
 pub mod money;
 pub mod movement;
 pub mod paging;
+pub mod spreadsheet;
 
 pub use enums::*;
 pub mod account_number;

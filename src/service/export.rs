@@ -193,12 +193,14 @@ fn account_json(a: &account::Model, r: &Related) -> Value {
     })
 }
 
-/// A CSV cell: quoted when it holds a comma, a quote or a line break.
+/// A CSV cell: a would-be formula neutralized (`domain::spreadsheet`),
+/// quoted when it holds a comma, a quote or a line break.
 fn cell(text: &str) -> String {
+    let text = crate::domain::spreadsheet::neutralize(text);
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
-        text.to_owned()
+        text.into_owned()
     }
 }
 

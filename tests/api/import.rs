@@ -115,6 +115,19 @@ async fn jsonl_round_trip_reproduces_the_organization(app: TestApp) {
 }
 
 async fn csv_round_trip_reproduces_balances_and_wallets(app: TestApp) {
+    // Names a spreadsheet would run as formulas: neutralized in the file,
+    // read back as written.
+    for (name, ext) in [("=HYPERLINK(\"http://evil.example\",\"x\")", "f-1"), ("-2+3", "f-2"), ("@SUM(A1)", "f-3")] {
+        let input = json!({"name": name, "type": "PERSONAL", "ownerExternalId": "cli-ana", "externalId": ext});
+        app.data("mutation($i: CreateAccountInput!) { createAccount(input: $i) { id } }", json!({ "i": input })).await;
+    }
+    let file = temp_file("csv");
+    let out = cli(&app, &["export", "--org", "demo", "--output", &file.display().to_string()]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(written.contains("\"'=HYPERLINK(") && written.contains(",'-2+3,") && written.contains(",'@SUM(A1),"));
+    assert!(!written.contains(",=HYPERLINK") && !written.contains(",-2+3,"), "no cell starts a formula");
+    let _ = std::fs::remove_file(&file);
     round_trip(&app, "csv").await;
 }
 

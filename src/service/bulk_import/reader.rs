@@ -114,9 +114,11 @@ impl Iterator for Rows {
     }
 }
 
-/// The cell under `column`, empty when the row has no such column.
+/// The cell under `column`, empty when the row has no such column; a
+/// formula the export neutralized is read back as written.
 fn cell<'r>(headers: &csv::StringRecord, row: &'r csv::StringRecord, column: &str) -> &'r str {
-    headers.iter().position(|h| h == column).and_then(|i| row.get(i)).unwrap_or("").trim()
+    let raw = headers.iter().position(|h| h == column).and_then(|i| row.get(i)).unwrap_or("");
+    crate::domain::spreadsheet::restore(raw.trim())
 }
 
 /// What ties an account's rows together: its uid, else its number.
