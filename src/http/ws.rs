@@ -27,6 +27,9 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
+/// The longest subscription id a socket accepts.
+const MAX_ID_CHARS: usize = 128;
+
 /// The two subprotocols.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Protocol {
@@ -318,6 +321,10 @@ impl Connection {
         let Some(id) = msg["id"].as_str().filter(|i| !i.is_empty()).map(str::to_owned) else {
             return Some(Some(close(4400, "A subscription needs an id")));
         };
+        // Ids are kept for the socket's life and echoed in every message.
+        if id.chars().count() > MAX_ID_CHARS {
+            return Some(Some(close(4400, &format!("A subscription id has at most {MAX_ID_CHARS} characters"))));
+        }
         if self.subs.contains_key(&id) {
             return Some(Some(close(4409, &format!("Subscriber for {id} already exists"))));
         }

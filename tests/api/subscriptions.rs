@@ -127,6 +127,13 @@ async fn close_codes() {
     ws.subscribe("dup", STATUS_SUB, json!({})).await;
     assert_eq!(ws.close().await, (4409, "Subscriber for dup already exists".to_owned()), "duplicate subscriber id");
 
+    // Ids are at most 128 characters; 128 is fine.
+    let mut ws = Ws::ready(&app.base, T, &app.key).await;
+    ws.subscribe(&"i".repeat(128), STATUS_SUB, json!({})).await;
+    ws.subscribe(&"i".repeat(129), STATUS_SUB, json!({})).await;
+    let (code, reason) = ws.close().await;
+    assert_eq!((code, reason.contains("at most 128")), (4400, true), "{reason}");
+
     // Pings are answered; invalid operations get an `error` for their id.
     let mut ws = Ws::ready(&app.base, T, &app.key).await;
     ws.send(json!({"type": "ping"})).await;
