@@ -216,7 +216,7 @@ impl Application {
             Some(shared) => limiter.shared(shared),
             None => limiter,
         };
-        let cors_origins = settings.cors_origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned);
+        let cors_origins = crate::http::cors_origins(&settings.cors_origins)?;
         let reads = read_routing(settings, &db, &background, &metrics).await?;
         let state = AppState {
             schema,
@@ -233,7 +233,7 @@ impl Application {
             documents: crate::graphql::documents::Documents::new(limits(settings)),
             max_body_bytes: settings.max_body_bytes,
             request_timeout: Duration::from_millis(settings.request_timeout_ms),
-            cors_origins: cors_origins.collect(),
+            cors_origins,
             ws: ws_config(settings),
             shutdown: tokio::sync::watch::channel(false).0,
             sockets: SocketCounter::default(),

@@ -133,14 +133,20 @@ pub struct Settings {
     #[arg(long = "bind", env = "BIND_ADDR", default_value = "127.0.0.1:8080", global = true)]
     pub bind: String,
     /// Database URL: `sqlite://FILE?mode=rwc` or `postgres://...`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://accounts.db?mode=rwc", global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = "sqlite://accounts.db?mode=rwc",
+        global = true
+    )]
     pub database_url: ServiceUrl,
     /// Redis URL for the shared quote cache and event fan-out (optional).
-    #[arg(long, env = "REDIS_URL", global = true)]
+    #[arg(long, env = "REDIS_URL", hide_env_values = true, global = true)]
     pub redis_url: Option<ServiceUrl>,
     /// Seed nodes of a Redis Cluster (comma-separated `redis://host:port`),
     /// used instead of `--redis-url` for everything Redis carries.
-    #[arg(long, env = "REDIS_CLUSTER_URLS", global = true)]
+    #[arg(long, env = "REDIS_CLUSTER_URLS", hide_env_values = true, global = true)]
     pub redis_cluster_urls: Option<String>,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
@@ -154,7 +160,7 @@ pub struct Settings {
     pub dataloader_delay_us: u64,
     /// A PostgreSQL streaming replica for queries (mutations, subscriptions
     /// and authentication stay on the primary).
-    #[arg(long, env = "DATABASE_READ_URL", global = true)]
+    #[arg(long, env = "DATABASE_READ_URL", hide_env_values = true, global = true)]
     pub database_read_url: Option<ServiceUrl>,
     /// How far behind the primary the replica may be, in milliseconds,
     /// before queries go to the primary instead.
@@ -209,7 +215,7 @@ pub struct Settings {
     #[arg(long, env = "QUOTES_FILE", global = true)]
     pub quotes_file: Option<std::path::PathBuf>,
     /// Base URL of the quote API for `--quote-source http`.
-    #[arg(long, env = "QUOTE_API_URL", global = true)]
+    #[arg(long, env = "QUOTE_API_URL", hide_env_values = true, global = true)]
     pub quote_api_url: Option<String>,
     /// Response shape of the quote API.
     #[arg(long, env = "QUOTE_API_FORMAT", value_enum, default_value_t = crate::pricing::source::ApiFormat::Plain, global = true)]

@@ -70,11 +70,29 @@ pub struct AppState {
     pub revocations: crate::auth::revocations::Revocations,
 }
 
+/// The origins `CORS_ORIGINS` names (comma-separated): `*` for any, or
+/// each `http(s)://host[:port]`; anything else is a one-line error at start.
+pub fn cors_origins(setting: &str) -> anyhow::Result<Vec<String>> {
+    let origins: Vec<String> = setting.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect();
+    for o in &origins {
+        let shaped = o == "*" || ((o.starts_with("http://") || o.starts_with("https://")) && !o.ends_with('/'));
+        if !shaped || HeaderValue::from_str(o).is_err() {
+            anyhow::bail!("CORS_ORIGINS: {o:?} is not an origin: write `*` or scheme://host[:port], comma-separated");
+        }
+    }
+    Ok(origins)
+}
+
 /// The gateway's routes.
 pub fn router(state: AppState) -> Router {
-    let origins: Vec<HeaderValue> = state.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    // `*`: any origin (credentials travel in headers, never cookies).
+    let allowed = if state.cors_origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(state.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
     let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
+        .allow_origin(allowed)
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([
             header::AUTHORIZATION,

@@ -347,6 +347,54 @@ async fn cors_allow_list() {
     assert!(no.headers().get("access-control-allow-origin").is_none());
 }
 
+/// `CORS_ORIGINS='*'` allows any origin (it panicked at start), and a value
+/// that is no origin is a one-line error at start, never a silent no-op.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_any_origin_and_bad_origins() {
+    let app = TestApp::spawn_with(Backend::Sqlite, &["--cors-origins", "*"]).await.unwrap();
+    let any = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, format!("{}/graphql", app.base))
+        .header("origin", "https://anywhere.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "x-api-key,content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        any.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap().to_owned()),
+        Some("*".into())
+    );
+    let bin = env!("CARGO_BIN_EXE_accounts-gateway");
+    let db = std::env::temp_dir().join(format!("ag-test-{}.db", uuid::Uuid::new_v4().simple()));
+    let out = std::process::Command::new(bin)
+        .args(["--bind", "127.0.0.1:0", "--database-url", &format!("sqlite://{}?mode=rwc", db.display())])
+        .env("CORS_ORIGINS", "app.example/")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "an error, not a panic: {stderr}");
+    assert!(stderr.contains("CORS_ORIGINS") && !stderr.contains("panicked"), "{stderr}");
+}
+
+/// `--help` never prints a secret from the environment: URLs carry
+/// passwords.
+#[test]
+fn help_hides_the_values_of_urls_and_secrets() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_accounts-gateway"))
+        .arg("--help")
+        .env("DATABASE_URL", "postgres://gw:db-password-value@db.internal/ledger")
+        .env("REDIS_URL", "redis://:redis-password-value@cache.internal")
+        .env("DATABASE_READ_URL", "postgres://gw:read-password-value@replica.internal/ledger")
+        .env("QUOTE_API_URL", "https://quotes.example/?key=url-key-value")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("DATABASE_URL"), "{help}");
+    for secret in ["db-password-value", "redis-password-value", "read-password-value", "url-key-value"] {
+        assert!(!help.contains(secret), "{secret} in --help");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_creates_lists_and_revokes_keys() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
