@@ -103,7 +103,8 @@ impl JwtVerifier {
         Ok(Some(JwtVerifier { keys, validation }))
     }
 
-    /// The caller a token stands for, or why it does not.
+    /// The caller a token stands for, or why it does not (in our words:
+    /// the library's own text never reaches a client).
     pub fn verify(&self, token: &str) -> Result<Principal, String> {
         let key = match &self.keys {
             Keys::Single(k) => k,
@@ -114,10 +115,28 @@ impl JwtVerifier {
             }
         };
         // `decode` refuses a header `alg` other than the pinned one.
-        let data = decode::<Claims>(token, key, &self.validation).map_err(|e| format!("invalid token: {e}"))?;
+        let data = decode::<Claims>(token, key, &self.validation).map_err(|e| refusal(e.kind()).to_owned())?;
         let c = data.claims;
         let role = Role::from_name(&c.role).ok_or("the token's role is not ADMIN, OPERATOR or VIEWER")?;
         let expires_at = c.exp.and_then(|e| DateTime::<Utc>::from_timestamp(e, 0));
         Ok(Principal { organization_id: c.org, role, subject: c.sub, expires_at, api_key_id: None })
+    }
+}
+/// Why a token is refused, for the client.
+fn refusal(kind: &jsonwebtoken::errors::ErrorKind) -> &'static str {
+    use jsonwebtoken::errors::ErrorKind as K;
+    match kind {
+        K::ExpiredSignature => "the token has expired",
+        K::ImmatureSignature => "the token is not valid yet (nbf)",
+        K::InvalidSignature => "the token's signature does not match",
+        K::InvalidAlgorithm | K::InvalidAlgorithmName | K::UnsupportedAlgorithm => {
+            "the token's algorithm is not the one this gateway accepts"
+        }
+        K::InvalidAudience => "the token is for another audience",
+        K::InvalidIssuer => "the token comes from another issuer",
+        K::MissingRequiredClaim(_) | K::InvalidClaimFormat(_) | K::InvalidSubject => {
+            "the token lacks a claim this gateway needs, or holds one in another form"
+        }
+        _ => "malformed token",
     }
 }

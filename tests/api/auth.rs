@@ -242,6 +242,9 @@ async fn hs256_tokens() {
             (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
             "{why}: {body}"
         );
+        // Our words, never the JWT library's ("JSON error: unknown variant `none` ...").
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(!message.contains("JSON error") && !message.contains("variant"), "{why}: {message}");
     }
 }
 
