@@ -141,6 +141,45 @@ impl RedisLayer {
         taken.map(|ok| ok == 1)
     }
 
+    /// Keeps `value` under `field` of the hash `key`, within `max_bytes` for
+    /// the whole hash: the fields least recently kept are dropped first, so
+    /// no caller can grow it past the bound whatever it sends. Atomic on the
+    /// server; a failure only costs the shared copy.
+    pub async fn keep_bounded(&self, key: &str, field: &str, value: &str, max_bytes: u64) {
+        const KEEP: &str = r"
+            local docs, order, total = KEYS[1], KEYS[2], KEYS[3]
+            local field, value, max = ARGV[1], ARGV[2], tonumber(ARGV[3])
+            local t = redis.call('TIME')
+            local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+            if redis.call('HEXISTS', docs, field) == 0 then
+                redis.call('HSET', docs, field, value)
+                redis.call('INCRBY', total, #field + #value)
+            end
+            redis.call('ZADD', order, now, field)
+            while tonumber(redis.call('GET', total) or '0') > max do
+                local oldest = redis.call('ZPOPMIN', order)
+                if #oldest == 0 then redis.call('SET', total, 0) break end
+                local len = redis.call('HSTRLEN', docs, oldest[1])
+                redis.call('HDEL', docs, oldest[1])
+                redis.call('DECRBY', total, len + #oldest[1])
+            end
+            return 1";
+        let Some(mut conn) = self.connection().await else { return };
+        let script = redis::Script::new(KEEP);
+        let mut call = script.prepare_invoke();
+        call.key(self.key(key)).key(self.key(&format!("{key}:order"))).key(self.key(&format!("{key}:bytes")));
+        call.arg(field).arg(value).arg(max_bytes);
+        self.timed("redis bounded write", call.invoke_async::<i64>(&mut conn)).await;
+    }
+
+    /// One field of the hash `key`; `None` when absent or Redis could not
+    /// answer in time.
+    pub async fn hash_field(&self, key: &str, field: &str) -> Option<String> {
+        let mut conn = self.connection().await?;
+        self.metrics.redis_batch();
+        self.timed("redis HGET", conn.hget::<_, _, Option<String>>(self.key(key), field)).await.flatten()
+    }
+
     /// Writes `(key, value)` pairs in one pipeline, each expiring after `ttl`.
     pub async fn set_many(&self, entries: &[(String, String)], ttl: Duration) {
         if entries.is_empty() {

@@ -211,15 +211,18 @@ pub(crate) fn kind_label(ty: Option<OperationType>) -> &'static str {
     }
 }
 
-/// Everything a request passes before it runs: its credential, its
-/// persisted document, its method and its rate. The refusal otherwise.
 /// An admitted request: who sent it, its operation's type and name.
 struct Admitted {
     principal: Principal,
     kind: Option<OperationType>,
     name: Option<String>,
+    /// The persisted-query hash to keep once the document has passed the
+    /// checks that run with it (depth, complexity).
+    to_register: Option<String>,
 }
 
+/// Everything a request passes before it runs: its credential, its
+/// persisted document, its method and its rate. The refusal otherwise.
 async fn admit(
     s: &AppState,
     req: &mut Request,
@@ -245,9 +248,6 @@ async fn admit(
         }
         Ok(found) => found,
     };
-    if let Some(hash) = to_register {
-        s.persisted.register(hash, &req.query).await;
-    }
     if !s.limiter.allow(&principal.limit_key()).await {
         s.metrics.rate_limited();
         let e = crate::error::AppError::LimitExceeded("too many requests for this credential; slow down".into());
@@ -255,7 +255,7 @@ async fn admit(
         answer.response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return Err(answer);
     }
-    Ok(Admitted { principal, kind, name })
+    Ok(Admitted { principal, kind, name, to_register })
 }
 
 /// Runs an admitted request within its time limit. A panic in a resolver
@@ -283,14 +283,15 @@ async fn run(
     }
 }
 
+/// Errors with no path never reached a resolver: the document or its
+/// variables were refused (a request error in the spec's terms).
+fn rejected(resp: &Response) -> bool {
+    resp.data == async_graphql::Value::Null && !resp.errors.is_empty() && resp.errors.iter().all(|e| e.path.is_empty())
+}
+
 /// The HTTP form of an executed request's response.
 fn render(media: Media, resp: Response, query: &str) -> Answer {
-    // Errors with no path never reached a resolver: the document or its
-    // variables were refused (a request error in the spec's terms).
-    let rejected = resp.data == async_graphql::Value::Null
-        && !resp.errors.is_empty()
-        && resp.errors.iter().all(|e| e.path.is_empty());
-    if rejected {
+    if rejected(&resp) {
         return request_error(media, resp.errors, query);
     }
     let errors: Vec<ServerError> = resp.errors.into_iter().map(|e| with_code(e, query)).collect();
@@ -320,14 +321,19 @@ async fn answer(
     is_get: bool,
     credential: Credential,
 ) -> (Answer, Option<OperationType>, Option<String>) {
-    let Admitted { principal, kind, name } = match admit(s, &mut req, media, is_get, &credential).await {
+    let Admitted { principal, kind, name, to_register } = match admit(s, &mut req, media, is_get, &credential).await {
         Ok(admitted) => admitted,
         Err(refusal) => return (refusal, None, None),
     };
     spans::admitted(&tracing::Span::current(), kind_label(kind), name.as_deref(), principal.organization_id);
     let query = req.query.clone();
     let answer = match run(s, req, principal, kind).await {
-        Ok(resp) => render(media, resp, &query),
+        Ok(resp) => {
+            if let Some(hash) = to_register.filter(|_| !rejected(&resp)) {
+                s.persisted.register(hash, &query).await;
+            }
+            render(media, resp, &query)
+        }
         Err(e) => refused(media, StatusCode::OK, &e, true),
     };
     (answer, kind, name)

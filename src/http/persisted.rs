@@ -6,24 +6,27 @@
 //! Resolved here, at the HTTP edge, before anything else looks at the
 //! document: a document fetched by hash then goes through exactly the checks
 //! a sent one does (length, parser depth, mutation over GET, depth and
-//! complexity). The store is bounded in bytes, and shared through Redis
-//! when configured so that every replica knows a hash another one learnt.
+//! complexity). A sent document is kept only once it has passed all of them
+//! and the rate limiter, so a refused request never fills the store. The
+//! store is bounded in bytes, in memory and in Redis alike (least recently
+//! registered first out); through Redis every replica knows a hash another
+//! one learnt.
 
 use crate::error::AppError;
 use crate::redis_cache::RedisLayer;
 use async_graphql::{Request, ServerError};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use std::time::Duration;
 
-/// How long a document stays in Redis after it was last registered.
-const REDIS_TTL: Duration = Duration::from_secs(24 * 3600);
+/// The Redis hash holding the documents (its order and byte count beside it).
+const REDIS_KEY: &str = "docs";
 
 /// The persisted-query store of a process.
 #[derive(Clone)]
 pub struct PersistedQueries {
     local: moka::sync::Cache<String, Arc<str>>,
     redis: Option<Arc<RedisLayer>>,
+    max_bytes: u64,
 }
 
 fn invalid(message: &str) -> ServerError {
@@ -37,7 +40,7 @@ impl PersistedQueries {
             .weigher(|k: &String, v: &Arc<str>| u32::try_from(k.len() + v.len()).unwrap_or(u32::MAX))
             .max_capacity(max_bytes)
             .build();
-        PersistedQueries { local, redis: redis.map(Arc::new) }
+        PersistedQueries { local, redis: redis.map(Arc::new), max_bytes }
     }
 
     /// Applies the request's `persistedQuery` extension, if any: fills in
@@ -78,10 +81,10 @@ impl PersistedQueries {
     }
 
     /// Keeps `query` under `hash` (already checked to match), here and in
-    /// Redis.
+    /// Redis, each within the configured bytes.
     pub async fn register(&self, hash: String, query: &str) {
         if let Some(redis) = &self.redis {
-            redis.set_many(&[(hash.clone(), query.to_owned())], REDIS_TTL).await;
+            redis.keep_bounded(REDIS_KEY, &hash, query, self.max_bytes).await;
         }
         self.local.insert(hash, Arc::from(query));
     }
@@ -91,7 +94,7 @@ impl PersistedQueries {
             return Some(q);
         }
         let redis = self.redis.as_ref()?;
-        let found = redis.get_many(&[hash.to_owned()]).await?.into_iter().next().flatten()?;
+        let found = redis.hash_field(REDIS_KEY, hash).await?;
         // A document in Redis was registered by some replica; it is checked
         // again like any other before it runs.
         if hex::encode(Sha256::digest(found.as_bytes())) != hash {

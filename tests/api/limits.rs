@@ -139,13 +139,52 @@ async fn persisted_documents_pass_every_check() {
     assert_eq!(first_code(&refused), "LIMIT_EXCEEDED", "{refused}");
     let later = post(&app, json!({"extensions": persisted(&long)})).await;
     assert_eq!(first_code(&later), "PERSISTED_QUERY_NOT_FOUND", "{later}");
-    // Too deep: refused whether it is sent or fetched by its hash.
+    // Too deep: refused when sent, and so never kept under its hash.
     let deep = "{ accounts { nodes { parent { parent { parent { parent { parent { id } } } } } } } }";
-    for body in [json!({"extensions": persisted(deep), "query": deep}), json!({"extensions": persisted(deep)})] {
-        let answer = post(&app, body).await;
-        assert!(matches!(first_code(&answer).as_str(), "LIMIT_EXCEEDED" | "PERSISTED_QUERY_NOT_FOUND"), "{answer}");
-        assert!(answer["data"].is_null(), "{answer}");
+    let sent = post(&app, json!({"extensions": persisted(deep), "query": deep})).await;
+    assert_eq!(first_code(&sent), "LIMIT_EXCEEDED", "{sent}");
+    let by_hash = post(&app, json!({"extensions": persisted(deep)})).await;
+    assert_eq!(first_code(&by_hash), "PERSISTED_QUERY_NOT_FOUND", "{by_hash}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_document_is_not_kept() {
+    let flags = ["--rate-limit-per-second", "1", "--rate-limit-burst", "1"];
+    let app = TestApp::spawn_with(Backend::Sqlite, &flags).await.unwrap();
+    let first = "{ viewer { role } }";
+    assert!(post(&app, json!({"query": first})).await.get("errors").is_none(), "the one token");
+    let query = "{ viewer { subject } }";
+    let limited = post(&app, json!({"extensions": persisted(query), "query": query})).await;
+    assert_eq!(first_code(&limited), "LIMIT_EXCEEDED", "{limited}");
+    // Wait for the bucket to refill (one token a second), then ask by hash.
+    let by_hash = loop {
+        let answer = post(&app, json!({"extensions": persisted(query)})).await;
+        if first_code(&answer) != "LIMIT_EXCEEDED" {
+            break answer;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(first_code(&by_hash), "PERSISTED_QUERY_NOT_FOUND", "{by_hash}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redis_store_is_bounded_in_bytes() {
+    let Some(redis) = crate::helpers::redis_flags() else { return };
+    let prefix = format!("apqb{}:", uuid::Uuid::new_v4().simple());
+    let flags = [redis[0].as_str(), redis[1].as_str(), "--redis-prefix", &prefix, "--persisted-queries-bytes", "4096"];
+    let app = TestApp::spawn_with(Backend::Sqlite, &flags).await.unwrap();
+    let queries: Vec<String> = (0..20).map(|i| format!("{{ viewer {{ role }} }} # {i} {}", "x".repeat(400))).collect();
+    for q in &queries {
+        assert!(post(&app, json!({"extensions": persisted(q), "query": q})).await.get("errors").is_none());
     }
+    let url = redis[1].as_str();
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!("{{{prefix}apq:}}docs");
+    let fields: Vec<String> = redis::cmd("HKEYS").arg(&key).query_async(&mut conn).await.unwrap();
+    let bytes: u64 = redis::cmd("GET").arg(format!("{key}:bytes")).query_async(&mut conn).await.unwrap();
+    assert!(!fields.is_empty() && bytes <= 4096, "{} documents, {bytes} bytes", fields.len());
+    assert!(fields.len() < queries.len(), "the oldest were dropped: {}", fields.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
