@@ -216,7 +216,11 @@ impl Application {
             Some(shared) => limiter.shared(shared),
             None => limiter,
         };
-        let cors_origins = crate::http::cors_origins(&settings.cors_origins)?;
+        let origins = crate::http::origin::Origins {
+            cors: crate::http::origin::parse("CORS_ORIGINS", &settings.cors_origins)?,
+            websocket: crate::http::origin::parse("WS_ORIGINS", &settings.ws_origins)?,
+            dev: settings.dev,
+        };
         let reads = read_routing(settings, &db, &background, &metrics).await?;
         let state = AppState {
             schema,
@@ -233,7 +237,7 @@ impl Application {
             documents: crate::graphql::documents::Documents::new(limits(settings)),
             max_body_bytes: settings.max_body_bytes,
             request_timeout: Duration::from_millis(settings.request_timeout_ms),
-            cors_origins,
+            origins,
             ws: ws_config(settings),
             shutdown: tokio::sync::watch::channel(false).0,
             sockets: SocketCounter::default(),

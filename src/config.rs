@@ -314,6 +314,10 @@ pub struct Settings {
     /// Browser origins allowed by CORS, comma-separated (none by default).
     #[arg(long, env = "CORS_ORIGINS", default_value = "", global = true)]
     pub cors_origins: String,
+    /// Page origins allowed to open a WebSocket, comma-separated; `*`, any
+    /// (credentials are explicit, so a page can only use one it holds).
+    #[arg(long, env = "WS_ORIGINS", default_value = "*", global = true)]
+    pub ws_origins: String,
     /// Milliseconds a WebSocket may take to send `connection_init`.
     #[arg(long, env = "WS_INIT_TIMEOUT_MS", default_value_t = 3_000, global = true)]
     pub ws_init_timeout_ms: u64,

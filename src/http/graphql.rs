@@ -95,6 +95,10 @@ pub async fn get_or_upgrade(State(s): State<AppState>, req: axum::extract::Reque
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if wants_ws {
+        if !s.origins.allows_websocket(&parts.headers) {
+            return (StatusCode::FORBIDDEN, "this page's origin may not open a WebSocket here (WS_ORIGINS)")
+                .into_response();
+        }
         return match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &s).await {
             Ok(ws) => super::ws::upgrade(s, ws, parts.headers),
             Err(rejection) => rejection.into_response(),

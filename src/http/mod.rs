@@ -4,6 +4,7 @@ pub mod export;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod origin;
 pub mod persisted;
 pub mod sockets;
 pub mod ws;
@@ -54,8 +55,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Longest a request may run.
     pub request_timeout: Duration,
-    /// Origins allowed by CORS.
-    pub cors_origins: Vec<String>,
+    /// Which pages may reach the gateway (CORS, WebSocket, `--dev`).
+    pub origins: origin::Origins,
     /// WebSocket limits and timers.
     pub ws: ws::WsConfig,
     /// Set to true when the server shuts down; sockets close with 1001.
@@ -70,26 +71,14 @@ pub struct AppState {
     pub revocations: crate::auth::revocations::Revocations,
 }
 
-/// The origins `CORS_ORIGINS` names (comma-separated): `*` for any, or
-/// each `http(s)://host[:port]`; anything else is a one-line error at start.
-pub fn cors_origins(setting: &str) -> anyhow::Result<Vec<String>> {
-    let origins: Vec<String> = setting.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect();
-    for o in &origins {
-        let shaped = o == "*" || ((o.starts_with("http://") || o.starts_with("https://")) && !o.ends_with('/'));
-        if !shaped || HeaderValue::from_str(o).is_err() {
-            anyhow::bail!("CORS_ORIGINS: {o:?} is not an origin: write `*` or scheme://host[:port], comma-separated");
-        }
-    }
-    Ok(origins)
-}
-
 /// The gateway's routes.
 pub fn router(state: AppState) -> Router {
     // `*`: any origin (credentials travel in headers, never cookies).
-    let allowed = if state.cors_origins.iter().any(|o| o == "*") {
+    let cors_origins = &state.origins.cors;
+    let allowed = if cors_origins.iter().any(|o| o == "*") {
         AllowOrigin::any()
     } else {
-        AllowOrigin::list(state.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+        AllowOrigin::list(cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
     };
     let cors = CorsLayer::new()
         .allow_origin(allowed)
@@ -102,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         ])
         .max_age(std::time::Duration::from_secs(600));
     let max_body = state.max_body_bytes;
+    let origins = state.origins.clone();
     Router::new()
         .route("/graphql", get(graphql::get_or_upgrade).post(graphql::post_handler))
         .route("/graphiql", get(graphiql::page))
@@ -115,5 +105,6 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(cors)
+        .layer(axum::middleware::from_fn_with_state(origins, origin::dev_guard))
         .with_state(state)
 }

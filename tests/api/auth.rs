@@ -313,6 +313,27 @@ async fn dev_mode_is_loopback_only() {
     assert!(refused.is_err(), "--dev on a public address is refused");
 }
 
+/// Any page the developer opens could otherwise drive the anonymous ADMIN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_mode_answers_loopback_pages_only() {
+    let app = TestApp::spawn_with(Backend::Sqlite, &["--dev"]).await.unwrap();
+    let create = r#"mutation { createProject(name: "From a page") { name } }"#;
+    let (status, _) = call(&app, &[("origin", "http://evil.example")], create).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let ws = format!("{}/graphql", app.base.replacen("http://", "ws://", 1));
+    let mut upgrade = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(ws).unwrap();
+    upgrade.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+    upgrade.headers_mut().insert("Origin", "http://evil.example".parse().unwrap());
+    match tokio_tungstenite::connect_async(upgrade).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), StatusCode::FORBIDDEN),
+        other => panic!("the upgrade was not refused: {:?}", other.map(|_| ())),
+    }
+    let projects = app.data("{ projects { name } }", json!({})).await;
+    assert!(!projects.to_string().contains("From a page"), "{projects}");
+    let (status, body) = call(&app, &[("origin", "http://localhost:5173")], "{ viewer { subject } }").await;
+    assert_eq!((status, body["data"]["viewer"]["subject"].clone()), (StatusCode::OK, json!("dev")));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limit_per_credential() {
     let app = TestApp::spawn_with(Backend::Sqlite, &["--rate-limit-per-second", "1", "--rate-limit-burst", "3"])

@@ -97,3 +97,28 @@ async fn a_peer_that_misses_a_pong_is_closed() {
     }
     reader.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_origins_can_be_restricted() {
+    let app =
+        TestApp::spawn_with(crate::helpers::Backend::Sqlite, &["--ws-origins", "https://app.example"]).await.unwrap();
+    let upgrade = |origin: &str| {
+        let url = format!("{}/graphql", app.base.replacen("http://", "ws://", 1));
+        let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url).unwrap();
+        req.headers_mut().insert("Sec-WebSocket-Protocol", T.parse().unwrap());
+        req.headers_mut().insert("Origin", origin.parse().unwrap());
+        tokio_tungstenite::connect_async(req)
+    };
+    match upgrade("http://evil.example").await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status().as_u16(), 403),
+        other => panic!("the upgrade was not refused: {:?}", other.map(|_| ())),
+    }
+    assert!(upgrade("https://app.example").await.is_ok(), "a listed page opens its socket");
+    // No Origin: not a browser page (a service, a CLI); credentials decide.
+    let mut ws = Ws::ready(&app.base, T, &app.key).await;
+    ws.send(json!({"id": "1", "type": "subscribe", "payload": {"query": "{ viewer { role } }"}})).await;
+    match ws.next(Duration::from_secs(5)).await {
+        Got::Json(v) => assert_eq!(v["payload"]["data"]["viewer"]["role"], "ADMIN", "{v}"),
+        other => panic!("{other:?}"),
+    }
+}
