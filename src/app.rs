@@ -97,6 +97,7 @@ fn dev_principal(settings: &Settings, demo: uuid::Uuid) -> anyhow::Result<Option
         subject: "dev".into(),
         expires_at: None,
         api_key_id: None,
+        issuer: None,
     }))
 }
 
@@ -176,7 +177,13 @@ impl Application {
             .context("connecting to the database")?;
         let Prepared { card_key, initial_admin_key, demo } = prepare_database(&db, settings, &clock).await?;
         let revocations = crate::auth::revocations::Revocations::default();
-        let mut auth = Authenticator::new(db.clone(), jwt_verifier(settings)?, dev_principal(settings, demo.id)?);
+        let failures = crate::auth::failures::Failures::new(
+            settings.auth_failures_per_minute,
+            settings.auth_failure_burst,
+            settings.trusted_proxy_header.clone(),
+        );
+        let mut auth = Authenticator::new(db.clone(), jwt_verifier(settings)?, dev_principal(settings, demo.id)?)
+            .with_failure_limit(failures);
         if settings.api_key_cache && db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             let keys = crate::auth::key_cache::KeyCache::new(metrics.clone());
             let sockets = revocations.clone();
@@ -298,7 +305,9 @@ impl Application {
             let _ = draining.wait_for(|d| *d).await;
             tokio::time::sleep(grace).await;
         };
-        let serving = axum::serve(self.listener, router(self.state)).with_graceful_shutdown(signal);
+        let serving =
+            axum::serve(self.listener, router(self.state).into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(signal);
         let served = tokio::select! {
             served = std::future::IntoFuture::into_future(serving) => served,
             _ = deadline => {

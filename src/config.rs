@@ -311,6 +311,17 @@ pub struct Settings {
     /// Requests a credential may burst above the rate.
     #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 200, global = true)]
     pub rate_limit_burst: u32,
+    /// Failed authentications allowed per client address and minute,
+    /// sustained (0: no limit); past them the address is answered 429.
+    #[arg(long, env = "AUTH_FAILURES_PER_MINUTE", default_value_t = 60, global = true)]
+    pub auth_failures_per_minute: u32,
+    /// Failed authentications allowed per client address at once.
+    #[arg(long, env = "AUTH_FAILURE_BURST", default_value_t = 20, global = true)]
+    pub auth_failure_burst: u32,
+    /// The header in which a trusted load balancer names the client
+    /// (`X-Forwarded-For`: its last entry counts); unset, the TCP peer.
+    #[arg(long, env = "TRUSTED_PROXY_HEADER", global = true, value_parser = parse_header_name)]
+    pub trusted_proxy_header: Option<axum::http::HeaderName>,
     /// Browser origins allowed by CORS, comma-separated (none by default).
     #[arg(long, env = "CORS_ORIGINS", default_value = "", global = true)]
     pub cors_origins: String,
@@ -407,6 +418,11 @@ impl Settings {
             &self.database_url,
         )
     }
+}
+
+/// A header name, or a one-line error naming what is wrong with it.
+fn parse_header_name(s: &str) -> Result<axum::http::HeaderName, String> {
+    axum::http::HeaderName::from_bytes(s.trim().as_bytes()).map_err(|_| format!("{s:?} is not a header name"))
 }
 
 #[cfg(test)]

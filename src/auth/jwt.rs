@@ -34,6 +34,7 @@ struct Claims {
     org: Uuid,
     role: String,
     exp: Option<i64>,
+    iss: Option<String>,
 }
 
 /// JWT settings, as configured.
@@ -119,7 +120,7 @@ impl JwtVerifier {
         let c = data.claims;
         let role = Role::from_name(&c.role).ok_or("the token's role is not ADMIN, OPERATOR or VIEWER")?;
         let expires_at = c.exp.and_then(|e| DateTime::<Utc>::from_timestamp(e, 0));
-        Ok(Principal { organization_id: c.org, role, subject: c.sub, expires_at, api_key_id: None })
+        Ok(Principal { organization_id: c.org, role, subject: c.sub, expires_at, api_key_id: None, issuer: c.iss })
     }
 }
 /// Why a token is refused, for the client.

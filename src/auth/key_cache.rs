@@ -174,6 +174,7 @@ mod tests {
             subject: "key:t".into(),
             expires_at: None,
             api_key_id: Some(Uuid::nil()),
+            issuer: None,
         }
     }
 

@@ -23,6 +23,12 @@ impl RateLimiter {
         RateLimiter { per_second: f64::from(per_second), burst: f64::from(burst.max(1)), buckets, shared: None }
     }
 
+    /// `per_second` may be a fraction here (per-minute rates); in this
+    /// replica's memory only.
+    pub fn fractional(per_second: f64, burst: u32) -> Self {
+        RateLimiter { per_second, ..RateLimiter::new(0, burst) }
+    }
+
     /// The same limits, with the buckets in Redis (shared by replicas).
     pub fn shared(self, redis: crate::redis_cache::RedisLayer) -> Self {
         RateLimiter { shared: Some(Arc::new(redis)), ..self }
@@ -41,8 +47,26 @@ impl RateLimiter {
         self.allow_here(key)
     }
 
+    /// Takes one token from this replica's bucket for `key`, if any left.
+    pub fn take_here(&self, key: &str) {
+        if self.per_second > 0.0 {
+            self.allow_here(key);
+        }
+    }
+
+    /// True when this replica's bucket for `key` holds a token (none taken).
+    pub fn has_token(&self, key: &str) -> bool {
+        self.per_second <= 0.0 || self.refilled(key, false)
+    }
+
     /// Takes one token from this replica's bucket for `key`.
     fn allow_here(&self, key: &str) -> bool {
+        self.refilled(key, true)
+    }
+
+    /// Refills `key`'s bucket to now; whether it holds a token, taken when
+    /// `take`.
+    fn refilled(&self, key: &str, take: bool) -> bool {
         let bucket = self.buckets.get_with(key.to_owned(), || Arc::new(Mutex::new((self.burst, Instant::now()))));
         let mut b = match bucket.lock() {
             Ok(g) => g,
@@ -52,7 +76,9 @@ impl RateLimiter {
         b.0 = (b.0 + now.duration_since(b.1).as_secs_f64() * self.per_second).min(self.burst);
         b.1 = now;
         if b.0 >= 1.0 {
-            b.0 -= 1.0;
+            if take {
+                b.0 -= 1.0;
+            }
             true
         } else {
             false

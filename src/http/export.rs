@@ -7,7 +7,7 @@ use crate::error::AppError;
 use crate::service::export::{self, Format};
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
@@ -31,10 +31,15 @@ fn refuse(status: StatusCode, e: &AppError) -> Response {
 
 /// Streams the export. A failure after the first bytes cuts the stream
 /// (the client sees an aborted transfer, never a clean but short file).
-pub async fn accounts(State(s): State<AppState>, headers: HeaderMap, Query(p): Query<Params>) -> Response {
-    let principal = match s.auth.authenticate(&super::graphql::credential(&headers)).await {
+pub async fn accounts(State(s): State<AppState>, req: axum::extract::Request) -> Response {
+    let (parts, _) = req.into_parts();
+    let principal = match super::graphql::authenticate(&s, &parts).await {
         Ok(p) => p,
+        Err(e @ AppError::LimitExceeded(_)) => return refuse(StatusCode::TOO_MANY_REQUESTS, &e),
         Err(e) => return refuse(StatusCode::UNAUTHORIZED, &e),
+    };
+    let Ok(Query(p)) = Query::<Params>::try_from_uri(&parts.uri) else {
+        return refuse(StatusCode::BAD_REQUEST, &AppError::invalid("query", "format and filter are the parameters"));
     };
     if !s.limiter.allow(&principal.limit_key()).await {
         s.metrics.rate_limited();

@@ -11,7 +11,6 @@ use crate::graphql::loaders::Loaders;
 use crate::telemetry::spans;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, Response, ServerError};
-use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
@@ -61,29 +60,38 @@ fn reply(status: StatusCode, media: Media, body: Value) -> HttpResponse {
 }
 
 /// A request the server could not take as GraphQL (bad JSON, no query).
-fn bad_request(media: Media, message: &str) -> HttpResponse {
+fn bad_request(media: Media, message: &str) -> Answer {
     let e = crate::error::AppError::Validation { message: message.to_owned(), details: vec![] };
-    let body = json!({ "errors": [e.to_graphql_json()] });
-    reply(StatusCode::BAD_REQUEST, media, body)
+    refused(media, StatusCode::BAD_REQUEST, &e, false)
 }
 
-/// `POST /graphql` with a JSON body.
-pub async fn post_handler(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> HttpResponse {
-    let Some(media) = negotiate(&headers) else {
+/// A body past `MAX_BODY_BYTES` (or cut off while it was read).
+fn too_large(media: Media, limit: usize) -> Answer {
+    let e =
+        crate::error::AppError::LimitExceeded(format!("the body is not a complete request of at most {limit} bytes"));
+    refused(media, StatusCode::PAYLOAD_TOO_LARGE, &e, false)
+}
+
+/// `POST /graphql` with a JSON body. The credential in the headers is
+/// checked before the body is read, so a caller without one costs no
+/// buffering; the body is then read within `MAX_BODY_BYTES` as it streams.
+pub async fn post_handler(State(s): State<AppState>, req: axum::extract::Request) -> HttpResponse {
+    let (parts, body) = req.into_parts();
+    let Some(media) = negotiate(&parts.headers) else {
         return StatusCode::NOT_ACCEPTABLE.into_response();
     };
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if content_type.split(';').next().map(str::trim) != Some(JSON) {
         return (StatusCode::UNSUPPORTED_MEDIA_TYPE, "send application/json").into_response();
     }
-    let value: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(_) => return bad_request(media, "the body is not valid JSON"),
+    let limit = s.max_body_bytes;
+    let read = async move {
+        let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| too_large(media, limit))?;
+        let value: Value =
+            serde_json::from_slice(&bytes).map_err(|_| bad_request(media, "the body is not valid JSON"))?;
+        to_request(value).map_err(|msg| bad_request(media, &msg))
     };
-    match to_request(value) {
-        Ok(req) => execute(s, req, media, false, &headers).await,
-        Err(msg) => bad_request(media, &msg),
-    }
+    execute(s, media, false, &parts, read).await
 }
 
 /// `GET /graphql`: a WebSocket upgrade, or a query in the query string.
@@ -100,37 +108,37 @@ pub async fn get_or_upgrade(State(s): State<AppState>, req: axum::extract::Reque
                 .into_response();
         }
         return match axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &s).await {
-            Ok(ws) => super::ws::upgrade(s, ws, parts.headers),
+            Ok(ws) => {
+                let address = client(&s, &parts);
+                super::ws::upgrade(s, ws, parts.headers, address)
+            }
             Err(rejection) => rejection.into_response(),
         };
     }
-    get_handler(s, parts.headers, parts.uri.query().map(str::to_owned)).await
+    get_handler(s, parts).await
 }
 
 /// `GET /graphql?query=...`: queries only.
-async fn get_handler(s: AppState, headers: HeaderMap, raw: Option<String>) -> HttpResponse {
-    let Some(media) = negotiate(&headers) else {
+async fn get_handler(s: AppState, parts: axum::http::request::Parts) -> HttpResponse {
+    let Some(media) = negotiate(&parts.headers) else {
         return StatusCode::NOT_ACCEPTABLE.into_response();
     };
-    let pairs: Vec<(String, String)> = match serde_urlencoded::from_str(raw.as_deref().unwrap_or("")) {
-        Ok(p) => p,
-        Err(_) => return bad_request(media, "malformed query string"),
+    let raw = parts.uri.query().unwrap_or("").to_owned();
+    let read = async move {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(&raw).map_err(|_| bad_request(media, "malformed query string"))?;
+        let mut obj = serde_json::Map::new();
+        for (k, v) in pairs {
+            let value = match k.as_str() {
+                "variables" | "extensions" => serde_json::from_str::<Value>(&v)
+                    .map_err(|_| bad_request(media, &format!("`{k}` is not valid JSON")))?,
+                _ => Value::String(v),
+            };
+            obj.insert(k, value);
+        }
+        to_request(Value::Object(obj)).map_err(|msg| bad_request(media, &msg))
     };
-    let mut obj = serde_json::Map::new();
-    for (k, v) in pairs {
-        let value = match k.as_str() {
-            "variables" | "extensions" => match serde_json::from_str::<Value>(&v) {
-                Ok(parsed) => parsed,
-                Err(_) => return bad_request(media, &format!("`{k}` is not valid JSON")),
-            },
-            _ => Value::String(v),
-        };
-        obj.insert(k, value);
-    }
-    match to_request(Value::Object(obj)) {
-        Ok(req) => execute(s, req, media, true, &headers).await,
-        Err(msg) => bad_request(media, &msg),
-    }
+    execute(s, media, true, &parts, read).await
 }
 
 /// The credential in `Authorization` / `x-api-key`.
@@ -225,21 +233,15 @@ struct Admitted {
     to_register: Option<String>,
 }
 
-/// Everything a request passes before it runs: its credential, its
+/// Everything an authenticated request passes before it runs: its
 /// persisted document, its method and its rate. The refusal otherwise.
 async fn admit(
     s: &AppState,
     req: &mut Request,
     media: Media,
     is_get: bool,
-    credential: &Credential,
+    principal: Principal,
 ) -> Result<Admitted, Answer> {
-    // The credential first: an anonymous caller costs no parsing.
-    let principal = s.auth.authenticate(credential).await.map_err(|e| {
-        let mut answer = refused(media, StatusCode::UNAUTHORIZED, &e, false);
-        answer.response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        answer
-    })?;
     // A persisted document is filled in before any check, so that it
     // passes every check a sent one does.
     let to_register = s.persisted.resolve(req).await.map_err(|e| request_error(media, vec![e], ""))?;
@@ -316,16 +318,53 @@ fn render(media: Media, resp: Response, query: &str) -> Answer {
     }
 }
 
-/// Admits, runs and renders one request; its answer with the operation's
-/// type and name.
+/// The caller of a request with these headers, or the refusal: 401, or
+/// 429 with `Retry-After` once its address has failed too often.
+pub(crate) async fn authenticate(
+    s: &AppState,
+    parts: &axum::http::request::Parts,
+) -> Result<Principal, crate::error::AppError> {
+    s.auth.authenticate(&credential(&parts.headers), client(s, parts)).await
+}
+
+/// The client address of a request (the trusted proxy header's, else the
+/// TCP peer's).
+pub(crate) fn client(s: &AppState, parts: &axum::http::request::Parts) -> Option<std::net::IpAddr> {
+    let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
+    s.auth.client(&parts.headers, peer)
+}
+
+/// The HTTP answer to a refused credential.
+fn unauthenticated(s: &AppState, media: Media, e: &crate::error::AppError) -> Answer {
+    if matches!(e, crate::error::AppError::LimitExceeded(_)) {
+        let mut answer = refused(media, StatusCode::TOO_MANY_REQUESTS, e, false);
+        answer.response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s.auth.retry_after_secs()));
+        return answer;
+    }
+    let mut answer = refused(media, StatusCode::UNAUTHORIZED, e, false);
+    answer.response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    answer
+}
+
+/// Authenticates, reads, admits, runs and renders one request; its answer
+/// with the operation's type and name.
 async fn answer(
     s: &AppState,
-    mut req: Request,
+    parts: &axum::http::request::Parts,
     media: Media,
     is_get: bool,
-    credential: Credential,
+    read: impl std::future::Future<Output = Result<Request, Answer>>,
 ) -> (Answer, Option<OperationType>, Option<String>) {
-    let Admitted { principal, kind, name, to_register } = match admit(s, &mut req, media, is_get, &credential).await {
+    // The credential first: a caller without one costs no reading or parsing.
+    let principal = match authenticate(s, parts).await {
+        Ok(p) => p,
+        Err(e) => return (unauthenticated(s, media, &e), None, None),
+    };
+    let mut req = match read.await {
+        Ok(req) => req,
+        Err(refusal) => return (refusal, None, None),
+    };
+    let Admitted { principal, kind, name, to_register } = match admit(s, &mut req, media, is_get, principal).await {
         Ok(admitted) => admitted,
         Err(refusal) => return (refusal, None, None),
     };
@@ -344,10 +383,16 @@ async fn answer(
 }
 
 /// Answers one request inside its span, then records it in the metrics.
-async fn execute(s: AppState, req: Request, media: Media, is_get: bool, headers: &HeaderMap) -> HttpResponse {
+async fn execute(
+    s: AppState,
+    media: Media,
+    is_get: bool,
+    parts: &axum::http::request::Parts,
+    read: impl std::future::Future<Output = Result<Request, Answer>>,
+) -> HttpResponse {
     let started = Instant::now();
-    let span = spans::request(headers);
-    let answering = answer(&s, req, media, is_get, credential(headers)).instrument(span.clone());
+    let span = spans::request(&parts.headers);
+    let answering = answer(&s, parts, media, is_get, read).instrument(span.clone());
     let ((answer, kind, name), statements) = crate::metrics::counting_statements(answering).await;
     let duration = started.elapsed();
     spans::finished(&span, &answer.codes);

@@ -22,6 +22,7 @@ use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
@@ -65,14 +66,14 @@ pub struct WsConfig {
 }
 
 /// Accepts the upgrade with whichever subprotocol the client offers.
-pub fn upgrade(state: AppState, ws: WebSocketUpgrade, headers: HeaderMap) -> Response {
+pub fn upgrade(state: AppState, ws: WebSocketUpgrade, headers: HeaderMap, address: Option<IpAddr>) -> Response {
     // tungstenite preallocates a 128 KiB read buffer per socket; GraphQL
     // messages are small, and 10,000 idle subscribers should not cost 1.2 GiB.
     ws.protocols(["graphql-transport-ws", "graphql-ws"])
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
         .max_message_size(state.max_body_bytes)
-        .on_upgrade(move |socket| async move { Connection::run(state, socket, headers).await })
+        .on_upgrade(move |socket| async move { Connection::run(state, socket, headers, address).await })
 }
 
 fn close(code: u16, reason: &str) -> Message {
@@ -119,6 +120,8 @@ struct Connection {
     /// The credential of `connection_init`, to check again when news of
     /// revocations was missed.
     credential: Credential,
+    /// The client's address, for the failed-authentication limit.
+    address: Option<IpAddr>,
     init_seen: bool,
     subs: HashMap<String, JoinHandle<()>>,
     done: mpsc::UnboundedSender<String>,
@@ -128,7 +131,7 @@ struct Connection {
 type Stop = Option<Message>;
 
 impl Connection {
-    async fn run(state: AppState, socket: WebSocket, headers: HeaderMap) {
+    async fn run(state: AppState, socket: WebSocket, headers: HeaderMap, address: Option<IpAddr>) {
         let protocol = match socket.protocol().and_then(|p| p.to_str().ok()) {
             Some("graphql-ws") => Protocol::Legacy,
             _ => Protocol::Transport,
@@ -143,7 +146,8 @@ impl Connection {
         let mut revoked = state.revocations.subscribe();
         let credential = Credential::default();
         let subs = HashMap::new();
-        let mut conn = Connection { state, protocol, out, principal: None, credential, init_seen: false, subs, done };
+        let mut conn =
+            Connection { state, protocol, out, principal: None, credential, address, init_seen: false, subs, done };
         let init_deadline = tokio::time::sleep(cfg.init_timeout);
         tokio::pin!(init_deadline);
         let mut ping = tokio::time::interval(cfg.keepalive);
@@ -194,7 +198,8 @@ impl Connection {
             Ok(_) | Err(broadcast::error::RecvError::Closed) => None,
             // Missed some news: ask the database about this key.
             Err(broadcast::error::RecvError::Lagged(_)) => {
-                let invalid = self.principal.is_some() && self.state.auth.authenticate(&self.credential).await.is_err();
+                let invalid = self.principal.is_some()
+                    && self.state.auth.authenticate(&self.credential, self.address).await.is_err();
                 invalid.then(|| Some(close(4403, "Forbidden: the credential is no longer valid")))
             }
         }
@@ -269,7 +274,7 @@ impl Connection {
                     return Some(Some(close(4400, "Invalid connection_init payload")));
                 }
                 self.credential = credential(&payload, headers);
-                let principal = match self.state.auth.authenticate(&self.credential).await {
+                let principal = match self.state.auth.authenticate(&self.credential, self.address).await {
                     Ok(p) => p,
                     Err(e) => return Some(self.refuse(&e.to_string()).await),
                 };

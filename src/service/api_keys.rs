@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use entity::{api_key, organization};
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -38,11 +39,22 @@ pub async fn create<C: ConnectionTrait>(
     name: &str,
 ) -> AppResult<(api_key::Model, String)> {
     let org = organizations::ensure(db, org_name).await?;
+    let name = crate::domain::validate::text("name", name, 100)?;
+    // A key's name is what the audit trail shows: it names one key of the
+    // organization, ever (a revoked key's name included).
+    let taken = api_key::Entity::find()
+        .filter(api_key::Column::OrganizationId.eq(org.id))
+        .filter(api_key::Column::Name.eq(name.as_str()))
+        .count(db)
+        .await?;
+    if taken > 0 {
+        return Err(AppError::conflict("name", format!("organization {org_name} already has a key named {name:?}")));
+    }
     let key = generate();
     let row = api_key::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(org.id),
-        name: Set(crate::domain::validate::text("name", name, 100)?),
+        name: Set(name),
         role: Set(role.as_str().into()),
         prefix: Set(key[..PREFIX.len() + 8].to_owned()),
         key_hash: Set(hash(&key)),
@@ -112,6 +124,7 @@ pub async fn by_hash<C: ConnectionTrait>(db: &C, key_hash: &str) -> AppResult<Op
             subject: format!("key:{}", k.name),
             expires_at: None,
             api_key_id: Some(k.id),
+            issuer: None,
         })),
         _ => Ok(None),
     }

@@ -516,3 +516,60 @@ async fn on_postgres_the_key_cache_can_be_turned_off() {
     api_keys::revoke(&app.db, &row.id.to_string()).await.unwrap();
     assert_eq!(call(&app, &[("x-api-key", &key)], "{ __typename }").await.0, StatusCode::UNAUTHORIZED);
 }
+
+/// What a key guesser gets: 401 until its address has failed too often,
+/// then 429 with Retry-After, each unknown key looked up at most once;
+/// a key that worked a moment ago from the same address still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_authentication_is_limited_per_address() {
+    let flags = ["--auth-failure-burst", "5", "--auth-failures-per-minute", "1"];
+    let app = TestApp::spawn_with(Backend::Sqlite, &flags).await.unwrap();
+    let (status, _) = call(&app, &[("x-api-key", &app.key)], "{ viewer { role } }").await;
+    assert_eq!(status, StatusCode::OK);
+    let statements = |text: &str| crate::metrics::sample(text, "gateway_db_statements_per_request_sum", &[]);
+    let guess = |i: usize| format!("agk_{i:0>40}");
+    let before = crate::metrics::metrics_text(&app).await;
+    let (status, _) = call(&app, &[("x-api-key", &guess(0))], "{ viewer { role } }").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let once = crate::metrics::metrics_text(&app).await;
+    let (status, _) = call(&app, &[("x-api-key", &guess(0))], "{ viewer { role } }").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let twice = crate::metrics::metrics_text(&app).await;
+    assert!(statements(&once) > statements(&before), "the first miss is read");
+    assert_eq!(statements(&twice), statements(&once), "the same unknown key again is answered from memory");
+    let mut statuses = Vec::new();
+    for i in 1..=6 {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/graphql", app.base))
+            .header("x-api-key", guess(i))
+            .json(&json!({"query": "{ viewer { role } }"}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push((resp.status().as_u16(), resp.headers().get("retry-after").is_some()));
+    }
+    assert_eq!(statuses[..3], [(401, false); 3], "{statuses:?}");
+    assert_eq!(statuses[4..], [(429, true); 2], "{statuses:?}");
+    let (status, body) = call(&app, &[("x-api-key", &app.key)], "{ viewer { role } }").await;
+    assert_eq!((status, body["data"]["viewer"]["role"].clone()), (StatusCode::OK, json!("ADMIN")), "{body}");
+}
+
+/// Two keys named alike would be one bucket and one actor in the audit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_is_its_own_identity() {
+    let app = TestApp::spawn_with(Backend::Sqlite, &["--rate-limit-per-second", "1", "--rate-limit-burst", "1"])
+        .await
+        .unwrap();
+    let refused = api_keys::create(&app.db, "demo", Role::Viewer, "initial-admin").await;
+    assert_eq!(refused.err().map(|e| e.code()), Some("CONFLICT"), "a name names one key");
+    // Two keys named alike, as a database from before that rule may hold.
+    let (_, one) = api_keys::create(&app.db, "demo", Role::Viewer, "twin").await.unwrap();
+    let (row, two) = api_keys::create(&app.db, "demo", Role::Viewer, "twin-2").await.unwrap();
+    let mut renamed: entity::api_key::ActiveModel = row.into();
+    renamed.name = sea_orm::Set("twin".into());
+    sea_orm::ActiveModelTrait::update(renamed, &app.db).await.unwrap();
+    for key in [&one, &two] {
+        let (status, _) = call(&app, &[("x-api-key", key)], "{ viewer { role } }").await;
+        assert_eq!(status, StatusCode::OK, "each key has its own bucket");
+    }
+}

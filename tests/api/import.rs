@@ -35,7 +35,9 @@ fn import(app: &TestApp, file: &Path, org: &str) -> (String, Vec<String>, Option
 
 /// A gateway client acting for `org`, with a key the CLI makes.
 fn client_for(app: &TestApp, org: &str) -> reqwest::Client {
-    let out = cli(app, &["api-key", "create", "--org", org, "--role", "VIEWER", "--name", "import-check"]);
+    // A key's name names one key of its organization: a fresh one each time.
+    let name = format!("import-check-{}", uuid::Uuid::new_v4().simple());
+    let out = cli(app, &["api-key", "create", "--org", org, "--role", "VIEWER", "--name", &name]);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     let key = stdout.lines().last().expect("the key").trim().to_owned();

@@ -241,3 +241,27 @@ async fn a_request_past_its_time_limit_is_refused() {
     assert_eq!(first_code(&body), "LIMIT_EXCEEDED", "{body}");
     assert!(body["errors"][0]["message"].as_str().unwrap().contains("time limit"), "{body}");
 }
+
+/// A caller without a valid credential is answered before its body is
+/// read: the server does not wait for (or buffer) the 5 MB it announced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_body_is_not_read_before_the_credential_is_checked() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    for credential in ["", "x-api-key: agk_not_a_key\r\n"] {
+        let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let head = format!(
+            "POST /graphql HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n{credential}content-length: 5000000\r\n\r\n{{\"query\":"
+        );
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        // Nothing more is sent: a server that reads the body first never answers.
+        let mut answer = vec![0u8; 1024];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(30), tcp.read(&mut answer))
+            .await
+            .expect("answered without the body")
+            .unwrap();
+        let text = String::from_utf8_lossy(&answer[..n]);
+        assert!(text.starts_with("HTTP/1.1 401"), "{text}");
+    }
+}

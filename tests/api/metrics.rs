@@ -4,13 +4,13 @@
 use crate::helpers::{Backend, TestApp};
 use serde_json::json;
 
-async fn metrics_text(app: &TestApp) -> String {
+pub(crate) async fn metrics_text(app: &TestApp) -> String {
     let url = format!("{}/metrics", app.base);
     app.http.get(url).send().await.expect("metrics").text().await.expect("text")
 }
 
 /// The value of the sample `name` whose labels include every one of `labels`.
-fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+pub(crate) fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
     text.lines()
         .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
         .find(|l| labels.iter().all(|want| l.contains(want)))

@@ -101,8 +101,14 @@ async fn ten_thousand_row_import(app: TestApp) {
 
 async fn viewers_cannot_write(app: TestApp) {
     let org = accounts_gateway::service::organizations::ensure(&app.db, "demo").await.unwrap().id;
-    let viewer =
-        Principal { organization_id: org, role: Role::Viewer, subject: "v".into(), expires_at: None, api_key_id: None };
+    let viewer = Principal {
+        organization_id: org,
+        role: Role::Viewer,
+        subject: "v".into(),
+        expires_at: None,
+        api_key_id: None,
+        issuer: None,
+    };
     let operator = Principal { role: Role::Operator, ..viewer.clone() };
     let input = accounts_gateway::domain::commands::NewClient {
         name: "V".into(),
