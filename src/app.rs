@@ -119,6 +119,13 @@ fn limits(settings: &Settings) -> Limits {
     }
 }
 
+/// Each organization's share of the pools.
+fn tenant_slots(settings: &Settings) -> crate::http::tenant_slots::TenantSlots {
+    let half_the_pool = usize::try_from(settings.database_max_connections / 2).unwrap_or(1).max(1);
+    let per_tenant = settings.tenant_max_concurrent_requests.unwrap_or(half_the_pool);
+    crate::http::tenant_slots::TenantSlots::new(per_tenant, Duration::from_millis(settings.tenant_queue_ms))
+}
+
 /// The WebSocket limits and timers.
 fn ws_config(settings: &Settings) -> WsConfig {
     WsConfig {
@@ -127,6 +134,9 @@ fn ws_config(settings: &Settings) -> WsConfig {
         max_subscriptions: settings.ws_max_subscriptions,
         max_sockets_per_credential: settings.ws_max_sockets_per_credential,
         outbox: 256,
+        max_message_bytes: settings.ws_max_message_bytes,
+        max_init_bytes: 64 * 1024,
+        operation_timeout: Duration::from_millis(settings.request_timeout_ms),
     }
 }
 
@@ -238,6 +248,7 @@ impl Application {
             metrics,
             auth,
             limiter,
+            tenants: tenant_slots(settings),
             loader_delay: settings.dataloader_delay(),
             graphiql: settings.graphiql,
             persisted: crate::http::persisted::PersistedQueries::new(settings.persisted_queries_bytes, persisted_redis),

@@ -169,6 +169,14 @@ pub struct Settings {
     /// Maximum database connections in the pool.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16, global = true)]
     pub database_max_connections: u32,
+    /// Requests one organization may run at once (a fair share of the
+    /// pools); unset, half of `DATABASE_MAX_CONNECTIONS`; 0, no cap.
+    #[arg(long, env = "TENANT_MAX_CONCURRENT_REQUESTS", global = true)]
+    pub tenant_max_concurrent_requests: Option<usize>,
+    /// Milliseconds a request waits for its organization's turn before it
+    /// is refused (LIMIT_EXCEEDED, HTTP 429).
+    #[arg(long, env = "TENANT_QUEUE_MS", default_value_t = 10_000, global = true)]
+    pub tenant_queue_ms: u64,
     /// On PostgreSQL, requests read through a pool of their own that takes
     /// each connection back as soon as its statement has read its answer,
     /// without the round trip sqlx's pool spends checking it (up to
@@ -329,6 +337,10 @@ pub struct Settings {
     /// (credentials are explicit, so a page can only use one it holds).
     #[arg(long, env = "WS_ORIGINS", default_value = "*", global = true)]
     pub ws_origins: String,
+    /// Largest WebSocket message after `connection_ack`, in bytes (before
+    /// it, 64 KiB: a `connection_init` is small).
+    #[arg(long, env = "WS_MAX_MESSAGE_BYTES", default_value_t = 256 * 1024, global = true)]
+    pub ws_max_message_bytes: usize,
     /// Milliseconds a WebSocket may take to send `connection_init`.
     #[arg(long, env = "WS_INIT_TIMEOUT_MS", default_value_t = 3_000, global = true)]
     pub ws_init_timeout_ms: u64,

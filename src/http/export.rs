@@ -53,10 +53,17 @@ pub async fn accounts(State(s): State<AppState>, req: axum::extract::Request) ->
         Ok(q) => q,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, &e),
     };
+    // An export counts as one of its organization's running requests for
+    // as long as it streams.
+    let slot = match s.tenants.enter(principal.organization_id).await {
+        Ok(slot) => slot,
+        Err(e) => return refuse(StatusCode::TOO_MANY_REQUESTS, &e),
+    };
     let (tx, rx) = mpsc::channel::<Vec<u8>>(4);
     let (done_tx, done_rx) = oneshot::channel::<bool>();
     let (db, org) = (s.db.clone(), principal.organization_id);
     tokio::spawn(async move {
+        let _slot = slot;
         let outcome = export::export(&db, org, &query, format, tx, &|_, _| {}).await;
         if let Err(e) = &outcome {
             tracing::error!(error = %e, "export failed part way");

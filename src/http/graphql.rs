@@ -257,9 +257,7 @@ async fn admit(
     if !s.limiter.allow(&principal.limit_key()).await {
         s.metrics.rate_limited();
         let e = crate::error::AppError::LimitExceeded("too many requests for this credential; slow down".into());
-        let mut answer = refused(media, StatusCode::TOO_MANY_REQUESTS, &e, false);
-        answer.response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return Err(answer);
+        return Err(too_many(media, &e, 1));
     }
     Ok(Admitted { principal, kind, name, to_register })
 }
@@ -334,12 +332,17 @@ pub(crate) fn client(s: &AppState, parts: &axum::http::request::Parts) -> Option
     s.auth.client(&parts.headers, peer)
 }
 
+/// A 429 with `Retry-After`.
+fn too_many(media: Media, e: &crate::error::AppError, retry_after_secs: u64) -> Answer {
+    let mut answer = refused(media, StatusCode::TOO_MANY_REQUESTS, e, false);
+    answer.response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    answer
+}
+
 /// The HTTP answer to a refused credential.
 fn unauthenticated(s: &AppState, media: Media, e: &crate::error::AppError) -> Answer {
     if matches!(e, crate::error::AppError::LimitExceeded(_)) {
-        let mut answer = refused(media, StatusCode::TOO_MANY_REQUESTS, e, false);
-        answer.response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s.auth.retry_after_secs()));
-        return answer;
+        return too_many(media, e, s.auth.retry_after_secs());
     }
     let mut answer = refused(media, StatusCode::UNAUTHORIZED, e, false);
     answer.response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -369,6 +372,10 @@ async fn answer(
         Err(refusal) => return (refusal, None, None),
     };
     spans::admitted(&tracing::Span::current(), kind_label(kind), name.as_deref(), principal.organization_id);
+    let _slot = match s.tenants.enter(principal.organization_id).await {
+        Ok(slot) => slot,
+        Err(e) => return (too_many(media, &e, 1), kind, name),
+    };
     let query = req.query.clone();
     let answer = match run(s, req, principal, kind).await {
         Ok(resp) => {

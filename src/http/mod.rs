@@ -7,6 +7,7 @@ pub mod health;
 pub mod origin;
 pub mod persisted;
 pub mod sockets;
+pub mod tenant_slots;
 pub mod ws;
 
 use crate::auth::rate_limit::RateLimiter;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub auth: Authenticator,
     /// Requests per credential.
     pub limiter: RateLimiter,
+    /// Requests running at once per organization.
+    pub tenants: tenant_slots::TenantSlots,
     /// The USD quote service.
     pub quotes: Quotes,
     /// DataLoader batching delay.

@@ -10,6 +10,7 @@
 //! credential's rate limit and in the metrics, pings and closes a peer that
 //! misses a pong, and closes with 1001 on shutdown.
 
+use super::tenant_slots::Slot;
 use super::AppState;
 use crate::auth::{Credential, Principal};
 use crate::graphql::limits::exceeded;
@@ -19,7 +20,7 @@ use async_graphql::Request;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -63,6 +64,12 @@ pub struct WsConfig {
     pub max_sockets_per_credential: usize,
     /// Messages queued for one socket before its producers wait.
     pub outbox: usize,
+    /// Largest message after `connection_ack`.
+    pub max_message_bytes: usize,
+    /// Largest message before it (`connection_init` only).
+    pub max_init_bytes: usize,
+    /// Longest a query or mutation may run (a subscription's set-up too).
+    pub operation_timeout: Duration,
 }
 
 /// Accepts the upgrade with whichever subprotocol the client offers.
@@ -72,7 +79,8 @@ pub fn upgrade(state: AppState, ws: WebSocketUpgrade, headers: HeaderMap, addres
     ws.protocols(["graphql-transport-ws", "graphql-ws"])
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
-        .max_message_size(state.max_body_bytes)
+        .max_message_size(state.ws.max_message_bytes.max(state.ws.max_init_bytes))
+        .max_frame_size(state.ws.max_message_bytes.max(state.ws.max_init_bytes))
         .on_upgrade(move |socket| async move { Connection::run(state, socket, headers, address).await })
 }
 
@@ -205,6 +213,12 @@ impl Connection {
         }
     }
 
+    /// Whether the socket's credential still authenticates, unexpired.
+    async fn credential_still_valid(&self, principal: &Principal) -> bool {
+        let unexpired = principal.expires_at.is_none_or(|t| t > chrono::Utc::now());
+        unexpired && self.state.auth.authenticate(&self.credential, self.address).await.is_ok()
+    }
+
     /// A keepalive tick: closes a socket whose peer missed the last pong,
     /// else pings it.
     async fn keepalive(&self, awaiting_pong: &mut bool) -> Option<Stop> {
@@ -235,7 +249,15 @@ impl Connection {
         counted: &mut Option<String>,
     ) -> Option<Stop> {
         match msg {
+            // tungstenite refuses a message past the limit as it reads it;
+            // the peer is told why (1009) rather than left with a cut socket.
+            Some(Err(e)) if e.to_string().contains("too long") => {
+                Some(Some(close(1009, "The message is past the size limit")))
+            }
             None | Some(Err(_)) | Some(Ok(Message::Close(_))) => Some(None),
+            Some(Ok(Message::Text(t))) if self.principal.is_none() && t.len() > self.state.ws.max_init_bytes => {
+                Some(Some(close(4400, "Only a small connection_init is accepted before the acknowledgement")))
+            }
             Some(Ok(Message::Text(t))) => self.handle(t.as_str(), headers, counted).await,
             Some(Ok(Message::Binary(_))) => Some(Some(close(4400, "Binary messages are not supported"))),
             Some(Ok(_)) => None,
@@ -342,6 +364,12 @@ impl Connection {
         let parsed = super::graphql::operation_type(&mut request, &self.state.documents);
         let (kind, name) = parsed.as_ref().map_or((None, None), Clone::clone);
         let kind = super::graphql::kind_label(kind);
+        // Each operation is checked as an HTTP request would be: a key
+        // revoked (or a token expired) before it started refuses it, even
+        // while news of the revocation is still on its way to this socket.
+        if !self.credential_still_valid(&principal).await {
+            return Some(Some(close(4403, "Forbidden: the credential is no longer valid")));
+        }
         let refusal = if let Err(e) = parsed {
             Some(super::graphql::with_code(e, &request.query))
         } else if self.subs.len() >= self.state.ws.max_subscriptions {
@@ -370,17 +398,19 @@ impl Connection {
         // set-up), not the hours a subscription may then live.
         let span = spans::request(headers);
         spans::admitted(&span, kind, name.as_deref(), principal.organization_id);
+        let organization = principal.organization_id;
         let loaders =
-            Loaders::new(s.reads.primary().clone(), principal.organization_id, s.loader_delay, s.quotes.clone())
-                .without_cache();
+            Loaders::new(s.reads.primary().clone(), organization, s.loader_delay, s.quotes.clone()).without_cache();
         let query = request.query.clone();
         let mut responses = s.schema.execute_stream(request.data(principal).data(loaders));
         let (out, done, protocol, sub_id) = (self.out.clone(), self.done.clone(), self.protocol, id.clone());
         let (metrics, live) = (s.metrics.clone(), s.ws_operations.enter());
+        let single = kind != "subscription";
+        let guard = Guard { tenants: s.tenants.clone(), organization, timeout: s.ws.operation_timeout, single };
         let started = std::time::Instant::now();
         let task = tokio::spawn(async move {
             let _live = live;
-            let mut next = responses.next().instrument(span.clone()).await;
+            let (mut next, _slot) = guard.first(&mut responses).instrument(span.clone()).await;
             // Taken, and so ended, with the first answer.
             let mut setup = Some(span);
             while let Some(mut resp) = next {
@@ -410,7 +440,7 @@ impl Connection {
                     let _ = done.send(sub_id);
                     return;
                 }
-                next = responses.next().await;
+                next = Guard::next(&mut responses).await;
             }
             let _ = out.send(text(json!({"type": "complete", "id": sub_id}))).await;
             let _ = done.send(sub_id);
@@ -418,4 +448,58 @@ impl Connection {
         self.subs.insert(id, task);
         None
     }
+}
+
+/// What an operation over a socket runs under, as over HTTP: its
+/// organization's slot and the time limit for a query or mutation, and a
+/// panic guard for every answer.
+struct Guard {
+    tenants: super::tenant_slots::TenantSlots,
+    organization: uuid::Uuid,
+    timeout: Duration,
+    /// A query or mutation (one answer), not a subscription.
+    single: bool,
+}
+
+type Responses = std::pin::Pin<Box<dyn futures_util::Stream<Item = async_graphql::Response> + Send>>;
+
+impl Guard {
+    /// The first answer (a subscription's first event may take its time),
+    /// with the slot held while a query or mutation runs.
+    async fn first(&self, responses: &mut Responses) -> (Option<async_graphql::Response>, Option<Slot>) {
+        if !self.single {
+            return (Self::next(responses).await, None);
+        }
+        let slot = match self.tenants.enter(self.organization).await {
+            Ok(slot) => slot,
+            Err(e) => return (Some(refusal(&e)), None),
+        };
+        match tokio::time::timeout(self.timeout, Self::next(responses)).await {
+            Ok(resp) => (resp, Some(slot)),
+            Err(_) => {
+                let e = crate::error::AppError::LimitExceeded(format!(
+                    "the operation ran past its time limit of {} ms; retry (writes with their idempotency key)",
+                    self.timeout.as_millis()
+                ));
+                (Some(refusal(&e)), None)
+            }
+        }
+    }
+
+    /// The next answer, if any. A panicking resolver ends the operation
+    /// with its INTERNAL error, never the socket.
+    async fn next(responses: &mut Responses) -> Option<async_graphql::Response> {
+        match std::panic::AssertUnwindSafe(responses.next()).catch_unwind().await {
+            Ok(resp) => resp,
+            Err(_) => {
+                *responses = Box::pin(futures_util::stream::empty());
+                Some(refusal(&crate::error::AppError::internal("a resolver panicked")))
+            }
+        }
+    }
+}
+
+/// An answer carrying one error and no data.
+fn refusal(e: &crate::error::AppError) -> async_graphql::Response {
+    async_graphql::Response::from_errors(vec![e.to_server_error()])
 }

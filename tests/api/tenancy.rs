@@ -1,6 +1,8 @@
 //! A second organization's rows never reach the demo organization.
 
-use crate::helpers::TestApp;
+use crate::helpers::{Backend, TestApp};
+use accounts_gateway::domain::Role;
+use accounts_gateway::service::api_keys;
 use accounts_gateway::service::seed;
 use entity::{account, client};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -55,3 +57,42 @@ async fn other_organization_is_invisible(app: TestApp) {
 }
 
 crate::backend_tests!(other_organization_is_invisible);
+
+/// One organization running its share of requests makes its own next ones
+/// wait (then refused), never another organization's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organization_runs_its_share_of_requests_at_once() {
+    let server = crate::quote_server::QuoteServer::start().await;
+    server.set(crate::quote_server::Mode::Slow(std::time::Duration::from_secs(3)));
+    let mut flags = server.flags(60);
+    flags.extend(["--tenant-max-concurrent-requests", "1", "--tenant-queue-ms", "100"].map(String::from));
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let app = std::sync::Arc::new(TestApp::spawn_with(Backend::Sqlite, &flags).await.unwrap());
+    let slow = r#"{ quotes(currencies: ["BTC"]) { usdRate } }"#;
+    let calls_before = server.calls();
+    let busy = {
+        let app = app.clone();
+        tokio::spawn(async move { app.gql(slow, serde_json::json!({})).await })
+    };
+    let running = || async { server.calls() > calls_before };
+    crate::services::wait_until("the slow request runs", std::time::Duration::from_secs(10), running).await;
+    let refused = app
+        .http
+        .post(format!("{}/graphql", app.base))
+        .json(&serde_json::json!({"query": "{ viewer { role } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 429);
+    assert!(refused.headers().get("retry-after").is_some());
+    let (_, other) = api_keys::create(&app.db, "elsewhere", Role::Viewer, "b").await.unwrap();
+    let resp = reqwest::Client::new()
+        .post(format!("{}/graphql", app.base))
+        .header("x-api-key", other)
+        .json(&serde_json::json!({"query": "{ viewer { role } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200, "another organization is not behind it");
+    busy.abort();
+}

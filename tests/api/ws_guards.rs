@@ -122,3 +122,57 @@ async fn websocket_origins_can_be_restricted() {
         other => panic!("{other:?}"),
     }
 }
+
+/// An operation sent after the revocation committed is refused at once,
+/// before any watcher has told the socket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operation_after_a_revocation_is_refused() {
+    let app = TestApp::spawn(crate::helpers::Backend::Sqlite).await.unwrap();
+    let (row, doomed) = api_keys::create(&app.db, "demo", Role::Viewer, "doomed-op").await.unwrap();
+    let mut ws = Ws::ready(&app.base, T, &doomed).await;
+    api_keys::revoke(&app.db, &row.id.to_string()).await.unwrap();
+    ws.send(json!({"id": "1", "type": "subscribe", "payload": {"query": "{ viewer { role } }"}})).await;
+    match ws.next(Duration::from_secs(5)).await {
+        Got::Closed(code, reason) => assert_eq!(code, 4403, "{reason}"),
+        other => panic!("the query ran on a revoked key: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_are_small_before_the_ack_and_bounded_after() {
+    let app =
+        TestApp::spawn_with(crate::helpers::Backend::Sqlite, &["--ws-max-message-bytes", "200000"]).await.unwrap();
+    let mut early = Ws::open(&app.base, T).await;
+    let padded = json!({"type": "connection_init", "payload": {"x-api-key": app.key, "pad": "x".repeat(100_000)}});
+    early.send(padded).await;
+    assert_eq!(early.close_code().await, 4400, "only a small connection_init before the ack");
+    let mut ws = Ws::ready(&app.base, T, &app.key).await;
+    let query = format!("{{ viewer {{ role }} }} # {}", "x".repeat(150_000));
+    ws.send(json!({"id": "ok", "type": "subscribe", "payload": {"query": query}})).await;
+    match ws.next(Duration::from_secs(5)).await {
+        Got::Json(v) => assert_eq!(v["type"], "error", "a long document is refused by its length: {v}"),
+        other => panic!("{other:?}"),
+    }
+    let too_big = format!("{{ viewer {{ role }} }} # {}", "x".repeat(250_000));
+    ws.send(json!({"id": "big", "type": "subscribe", "payload": {"query": too_big}})).await;
+    assert_eq!(ws.close_code().await, 1009, "past the message limit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operation_over_a_socket_has_the_request_time_limit() {
+    let server = crate::quote_server::QuoteServer::start().await;
+    server.set(crate::quote_server::Mode::Slow(Duration::from_secs(5)));
+    let mut flags = server.flags(60);
+    flags.extend(["--request-timeout-ms".into(), "300".into()]);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let app = TestApp::spawn_with(crate::helpers::Backend::Sqlite, &flags).await.unwrap();
+    let mut ws = Ws::ready(&app.base, T, &app.key).await;
+    let query = r#"{ quotes(currencies: ["BTC"]) { usdRate } }"#;
+    ws.send(json!({"id": "slow", "type": "subscribe", "payload": {"query": query}})).await;
+    match ws.next(Duration::from_secs(4)).await {
+        Got::Json(v) => {
+            assert_eq!(v["payload"][0]["extensions"]["code"], "LIMIT_EXCEEDED", "{v}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
