@@ -29,6 +29,8 @@ use tokio::net::TcpListener;
 /// A started, bound gateway.
 pub struct Application {
     listener: TcpListener,
+    /// `/metrics` on an address of its own (`METRICS_BIND`), when set.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     initial_admin_key: Option<String>,
     /// How long requests in flight may take once shutdown begins.
@@ -220,6 +222,10 @@ impl Application {
         revocations.spawn_watcher(background.clone());
         let schema = graphql::build(store.clone(), schema_options(settings));
         let listener = TcpListener::bind(&settings.bind).await.with_context(|| format!("binding {}", settings.bind))?;
+        let metrics_listener = match &settings.metrics_bind {
+            Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("binding METRICS_BIND {addr}"))?),
+            None => None,
+        };
         let history = crate::pricing::history::HistorySink::spawn(background.clone(), store.clone());
         let quotes = crate::pricing::setup::from_settings(settings, redis.clone(), &metrics, clock, Some(history))?;
         let redis_layer = |namespace: &str| {
@@ -264,7 +270,7 @@ impl Application {
             revocations,
         };
         let grace = Duration::from_secs(settings.shutdown_grace_secs);
-        Ok(Application { listener, state, initial_admin_key, grace })
+        Ok(Application { listener, metrics_listener, state, initial_admin_key, grace })
     }
 
     /// The admin API key made for a new database, if this start made one.
@@ -275,6 +281,11 @@ impl Application {
     /// The bound address (the real port when 0 was asked for).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Where `/metrics` is served when it has an address of its own.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// The bound port.
@@ -316,9 +327,19 @@ impl Application {
             let _ = draining.wait_for(|d| *d).await;
             tokio::time::sleep(grace).await;
         };
-        let serving =
-            axum::serve(self.listener, router(self.state).into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(signal);
+        let metrics_apart = self.metrics_listener.is_some();
+        if let Some(listener) = self.metrics_listener {
+            let mut stopping = self.state.shutdown.subscribe();
+            let until = async move {
+                let _ = stopping.wait_for(|d| *d).await;
+            };
+            let metrics =
+                axum::serve(listener, crate::http::metrics_router(self.state.clone())).with_graceful_shutdown(until);
+            tokio::spawn(std::future::IntoFuture::into_future(metrics));
+        }
+        let app = router(self.state, !metrics_apart);
+        let serving = axum::serve(self.listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(signal);
         let served = tokio::select! {
             served = std::future::IntoFuture::into_future(serving) => served,
             _ = deadline => {

@@ -330,6 +330,10 @@ pub struct Settings {
     /// (`X-Forwarded-For`: its last entry counts); unset, the TCP peer.
     #[arg(long, env = "TRUSTED_PROXY_HEADER", global = true, value_parser = parse_header_name)]
     pub trusted_proxy_header: Option<axum::http::HeaderName>,
+    /// Serve `/metrics` on this address instead of the main one (for
+    /// example `127.0.0.1:9100`, reachable by the scraper only).
+    #[arg(long, env = "METRICS_BIND", global = true)]
+    pub metrics_bind: Option<String>,
     /// Browser origins allowed by CORS, comma-separated (none by default).
     #[arg(long, env = "CORS_ORIGINS", default_value = "", global = true)]
     pub cors_origins: String,

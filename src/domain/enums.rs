@@ -2,6 +2,7 @@
 //! columns; `as_str` and `parse` are the only translation.
 
 use crate::error::AppError;
+use chrono::{DateTime, Utc};
 
 /// Declares a contract enum with its storage spelling.
 macro_rules! contract_enum {
@@ -85,6 +86,24 @@ impl HistoryInterval {
             HistoryInterval::Week => 4 * 86_400,
             _ => 0,
         }
+    }
+
+    /// The first and last bucket (by number) whose end lies in
+    /// `(from, to]`: one point each; none when `last < first`.
+    pub fn buckets(self, from: DateTime<Utc>, to: DateTime<Utc>) -> (i64, i64) {
+        let (secs, off) = (self.seconds(), self.offset());
+        let bucket = |t: DateTime<Utc>| (t.timestamp() - off).div_euclid(secs);
+        let start = |b: i64| DateTime::<Utc>::from_timestamp(off + b * secs, 0).unwrap_or_default();
+        let first = if start(bucket(from)) < from { bucket(from) + 1 } else { bucket(from) };
+        let last = if start(bucket(to)) < to { bucket(to) } else { bucket(to) - 1 };
+        (first, last)
+    }
+
+    /// How many points a chart of `[from, to)` has, at most `cap` (the
+    /// cost model weighs a chart by it).
+    pub fn points(self, from: DateTime<Utc>, to: DateTime<Utc>, cap: usize) -> usize {
+        let (first, last) = self.buckets(from, to);
+        usize::try_from(last - first + 1).unwrap_or(0).min(cap)
     }
 }
 

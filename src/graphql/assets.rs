@@ -134,6 +134,7 @@ impl Asset {
     }
     /// One point per interval in [from, to]: the balance at the end of each
     /// UTC bucket (weeks start on Monday). At most 1,000 points.
+    #[graphql(complexity = "interval.points(from, to, 1_000_000) * child_complexity")]
     async fn balance_history(
         &self,
         ctx: &Context<'_>,
@@ -144,6 +145,7 @@ impl Asset {
         crate::graphql::journal::history(ctx, self, from, to, interval).boxed().await
     }
     /// Every committed change of this asset's balance, newest first.
+    #[graphql(complexity = "first.unwrap_or(50).clamp(0, 500) as usize * child_complexity")]
     async fn journal(
         &self,
         ctx: &Context<'_>,
@@ -178,6 +180,7 @@ impl Asset {
         crate::graphql::valuation::value_asset(ctx, self.clone(), at).boxed().await
     }
     /// On-chain wallets of this asset.
+    #[graphql(complexity = "crate::graphql::limits::EXPECTED_WALLETS * child_complexity")]
     async fn wallets(&self, ctx: &Context<'_>) -> Result<Vec<Fast<Wallet>>> {
         let rows =
             req(ctx)?.loaders.wallets_by_asset.load_one(self.model.id).await.map_err(load_err)?.unwrap_or_default();

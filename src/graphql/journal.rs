@@ -2,13 +2,14 @@
 //! `Asset.balanceHistory`.
 
 use crate::domain::money::Dec;
-use crate::domain::paging::PageArgs;
+use crate::domain::paging::{CursorField, PageArgs};
 use crate::domain::{BalanceCause, HistoryInterval};
 use crate::error::ToGql;
 use crate::graphql::assets::{at_scale, Asset, AssetBalance};
 use crate::graphql::connection::{connection, wants_total, Conn};
 use crate::graphql::transfers::Transfer;
 use crate::graphql::{load_err, req};
+use crate::service::paging::newest_first_page;
 use async_graphql::{Context, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::balance_entry;
@@ -77,12 +78,20 @@ pub async fn page(
 ) -> Result<Conn<BalanceEntry>> {
     let r = req(ctx)?;
     let args = PageArgs { first, after, ..Default::default() };
-    let page =
-        crate::service::journal::page(r.db, r.principal.organization_id, asset.model.id, &args, wants_total(ctx))
-            .await
-            .gql()?;
     let scale = asset.currency.decimals;
-    Ok(connection(page, |model| BalanceEntry { model, scale }))
+    // The first page comes from one load for the whole page of assets; a
+    // later page, or one with its total, is read alone.
+    if args.after.is_some() || wants_total(ctx) {
+        let page =
+            crate::service::journal::page(r.db, r.principal.organization_id, asset.model.id, &args, wants_total(ctx))
+                .await
+                .gql()?;
+        return Ok(connection(page, |model| BalanceEntry { model, scale }));
+    }
+    let page = args.validate(CursorField::At).gql()?;
+    let rows = r.loaders.journal_by_asset.load_one((asset.model.id, page.limit + 1)).await.map_err(load_err)?;
+    let sliced = newest_first_page(rows.unwrap_or_default(), &page, |m| (m.at, m.id));
+    Ok(connection(sliced, |model| BalanceEntry { model, scale }))
 }
 
 /// The balance at the end of one bucket of a chart.
@@ -102,11 +111,8 @@ pub async fn history(
     to: DateTime<Utc>,
     interval: HistoryInterval,
 ) -> Result<Vec<BalancePoint>> {
-    let r = req(ctx)?;
-    let points =
-        crate::service::journal::history(r.db, r.principal.organization_id, asset.model.id, from, to, interval)
-            .await
-            .gql()?;
+    let key = (asset.model.id, from, to, interval);
+    let points = req(ctx)?.loaders.charts.load_one(key).await.map_err(load_err)?.unwrap_or_default();
     let scale = asset.currency.decimals;
     let zero = rust_decimal::Decimal::ZERO;
     points

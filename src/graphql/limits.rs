@@ -3,6 +3,11 @@
 //! fields here; depth and complexity through async-graphql's own limits
 //! (their errors get the same LIMIT_EXCEEDED code at the HTTP edge).
 //!
+//! Complexity is one cost model for every list: a paged list weighs its
+//! page size (`first`, default 50), a chart its points (from its range and
+//! interval), a list without paging the expected count below, each times
+//! what is selected under it.
+//!
 //! Both transports parse the document themselves (to label metrics and
 //! spans) and hand the parsed document to the schema, so the checks run
 //! there rather than in a schema extension: any extension makes
@@ -12,6 +17,25 @@
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ServerError, ServerResult};
 use std::collections::HashSet;
+
+/// What the cost model takes a list without a page size to hold: assets
+/// of an account (one per currency).
+pub const EXPECTED_ASSETS: usize = 5;
+/// Wallets of an asset.
+pub const EXPECTED_WALLETS: usize = 2;
+/// Smart cards of an account.
+pub const EXPECTED_CARDS: usize = 2;
+/// Groups of an aggregate with `groupBy` keys.
+pub const EXPECTED_GROUPS: usize = 100;
+
+/// The weight of an aggregate's groups: one group without keys.
+pub fn groups_weight(keys: Option<&[crate::domain::AccountGroupKey]>) -> usize {
+    if keys.is_none_or(<[_]>::is_empty) {
+        1
+    } else {
+        EXPECTED_GROUPS
+    }
+}
 
 /// Configured limits.
 #[derive(Clone, Copy, Debug)]

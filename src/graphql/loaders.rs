@@ -7,14 +7,18 @@
 //! their currency, wallets with their network) so that the join saves a
 //! whole wave of loading.
 
+use crate::domain::HistoryInterval;
 use crate::error::AppError;
 use crate::pricing::{QuoteView, Quotes};
 use crate::read_pool::ReadDb;
 use crate::service::by_index::{self, ByIndex};
+use crate::service::journal;
 use crate::service::subtree::{self, SubtreeRow};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use chrono::{DateTime, Utc};
 use entity::{
-    account, account_type, asset, client, currency, currency_network, network, project, smart_card, transfer, wallet,
+    account, account_type, asset, balance_entry, client, currency, currency_network, network, project, smart_card,
+    transfer, wallet,
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, ModelTrait, Order, QueryFilter, QueryOrder,
@@ -293,6 +297,56 @@ impl Loader<(Uuid, u64)> for TransfersByAccount {
     }
 }
 
+/// The newest journal rows of each asset, by (asset, how many): the first
+/// journal page of a whole page of assets in one statement.
+pub struct JournalByAsset {
+    scope: Arc<Scope>,
+}
+
+impl Loader<(Uuid, u64)> for JournalByAsset {
+    type Value = Vec<balance_entry::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[(Uuid, u64)]) -> Result<HashMap<(Uuid, u64), Self::Value>, AppError> {
+        let mut by_limit: HashMap<u64, Vec<Uuid>> = HashMap::new();
+        for (asset, limit) in keys {
+            by_limit.entry(*limit).or_default().push(*asset);
+        }
+        let mut out = HashMap::new();
+        for (limit, assets) in by_limit {
+            let found = journal::newest_by_asset(&self.scope.db, self.scope.org, &assets, limit).await?;
+            out.extend(assets.into_iter().map(|a| ((a, limit), found.get(&a).cloned().unwrap_or_default())));
+        }
+        Ok(out)
+    }
+}
+
+/// What a balance chart shows: an asset, its range and its interval.
+pub type ChartKey = (Uuid, DateTime<Utc>, DateTime<Utc>, HistoryInterval);
+
+/// Balance charts, every asset of a page with the same range in one go.
+pub struct ChartByAsset {
+    scope: Arc<Scope>,
+}
+
+impl Loader<ChartKey> for ChartByAsset {
+    type Value = Vec<journal::Point>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[ChartKey]) -> Result<HashMap<ChartKey, Self::Value>, AppError> {
+        let mut by_range: HashMap<(DateTime<Utc>, DateTime<Utc>, HistoryInterval), Vec<Uuid>> = HashMap::new();
+        for (asset, from, to, interval) in keys {
+            by_range.entry((*from, *to, *interval)).or_default().push(*asset);
+        }
+        let mut out = HashMap::new();
+        for ((from, to, interval), assets) in by_range {
+            let mut charts = journal::histories(&self.scope.db, self.scope.org, &assets, from, to, interval).await?;
+            out.extend(assets.into_iter().map(|a| ((a, from, to, interval), charts.remove(&a).unwrap_or_default())));
+        }
+        Ok(out)
+    }
+}
+
 /// Descendant accounts and their assets, by root account.
 pub struct SubtreeLoader {
     scope: Arc<Scope>,
@@ -380,6 +434,10 @@ pub struct Loaders {
     pub transfers: Cached<ById<transfer::Entity>>,
     /// The first page of each account's transfers (`Account.transfers`).
     pub transfers_by_account: DataLoader<TransfersByAccount, HashMapCache>,
+    /// The first page of each asset's journal (`Asset.journal`).
+    pub journal_by_asset: DataLoader<JournalByAsset, HashMapCache>,
+    /// Balance charts (`Asset.balanceHistory`).
+    pub charts: DataLoader<ChartByAsset, HashMapCache>,
     /// The connection every loader reads through (a query's may be a
     /// replica), for the resolvers' own reads.
     db: ReadDb,
@@ -424,6 +482,8 @@ impl Loaders {
         self.quotes_at.enable_all_cache(false);
         self.transfers.enable_all_cache(false);
         self.transfers_by_account.enable_all_cache(false);
+        self.journal_by_asset.enable_all_cache(false);
+        self.charts.enable_all_cache(false);
         self
     }
 
@@ -481,6 +541,8 @@ impl Loaders {
             quotes_at: batched(QuoteAtLoader { scope: scope.clone(), quotes: quotes.clone() }, delay),
             transfers: batched(ById { scope: scope.clone(), _entity: PhantomData }, delay),
             transfers_by_account: batched(TransfersByAccount { scope: scope.clone() }, delay),
+            journal_by_asset: batched(JournalByAsset { scope: scope.clone() }, delay),
+            charts: batched(ChartByAsset { scope: scope.clone() }, delay),
             currencies_by_network: batched(
                 GroupedWith {
                     scope: scope.clone(),

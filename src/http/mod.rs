@@ -74,8 +74,13 @@ pub struct AppState {
     pub revocations: crate::auth::revocations::Revocations,
 }
 
-/// The gateway's routes.
-pub fn router(state: AppState) -> Router {
+/// `/metrics` alone, for `METRICS_BIND`.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new().route("/metrics", get(health::metrics)).with_state(state)
+}
+
+/// The gateway's routes; `/metrics` among them unless it is served apart.
+pub fn router(state: AppState, with_metrics: bool) -> Router {
     // `*`: any origin (credentials travel in headers, never cookies).
     let cors_origins = &state.origins.cors;
     let allowed = if cors_origins.iter().any(|o| o == "*") {
@@ -95,13 +100,14 @@ pub fn router(state: AppState) -> Router {
         .max_age(std::time::Duration::from_secs(600));
     let max_body = state.max_body_bytes;
     let origins = state.origins.clone();
-    Router::new()
+    let routes = Router::new();
+    let routes = if with_metrics { routes.route("/metrics", get(health::metrics)) } else { routes };
+    routes
         .route("/graphql", get(graphql::get_or_upgrade).post(graphql::post_handler))
         .route("/graphiql", get(graphiql::page))
         .route("/graphiql/assets/{name}", get(graphiql::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
         .route("/export/accounts", get(export::accounts))
         // axum's own 2 MiB default would otherwise apply to the body
         // extractors, whatever MAX_BODY_BYTES says.

@@ -87,6 +87,51 @@ pub async fn page<C: ConnectionTrait>(
     fetch_page(db, q, &spec, &page, |m| (SortValue::Time(m.at), m.id), with_total).await
 }
 
+/// Assets per statement of [`newest_by_asset`]: each is one branch of a
+/// `UNION ALL`, and SQLite allows 500 branches.
+const ASSETS_PER_STATEMENT: usize = 400;
+
+/// The newest `limit` journal rows of each of `assets`, newest first: the
+/// first journal page of a whole page of assets in one statement (per 400
+/// assets). Each asset's branch is one backward walk of the
+/// `(asset_id, at, id)` index with its own LIMIT, so its cost does not grow
+/// with the asset's history.
+pub async fn newest_by_asset<C: ConnectionTrait>(
+    db: &C,
+    org: Uuid,
+    assets: &[Uuid],
+    limit: u64,
+) -> AppResult<HashMap<Uuid, Vec<balance_entry::Model>>> {
+    let backend = db.get_database_backend();
+    let mark = |i: usize| crate::db::placeholder(backend, i);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut out: HashMap<Uuid, Vec<balance_entry::Model>> = HashMap::new();
+    for chunk in assets.chunks(ASSETS_PER_STATEMENT) {
+        // Placeholders in order of appearance, each once (SQLite's `?`).
+        let branches: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                format!(
+                    "SELECT * FROM (SELECT {COLUMNS} FROM balance_entries WHERE organization_id = {} AND asset_id = {} \
+                     ORDER BY at DESC, id DESC LIMIT {}) b{i}",
+                    mark(3 * i + 1),
+                    mark(3 * i + 2),
+                    mark(3 * i + 3)
+                )
+            })
+            .collect();
+        let values: Vec<Value> =
+            chunk.iter().flat_map(|a| [Value::from(org), Value::from(*a), Value::BigInt(Some(limit))]).collect();
+        let sql = Statement::from_sql_and_values(backend, branches.join(" UNION ALL "), values);
+        for m in balance_entry::Entity::find().from_raw_sql(sql).all(db).await? {
+            out.entry(m.asset_id).or_default().push(m);
+        }
+    }
+    for rows in out.values_mut() {
+        rows.sort_by_key(|m| std::cmp::Reverse((m.at, m.id)));
+    }
+    Ok(out)
+}
+
 /// The columns of a journal row, in entity order, for the statements
 /// written as SQL here.
 const COLUMNS: &str = "id, organization_id, asset_id, at, actor, cause, idempotency_key, delta_available, \
@@ -183,16 +228,29 @@ pub async fn history<C: ConnectionTrait>(
     to: DateTime<Utc>,
     interval: HistoryInterval,
 ) -> AppResult<Vec<Point>> {
+    let mut charts = histories(db, org, &[asset], from, to, interval).await?;
+    Ok(charts.remove(&asset).unwrap_or_default())
+}
+
+/// [`history`] for each of `assets`, in two statements whatever their
+/// number: the history-start check, and one statement that finds each
+/// (asset, point)'s newest row before the point's end.
+pub async fn histories<C: ConnectionTrait>(
+    db: &C,
+    org: Uuid,
+    assets: &[Uuid],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    interval: HistoryInterval,
+) -> AppResult<HashMap<Uuid, Vec<Point>>> {
     if from > to {
         return Err(AppError::invalid("from", "must not be after `to`"));
     }
     let (secs, off) = (interval.seconds(), interval.offset());
-    let bucket = |t: DateTime<Utc>| (t.timestamp() - off).div_euclid(secs);
     let start = |b: i64| DateTime::<Utc>::from_timestamp(off + b * secs, 0).unwrap_or_default();
-    let first = if start(bucket(from)) < from { bucket(from) + 1 } else { bucket(from) };
-    let last = if start(bucket(to)) < to { bucket(to) } else { bucket(to) - 1 };
-    if last < first {
-        return Ok(Vec::new());
+    let (first, last) = interval.buckets(from, to);
+    if last < first || assets.is_empty() {
+        return Ok(assets.iter().map(|a| (*a, Vec::new())).collect());
     }
     if last - first + 1 > MAX_POINTS {
         return Err(AppError::invalid(
@@ -200,38 +258,47 @@ pub async fn history<C: ConnectionTrait>(
             format!("at most {MAX_POINTS} points: shorten [from, to) or use a longer interval"),
         ));
     }
-    known_at(db, org, Some(&[asset]), start(first)).await?;
+    known_at(db, org, Some(assets), start(first)).await?;
     let ends: Vec<DateTime<Utc>> = (first..=last).map(|b| start(b + 1).min(to)).collect();
     let backend = db.get_database_backend();
     let mark = |i: usize| crate::db::placeholder(backend, i);
-    // Placeholders in order of appearance, each once (SQLite's `?`).
-    let list: Vec<String> = (0..ends.len()).map(|i| format!("SELECT {} AS e", mark(i + 4))).collect();
+    // Placeholders in order of appearance, each once (SQLite's `?`). VALUES
+    // lists, not UNION ALL: SQLite caps compound selects at 500 terms.
+    let values_of = |from: usize, n: usize| (from..from + n).map(|i| format!("({})", mark(i))).collect::<Vec<_>>();
     let sql = format!(
         "SELECT {COLUMNS} FROM balance_entries WHERE organization_id = {} AND id IN ( \
-         SELECT (SELECT x.id FROM balance_entries x WHERE x.organization_id = {} AND x.asset_id = {} \
-         AND x.at < p.e ORDER BY x.at DESC, x.id DESC LIMIT 1) FROM ({}) p)",
+         SELECT (SELECT x.id FROM balance_entries x WHERE x.organization_id = {} AND x.asset_id = a.column1 \
+         AND x.at < p.column1 ORDER BY x.at DESC, x.id DESC LIMIT 1) FROM (VALUES {}) a CROSS JOIN (VALUES {}) p)",
         mark(1),
         mark(2),
-        mark(3),
-        list.join(" UNION ALL ")
+        values_of(3, assets.len()).join(", "),
+        values_of(3 + assets.len(), ends.len()).join(", "),
     );
-    let mut values: Vec<Value> = vec![org.into(), org.into(), asset.into()];
+    let mut values: Vec<Value> = vec![org.into(), org.into()];
+    values.extend(assets.iter().map(|a| Value::from(*a)));
     values.extend(ends.iter().map(|e| Value::from(*e)));
     let rows = balance_entry::Entity::find()
         .from_raw_sql(Statement::from_sql_and_values(backend, sql, values))
         .all(db)
         .await?;
-    // Each point's row is the newest one before its end.
-    let mut rows = rows;
+    let mut by_asset: HashMap<Uuid, Vec<balance_entry::Model>> = HashMap::new();
+    for m in rows {
+        by_asset.entry(m.asset_id).or_default().push(m);
+    }
+    Ok(assets.iter().map(|a| (*a, sweep(by_asset.remove(a).unwrap_or_default(), &ends))).collect())
+}
+
+/// Each point's row: the newest of `rows` (one asset's) before its end.
+fn sweep(mut rows: Vec<balance_entry::Model>, ends: &[DateTime<Utc>]) -> Vec<Point> {
     rows.sort_by_key(|m| (m.at, m.id));
     let mut next = rows.into_iter().peekable();
     let mut carry = None;
     let mut points = Vec::with_capacity(ends.len());
     for end in ends {
-        while let Some(m) = next.next_if(|m| m.at < end) {
+        while let Some(m) = next.next_if(|m| m.at < *end) {
             carry = Some(m);
         }
-        points.push((end, carry.clone()));
+        points.push((*end, carry.clone()));
     }
-    Ok(points)
+    points
 }

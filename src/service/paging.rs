@@ -144,6 +144,21 @@ fn compare(a: &(SortValue, uuid::Uuid), b: &(SortValue, uuid::Uuid)) -> std::cmp
     by_value.then(a.1.cmp(&b.1))
 }
 
+/// The first page, newest first, of rows a loader read for a whole page
+/// of parents (`limit + 1` each): no total (that needs a count of its own).
+pub fn newest_first_page<M, F>(rows: Vec<M>, page: &Page, at_and_id: F) -> PageResult<M>
+where
+    F: Fn(&M) -> (chrono::DateTime<chrono::Utc>, uuid::Uuid),
+{
+    let spec = SortSpec { field: CursorField::At, column: (), id: (), desc: true };
+    let mut sliced = slice_page(rows, &spec, page, |m| {
+        let (at, id) = at_and_id(m);
+        (SortValue::Time(at), id)
+    });
+    sliced.total = None;
+    sliced
+}
+
 /// Pages rows already loaded and sorted by `sort` (a loader's children),
 /// with the same cursors and rules as [`fetch_page`].
 pub fn slice_page<M, C, F>(rows: Vec<M>, sort: &SortSpec<C>, page: &Page, key: F) -> PageResult<M>

@@ -265,3 +265,28 @@ async fn the_body_is_not_read_before_the_credential_is_checked() {
         assert!(text.starts_with("HTTP/1.1 401"), "{text}");
     }
 }
+
+/// Every list weighs what it can return: a journal page its size, a chart
+/// its points, assets their expected count. What once scored 90,000 and
+/// ran is refused before it runs; an ordinary page still runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_list_is_weighed_by_what_it_can_return() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let heavy_one = r#"accounts(first: 500) { nodes { assets { journal(first: 500) { nodes { id at } }
+        balanceHistory(from: "2023-01-01T00:00:00Z", to: "2025-12-31T00:00:00Z", interval: DAY) { at } } } }"#;
+    let heavy: String = (0..18).map(|i| format!("a{i}: {heavy_one}\n")).collect();
+    for doc in [format!("{{ {heavy} }}"), format!("{{ {heavy_one} }}")] {
+        let refused = post(&app, json!({"query": doc})).await;
+        assert_eq!(first_code(&refused), "LIMIT_EXCEEDED", "{refused}");
+        assert!(refused["data"].is_null(), "refused before it ran: {refused}");
+    }
+    let chart = r#"{ accounts(first: 2) { nodes { assets { balanceHistory(from: "2023-01-01T00:00:00Z",
+        to: "2025-12-31T00:00:00Z", interval: HOUR) { at } } } } }"#;
+    assert_eq!(first_code(&post(&app, json!({"query": chart})).await), "LIMIT_EXCEEDED", "26,000 points each");
+    let groups = r#"{ accountsAggregate(groupBy: [STATUS]) { status usdTotal } }"#;
+    assert!(post(&app, json!({"query": groups})).await.get("errors").is_none());
+    let page = r#"{ accounts(first: 20) { nodes { assets { journal(first: 10) { nodes { id } } wallets { id }
+        balanceHistory(from: "2025-01-01T00:00:00Z", to: "2025-01-31T00:00:00Z", interval: DAY) { at } } } } }"#;
+    let ran = post(&app, json!({"query": page})).await;
+    assert!(ran.get("errors").is_none(), "{ran}");
+}

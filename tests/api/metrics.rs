@@ -109,3 +109,32 @@ async fn replicas_share_one_rate_limit_through_redis() {
         + sample(&metrics_text(&two).await, "gateway_rate_limited_total", &[]).unwrap_or(0.0);
     assert_eq!(refused, f64::from(16 - allowed));
 }
+
+/// Operation names are every tenant's: `METRICS_BIND` takes `/metrics` off
+/// the public address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_listen_apart() {
+    let url =
+        format!("sqlite://{}/ag-mb-{}.db?mode=rwc", std::env::temp_dir().display(), uuid::Uuid::new_v4().simple());
+    let cli = <accounts_gateway::config::Cli as clap::Parser>::parse_from([
+        "x",
+        "--bind",
+        "127.0.0.1:0",
+        "--metrics-bind",
+        "127.0.0.1:0",
+        "--database-url",
+        &url,
+    ]);
+    let app = accounts_gateway::app::Application::build(&cli.settings).await.unwrap();
+    let (main, apart) = (app.local_addr().unwrap(), app.metrics_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let public = reqwest::get(format!("http://{main}/metrics")).await.unwrap();
+    assert_eq!(public.status().as_u16(), 404, "not on the main address");
+    let scraped = reqwest::get(format!("http://{apart}/metrics")).await.unwrap();
+    assert_eq!(scraped.status().as_u16(), 200);
+    assert!(scraped.text().await.unwrap().contains("gateway_db_pool_connections"));
+    let _ = stop.send(());
+}

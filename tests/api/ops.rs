@@ -48,3 +48,44 @@ async fn the_first_serve_prints_an_admin_key_once_even_after_seed() {
     let second = build(&url).await;
     assert!(second.initial_admin_key().is_none(), "only once");
 }
+
+/// Every setting, given a value it cannot take, stops the start with an
+/// error (clap's, or a one-line one from start-up), never a panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_setting_refuses_a_bad_value_without_a_panic() {
+    use clap::CommandFactory;
+    let command = accounts_gateway::config::Cli::command();
+    let settings: Vec<String> = command
+        .get_arguments()
+        .filter(|a| a.get_action().takes_values())
+        .filter_map(|a| a.get_long().map(str::to_owned))
+        .filter(|long| long != "database-url")
+        .collect();
+    assert!(settings.len() > 40, "{} settings", settings.len());
+    let mut started = Vec::new();
+    for long in &settings {
+        for bad in ["", "-1", "not a value \u{7}", "99999999999999999999999", "http://"] {
+            let url = format!(
+                "sqlite://{}/ag-bad-{}.db?mode=rwc",
+                std::env::temp_dir().display(),
+                uuid::Uuid::new_v4().simple()
+            );
+            let flag = format!("--{long}");
+            let args = ["x", "--bind", "127.0.0.1:0", "--database-url", &url, "--no-seed", &flag, bad];
+            let Ok(cli) = <accounts_gateway::config::Cli as clap::Parser>::try_parse_from(args) else { continue };
+            let settings = cli.settings;
+            let built =
+                tokio::spawn(async move { accounts_gateway::app::Application::build(&settings).await.map(|_| ()) });
+            match built.await {
+                Err(e) => panic!("--{long} {bad:?} panicked: {e}"),
+                Ok(Err(e)) => {
+                    let message = format!("{e:#}");
+                    assert!(!message.contains('\n') && !message.is_empty(), "--{long} {bad:?}: {message}");
+                }
+                Ok(Ok(())) => started.push(format!("--{long} {bad:?}")),
+            }
+        }
+    }
+    // Free text (names, prefixes, paths that are created) may take anything.
+    eprintln!("accepted: {}", started.len());
+}

@@ -87,7 +87,36 @@ async fn one_account_is_one_statement_with_its_owner_and_assets(app: TestApp) {
     assert!(none["account"].is_null(), "{none}");
 }
 
-crate::backend_tests!(nested_page_costs_constant_statements, one_account_is_one_statement_with_its_owner_and_assets);
+/// Journals and charts are relations like the others: one load for the
+/// page of assets, whatever its size.
+async fn journals_and_charts_cost_constant_statements(app: TestApp) {
+    let key = app.store.card_key.clone();
+    seed::seed(&app.db, "demo", 60, &key, app.clock.now()).await.unwrap();
+    app.data("{ __typename }", json!({})).await;
+    let to = app.clock.now().to_rfc3339();
+    let from = (app.clock.now() - chrono::Duration::days(7)).to_rfc3339();
+    let query = r#"query($n: Int!, $from: DateTime!, $to: DateTime!) { accounts(first: $n) { nodes { assets {
+      journal(first: 3) { nodes { at balance { available } } } balanceHistory(from: $from, to: $to, interval: DAY) { at balance { available } }
+    } } } }"#;
+    let mut counts = Vec::new();
+    for n in [5, 50] {
+        let before = app.statements().await;
+        let data = app.data(query, json!({"n": n, "from": from, "to": to})).await;
+        counts.push(app.statements().await - before);
+        let nodes = data["accounts"]["nodes"].as_array().unwrap();
+        assert_eq!(nodes.len(), n);
+        let charts = nodes.iter().flat_map(|a| a["assets"].as_array().unwrap().clone());
+        assert!(charts.clone().all(|a| a["balanceHistory"].as_array().unwrap().len() == 7), "a point a day");
+        assert!(charts.clone().any(|a| !a["journal"]["nodes"].as_array().unwrap().is_empty()), "journals read");
+    }
+    assert_eq!(counts[0], counts[1], "5 vs 50 accounts: {counts:?}");
+}
+
+crate::backend_tests!(
+    nested_page_costs_constant_statements,
+    one_account_is_one_statement_with_its_owner_and_assets,
+    journals_and_charts_cost_constant_statements
+);
 
 /// The fields of each object type in an SDL, with the named type of each
 /// field (lists and non-null stripped).

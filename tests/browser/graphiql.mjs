@@ -113,6 +113,14 @@ try {
   await waitResult(page, 'Mei wallet', 'the subscription');
   await waitResult(page, '"previousStatus": "PENDING"', 'the subscription');
   if (offline.length) throw new Error(`the page asked outside the gateway: ${offline.join(', ')}`);
+
+  step('the key stays with the tab');
+  const stored = await page.evaluate(() => ({
+    local: JSON.stringify(Object.entries(window.localStorage)),
+    session: JSON.stringify(Object.entries(window.sessionStorage)),
+  }));
+  if (stored.local.includes(key)) throw new Error('the API key was kept in localStorage, beyond the tab');
+  if (!stored.session.includes(key)) throw new Error('the headers are not kept for the tab (sessionStorage)');
   console.log('ok');
 } catch (e) {
   const shot = `${process.env.TMPDIR || '/tmp'}/graphiql-failure-${process.pid}.png`;

@@ -1,7 +1,7 @@
 //! The `Account` object. Every relation resolves through a loader.
 
 use crate::domain::filter::AccountCondition;
-use crate::domain::paging::{CursorField, SortValue};
+use crate::domain::paging::CursorField;
 use crate::domain::{
     address, AccountKind, AccountOrderField, AccountStatus, AddressFamily, AssetStatus, OrderDirection, SystemRole,
 };
@@ -17,7 +17,7 @@ use crate::graphql::transfers::Transfer;
 use crate::graphql::valuation::{subtree_summary, value_account, BalanceSummary, Valuation};
 use crate::graphql::{load_err, req};
 use crate::service::accounts::{sort_key, sort_spec};
-use crate::service::paging::{slice_page, SortSpec};
+use crate::service::paging::{newest_first_page, slice_page};
 use crate::service::transfers::TransferConditions;
 use async_graphql::{Context, InputObject, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -197,9 +197,7 @@ impl Account {
             let page = args.validate(CursorField::At).gql()?;
             let l = req(ctx)?.loaders;
             let rows = l.transfers_by_account.load_one((self.0.id, page.limit + 1)).await.map_err(load_err)?;
-            let spec = SortSpec { field: CursorField::At, column: (), id: (), desc: true };
-            let mut sliced = slice_page(rows.unwrap_or_default(), &spec, &page, |m| (SortValue::Time(m.at), m.id));
-            sliced.total = None;
+            let sliced = newest_first_page(rows.unwrap_or_default(), &page, |m| (m.at, m.id));
             Ok(connection(sliced, Transfer))
         }
         .boxed()
@@ -251,6 +249,7 @@ impl Account {
         Json(self.0.metadata.clone())
     }
     /// The account's assets (one per currency), optionally by status.
+    #[graphql(complexity = "crate::graphql::limits::EXPECTED_ASSETS * child_complexity")]
     async fn assets(&self, ctx: &Context<'_>, status: Option<AssetStatus>) -> Result<Vec<Fast<Asset>>> {
         let rows = req(ctx)?.loaders.assets_by_account.load_one(self.0.id).await.map_err(load_err)?.unwrap_or_default();
         Ok(rows
@@ -276,6 +275,7 @@ impl Account {
         .await
     }
     /// Smart cards issued on this account.
+    #[graphql(complexity = "crate::graphql::limits::EXPECTED_CARDS * child_complexity")]
     async fn smart_cards(&self, ctx: &Context<'_>) -> Result<Vec<Fast<SmartCard>>> {
         let rows = req(ctx)?.loaders.cards_by_account.load_one(self.0.id).await.map_err(load_err)?.unwrap_or_default();
         Ok(rows.into_iter().map(|c| Fast(SmartCard(c))).collect())

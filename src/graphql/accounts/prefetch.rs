@@ -8,7 +8,8 @@
 //! count would grow with the page. Prefetching makes it one per relation.
 
 use crate::domain::filter::AccountQuery;
-use crate::domain::paging::PageArgs;
+use crate::domain::paging::{CursorField, PageArgs};
+use crate::domain::HistoryInterval;
 use crate::domain::{AccountOrderField, OrderDirection};
 use crate::error::ToGql;
 use crate::graphql::connection::wants_total;
@@ -16,8 +17,10 @@ use crate::graphql::loaders::{load_now, AssetsOf, Cached, Loaders};
 use crate::graphql::{load_err, req};
 use crate::service::accounts::{self, AccountWith, ListAccounts, Lookup};
 use crate::service::paging::PageResult;
+use async_graphql::context::SelectionField;
 use async_graphql::dataloader::Loader;
-use async_graphql::{Context, Lookahead, Result};
+use async_graphql::{Context, InputType, Lookahead, Result};
+use chrono::{DateTime, Utc};
 use entity::account;
 use futures_util::future::try_join_all;
 use std::collections::HashMap;
@@ -58,11 +61,15 @@ pub enum Prefetch {
     AssetValuation,
     /// `subAccountsBalance`: the subtree, its currencies and quotes.
     SubAccountsBalance,
+    /// `assets.journal`: each asset's first journal page.
+    AssetJournal,
+    /// `assets.balanceHistory`: each asset's chart.
+    AssetHistory,
 }
 
 impl Prefetch {
     /// Every relation.
-    pub const ALL: [Prefetch; 12] = [
+    pub const ALL: [Prefetch; 14] = [
         Prefetch::Owner,
         Prefetch::Type,
         Prefetch::Project,
@@ -75,6 +82,8 @@ impl Prefetch {
         Prefetch::Balance,
         Prefetch::AssetValuation,
         Prefetch::SubAccountsBalance,
+        Prefetch::AssetJournal,
+        Prefetch::AssetHistory,
     ];
 
     /// The schema fields, from `Account`, that select this relation.
@@ -92,14 +101,60 @@ impl Prefetch {
             Prefetch::Balance => &["balance"],
             Prefetch::AssetValuation => &["assets", "valuation"],
             Prefetch::SubAccountsBalance => &["subAccountsBalance"],
+            Prefetch::AssetJournal => &["assets", "journal"],
+            Prefetch::AssetHistory => &["assets", "balanceHistory"],
         }
     }
 
     /// Whether any of `nodes` selects this relation.
     fn selected(self, nodes: &[Lookahead<'_>]) -> bool {
-        let Some((head, rest)) = self.path().split_first() else { return false };
-        nodes.iter().any(|n| rest.iter().fold(n.field(head), |sel, name| sel.field(name)).exists())
+        !self.selections(nodes).is_empty()
     }
+
+    /// Each selection of this relation under any of `nodes` (a field asked
+    /// twice with other arguments is two).
+    fn selections<'a>(self, nodes: &[Lookahead<'a>]) -> Vec<SelectionField<'a>> {
+        let Some((head, rest)) = self.path().split_first() else { return Vec::new() };
+        let found = nodes.iter().map(|n| rest.iter().fold(n.field(head), |sel, name| sel.field(name)));
+        found.flat_map(|sel| sel.selection_fields()).collect()
+    }
+}
+
+/// The argument `name` of a selection, as `T`; `None` when absent or not
+/// a `T` (the field's own resolver then reports it).
+fn argument<T: InputType>(args: &[(async_graphql::Name, async_graphql::Value)], name: &str) -> Option<T> {
+    let value = args.iter().find(|(n, _)| n.as_str() == name).map(|(_, v)| v.clone());
+    T::parse(value).ok()
+}
+
+/// The keys of the first journal pages the selections ask for: the row
+/// count a page reads (its size plus one). A later page (`after`) or one
+/// with its `totalCount` is read by its resolver alone.
+fn journal_limits(selections: &[SelectionField<'_>]) -> Vec<u64> {
+    selections
+        .iter()
+        .filter(|sel| !sel.selection_set().any(|f| f.name() == "totalCount"))
+        .filter_map(|sel| {
+            let args = sel.arguments().ok()?;
+            if argument::<String>(&args, "after").is_some() {
+                return None;
+            }
+            let first = argument::<i32>(&args, "first");
+            let page = PageArgs { first, ..Default::default() }.validate(CursorField::At).ok()?;
+            Some(page.limit + 1)
+        })
+        .collect()
+}
+
+/// The ranges of the charts the selections ask for.
+fn chart_ranges(selections: &[SelectionField<'_>]) -> Vec<(DateTime<Utc>, DateTime<Utc>, HistoryInterval)> {
+    selections
+        .iter()
+        .filter_map(|sel| {
+            let args = sel.arguments().ok()?;
+            Some((argument(&args, "from")?, argument(&args, "to")?, argument(&args, "interval")?))
+        })
+        .collect()
 }
 
 /// What a selection of `Account` asks to be loaded.
@@ -114,6 +169,10 @@ struct Wants {
     wallets: bool,
     quotes: bool,
     subtree: bool,
+    /// First journal pages, by rows read per asset.
+    journals: Vec<u64>,
+    /// Charts, by range.
+    charts: Vec<(DateTime<Utc>, DateTime<Utc>, HistoryInterval)>,
 }
 
 impl Wants {
@@ -129,6 +188,9 @@ impl Wants {
         let selects = |p: Prefetch| p.selected(nodes);
         let wallets = selects(Prefetch::AssetWallets) || selects(Prefetch::Addresses);
         let quotes = selects(Prefetch::Balance) || selects(Prefetch::AssetValuation);
+        let journals = journal_limits(&Prefetch::AssetJournal.selections(nodes));
+        let charts = chart_ranges(&Prefetch::AssetHistory.selections(nodes));
+        let history = !journals.is_empty() || !charts.is_empty();
         Wants {
             owner: selects(Prefetch::Owner),
             kind: selects(Prefetch::Type),
@@ -136,10 +198,12 @@ impl Wants {
             parent: selects(Prefetch::Parent),
             cards: selects(Prefetch::SmartCards),
             children: selects(Prefetch::SubAccounts),
-            assets: wallets || quotes || selects(Prefetch::Assets),
+            assets: wallets || quotes || history || selects(Prefetch::Assets),
             wallets,
             quotes,
             subtree: selects(Prefetch::SubAccountsBalance),
+            journals,
+            charts,
         }
     }
 }
@@ -171,7 +235,22 @@ async fn assets(
             &read
         }
     };
+    history(l, assets, wants).await?;
     Ok(if wants.quotes { assets.values().flatten().map(|(_, c)| c.code.clone()).collect() } else { Vec::new() })
+}
+
+/// The first journal pages and the charts of `assets`' assets, one load
+/// each for the whole page.
+async fn history(l: &Loaders, assets: &HashMap<Uuid, AssetsOf>, wants: &Wants) -> Result<()> {
+    let ids: Vec<Uuid> = assets.values().flatten().map(|(a, _)| a.id).collect();
+    for limit in &wants.journals {
+        load_now(&l.journal_by_asset, ids.iter().map(|a| (*a, *limit)).collect()).await.map_err(load_err)?;
+    }
+    for (from, to, interval) in &wants.charts {
+        let keys = ids.iter().map(|a| (*a, *from, *to, *interval)).collect();
+        load_now(&l.charts, keys).await.map_err(load_err)?;
+    }
+    Ok(())
 }
 
 /// The subtrees of `roots` and their currencies, whose codes it returns.

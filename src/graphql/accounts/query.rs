@@ -45,6 +45,7 @@ impl AccountQuery {
     /// the database, exact to each currency's scale; USD with current quotes,
     /// or with the quotes of `at` (and then the balances of `at`, over the
     /// accounts created by then).
+    #[graphql(complexity = "crate::graphql::limits::groups_weight(group_by.as_deref()) * child_complexity")]
     async fn accounts_aggregate(
         &self,
         ctx: &Context<'_>,
