@@ -135,7 +135,8 @@ fn ws_config(settings: &Settings) -> WsConfig {
         keepalive: Duration::from_secs(settings.ws_keepalive_secs.max(1)),
         max_subscriptions: settings.ws_max_subscriptions,
         max_sockets_per_credential: settings.ws_max_sockets_per_credential,
-        outbox: 256,
+        outbox_bytes: settings.ws_outbox_bytes,
+        slow_consumer: Duration::from_millis(settings.ws_slow_consumer_ms),
         max_message_bytes: settings.ws_max_message_bytes,
         max_init_bytes: 64 * 1024,
         operation_timeout: Duration::from_millis(settings.request_timeout_ms),
@@ -158,6 +159,7 @@ async fn read_routing(
             return Ok(ReadDb::plain(db));
         }
         let options = url.parse().map_err(|e| anyhow::anyhow!("not a PostgreSQL URL: {e}"))?;
+        let options = settings.database_timeouts().apply(options);
         let size = settings.database_read_max_connections.unwrap_or(settings.database_max_connections);
         let pool = ReadPool::new(options, size, Some(metrics.clone()));
         anyhow::Ok(ReadDb::with_pool(db, pool))
@@ -167,8 +169,10 @@ async fn read_routing(
     if primary.get_database_backend() != sea_orm::DatabaseBackend::Postgres || !url.starts_with("postgres") {
         anyhow::bail!("DATABASE_READ_URL needs PostgreSQL for both DATABASE_URL and the replica");
     }
-    let replica = reads(crate::db::connect_lazy(url, settings.database_max_connections, Some(metrics))?, url)?;
-    let probe = crate::db::connect_lazy(url, 1, None);
+    let timeouts = settings.database_timeouts();
+    let replica =
+        reads(crate::db::connect_lazy(url, settings.database_max_connections, Some(metrics), timeouts)?, url)?;
+    let probe = crate::db::connect_lazy(url, 1, None, timeouts);
     let max_lag = Duration::from_millis(settings.database_read_max_lag_ms);
     Ok(ReadRouting::with_replica(on_primary, replica, (background.clone(), probe?), max_lag, metrics.clone()))
 }
@@ -184,10 +188,23 @@ impl Application {
     /// `clock` (tests pin it to a chosen instant).
     pub async fn build_with_clock(settings: &Settings, clock: Clock) -> anyhow::Result<Self> {
         let metrics = Metrics::default();
-        let db = crate::db::connect(&settings.database_url, settings.database_max_connections, &metrics)
+        let timeouts = settings.database_timeouts();
+        let db = crate::db::connect(&settings.database_url, settings.database_max_connections, &metrics, timeouts)
             .await
             .context("connecting to the database")?;
-        let Prepared { card_key, initial_admin_key, demo } = prepare_database(&db, settings, &clock).await?;
+        // Migrations and repairs may run long on a large database: on
+        // PostgreSQL they get a connection without the requests' limits.
+        let apart =
+            db.get_database_backend() == sea_orm::DatabaseBackend::Postgres && timeouts != crate::db::Timeouts::NONE;
+        let setup = if apart {
+            crate::db::connect(&settings.database_url, 1, &metrics, crate::db::Timeouts::NONE).await?
+        } else {
+            db.clone()
+        };
+        let Prepared { card_key, initial_admin_key, demo } = prepare_database(&setup, settings, &clock).await?;
+        if apart {
+            setup.close().await.ok();
+        }
         let revocations = crate::auth::revocations::Revocations::default();
         let failures = crate::auth::failures::Failures::new(
             settings.auth_failures_per_minute,

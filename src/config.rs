@@ -169,6 +169,14 @@ pub struct Settings {
     /// Maximum database connections in the pool.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16, global = true)]
     pub database_max_connections: u32,
+    /// Longest one SQL statement of a request may run on PostgreSQL, in
+    /// milliseconds (`statement_timeout` of the request pools; 0: none).
+    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT_MS", default_value_t = 30_000, global = true)]
+    pub database_statement_timeout_ms: u64,
+    /// Longest one SQL statement of a request may wait for a lock on
+    /// PostgreSQL, in milliseconds (`lock_timeout`; 0: none).
+    #[arg(long, env = "DATABASE_LOCK_TIMEOUT_MS", default_value_t = 5_000, global = true)]
+    pub database_lock_timeout_ms: u64,
     /// Requests one organization may run at once (a fair share of the
     /// pools); unset, half of `DATABASE_MAX_CONNECTIONS`; 0, no cap.
     #[arg(long, env = "TENANT_MAX_CONCURRENT_REQUESTS", global = true)]
@@ -345,6 +353,13 @@ pub struct Settings {
     /// it, 64 KiB: a `connection_init` is small).
     #[arg(long, env = "WS_MAX_MESSAGE_BYTES", default_value_t = 256 * 1024, global = true)]
     pub ws_max_message_bytes: usize,
+    /// Bytes queued for one WebSocket before its producers wait.
+    #[arg(long, env = "WS_OUTBOX_BYTES", default_value_t = 1024 * 1024, global = true)]
+    pub ws_outbox_bytes: usize,
+    /// Milliseconds a WebSocket's queue may stay full (or a write stall)
+    /// before it is closed as a slow consumer (1008).
+    #[arg(long, env = "WS_SLOW_CONSUMER_MS", default_value_t = 10_000, global = true)]
+    pub ws_slow_consumer_ms: u64,
     /// Milliseconds a WebSocket may take to send `connection_init`.
     #[arg(long, env = "WS_INIT_TIMEOUT_MS", default_value_t = 3_000, global = true)]
     pub ws_init_timeout_ms: u64,
@@ -421,6 +436,14 @@ impl std::str::FromStr for Secret {
 }
 
 impl Settings {
+    /// The time limits of the request pools' statements.
+    pub fn database_timeouts(&self) -> crate::db::Timeouts {
+        crate::db::Timeouts {
+            statement: Duration::from_millis(self.database_statement_timeout_ms),
+            lock: Duration::from_millis(self.database_lock_timeout_ms),
+        }
+    }
+
     /// The DataLoader batching delay.
     pub fn dataloader_delay(&self) -> Duration {
         Duration::from_micros(self.dataloader_delay_us)

@@ -2,6 +2,7 @@
 
 use crate::metrics::Metrics;
 use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::postgres::PgConnectOptions;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr};
 use std::time::Duration;
 
@@ -18,15 +19,48 @@ pub const STARTUP_PROBE: Duration = Duration::from_secs(5);
 /// in between fails its statement with UNAVAILABLE and is closed.
 pub const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 
+/// Time limits every statement of a pool's connections runs under, on
+/// PostgreSQL (`statement_timeout`, `lock_timeout`); zero is none. A
+/// request's statements cannot outlive them even when the request that
+/// sent them is gone, and a write waiting for a row lock gives up instead
+/// of holding its connection while the lock is held elsewhere.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Longest one statement may run.
+    pub statement: Duration,
+    /// Longest one statement may wait for a lock.
+    pub lock: Duration,
+}
+
+impl Timeouts {
+    /// No limits: migrations and repairs at start, command-line tools.
+    pub const NONE: Timeouts = Timeouts { statement: Duration::ZERO, lock: Duration::ZERO };
+
+    /// `options` with the limits as the connection's settings.
+    pub fn apply(self, options: PgConnectOptions) -> PgConnectOptions {
+        options.options([
+            ("statement_timeout", format!("{}ms", self.statement.as_millis())),
+            ("lock_timeout", format!("{}ms", self.lock.as_millis())),
+        ])
+    }
+}
+
 /// Connects, counts every statement into `metrics`, and tunes SQLite for a
-/// server workload (WAL so readers never wait for the writer).
-pub async fn connect(url: &str, max_connections: u32, metrics: &Metrics) -> anyhow::Result<DatabaseConnection> {
+/// server workload (WAL so readers never wait for the writer). On
+/// PostgreSQL every connection runs under `timeouts`.
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    metrics: &Metrics,
+    timeouts: Timeouts,
+) -> anyhow::Result<DatabaseConnection> {
     probe(url).await?;
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.max_connections(max_connections)
         .connect_timeout(ACQUIRE_TIMEOUT)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
+        .map_sqlx_postgres_opts(move |o| timeouts.apply(o))
         .sqlx_logging(false);
     let mut db = Database::connect(opts).await?;
     if db.get_database_backend() == DatabaseBackend::Sqlite {
@@ -39,9 +73,15 @@ pub async fn connect(url: &str, max_connections: u32, metrics: &Metrics) -> anyh
 /// A PostgreSQL pool that opens its connections on first use (a server
 /// down at start is not an error yet), counting request statements into
 /// `metrics` when given.
-pub fn connect_lazy(url: &str, max_connections: u32, metrics: Option<&Metrics>) -> anyhow::Result<DatabaseConnection> {
-    use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+pub fn connect_lazy(
+    url: &str,
+    max_connections: u32,
+    metrics: Option<&Metrics>,
+    timeouts: Timeouts,
+) -> anyhow::Result<DatabaseConnection> {
+    use sea_orm::sqlx::postgres::PgPoolOptions;
     let options: PgConnectOptions = url.parse().map_err(|e| anyhow::anyhow!("not a PostgreSQL URL: {e}"))?;
+    let options = timeouts.apply(options);
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(ACQUIRE_TIMEOUT)

@@ -221,6 +221,12 @@ impl From<DbErr> for AppError {
                     details: vec![],
                 }
             }
+            DbFault::TimedOut => {
+                tracing::warn!(error = %err, "statement past its time limit");
+                AppError::LimitExceeded(
+                    "the database statement ran past its time limit (or waited too long for a lock); retry, writes with their idempotency key".into(),
+                )
+            }
             DbFault::Other => AppError::internal(err),
         }
     }
@@ -242,6 +248,8 @@ enum DbFault<'a> {
     Unavailable,
     /// A serialization failure or deadlock: retry now.
     Contended,
+    /// Past `statement_timeout` or `lock_timeout`.
+    TimedOut,
     Other,
 }
 
@@ -262,6 +270,8 @@ fn classify(err: &DbErr) -> DbFault<'_> {
         Sqlx::Database(db) => match db.code().as_deref() {
             // serialization_failure, deadlock_detected
             Some("40001" | "40P01") => DbFault::Contended,
+            // query_canceled (statement_timeout), lock_not_available (lock_timeout)
+            Some("57014" | "55P03") => DbFault::TimedOut,
             // connection exceptions, admin/crash shutdown, cannot connect now;
             // insufficient resources (too many connections, out of memory,
             // disk full): the server is there but cannot serve, retry later

@@ -20,7 +20,7 @@ fn fail(e: accounts_gateway::error::AppError) -> anyhow::Error {
 }
 
 async fn connect(s: &Settings) -> anyhow::Result<sea_orm::DatabaseConnection> {
-    let conn = db::connect(&s.database_url, 2, &Metrics::default()).await?;
+    let conn = db::connect(&s.database_url, 2, &Metrics::default(), db::Timeouts::NONE).await?;
     accounts_gateway::app::upgrade(&conn, accounts_gateway::clock::Clock::system().now()).await?;
     Ok(conn)
 }

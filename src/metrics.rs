@@ -185,6 +185,21 @@ pub async fn counting_statements<F: Future>(fut: F) -> (F::Output, u64) {
     (out, count.load(Ordering::Relaxed))
 }
 
+/// Spawns `fut` as a task that counts its statements for the calling
+/// request (if any) and runs to its end even if the request is dropped.
+pub fn spawn_for_request<F>(fut: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    use tracing::Instrument;
+    let fut = fut.instrument(tracing::Span::current());
+    match REQUEST_STATEMENTS.try_with(Arc::clone) {
+        Ok(count) => tokio::spawn(REQUEST_STATEMENTS.scope(count, fut)),
+        Err(_) => tokio::spawn(fut),
+    }
+}
+
 /// A spawner for the batches of the DataLoader `loader` that keeps the
 /// calling request's statement counter and span: statements sent by a
 /// batch count for the request, and each batch is a span in its trace.

@@ -224,12 +224,20 @@ impl Reader {
     /// Backpressure: after an outage the backlog arrives at once. The stream
     /// keeps it, so reading waits while subscribers are more than half a
     /// buffer behind, rather than pushing them past the buffer (where they
-    /// would lose events); but only for so long, so that one stuck
-    /// subscriber cannot hold back every other.
+    /// would lose events); but only while they catch up, and for so long:
+    /// the buffer's length is its slowest subscriber's, so a subscriber that
+    /// does not move (a socket whose client stopped reading, until it is
+    /// closed) must not hold back every other.
     async fn pace(&self) {
         let since = std::time::Instant::now();
-        while self.local.len() > super::BUFFER / 2 && since.elapsed() < PACE_LIMIT {
+        let mut behind = self.local.len();
+        while behind > super::BUFFER / 2 && since.elapsed() < PACE_LIMIT {
             tokio::time::sleep(Duration::from_millis(5)).await;
+            let now = self.local.len();
+            if now >= behind {
+                return;
+            }
+            behind = now;
         }
     }
 

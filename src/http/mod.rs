@@ -9,6 +9,7 @@ pub mod persisted;
 pub mod sockets;
 pub mod tenant_slots;
 pub mod ws;
+pub mod ws_outbox;
 
 use crate::auth::rate_limit::RateLimiter;
 use crate::auth::Authenticator;

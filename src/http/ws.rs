@@ -11,6 +11,7 @@
 //! misses a pong, and closes with 1001 on shutdown.
 
 use super::tenant_slots::Slot;
+use super::ws_outbox::{write_all, Outbox};
 use super::AppState;
 use crate::auth::{Credential, Principal};
 use crate::graphql::limits::exceeded;
@@ -20,7 +21,7 @@ use async_graphql::Request;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::{FutureExt, StreamExt};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -62,8 +63,11 @@ pub struct WsConfig {
     pub max_subscriptions: usize,
     /// Most sockets one credential may hold open.
     pub max_sockets_per_credential: usize,
-    /// Messages queued for one socket before its producers wait.
-    pub outbox: usize,
+    /// Bytes queued for one socket before its producers wait.
+    pub outbox_bytes: usize,
+    /// How long a producer waits for room (and a write may stall) before
+    /// the socket is closed as a slow consumer.
+    pub slow_consumer: Duration,
     /// Largest message after `connection_ack`.
     pub max_message_bytes: usize,
     /// Largest message before it (`connection_init` only).
@@ -86,17 +90,6 @@ pub fn upgrade(state: AppState, ws: WebSocketUpgrade, headers: HeaderMap, addres
 
 fn close(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: reason.into() }))
-}
-
-/// Sends what the connection queues, in order, until a close or an error.
-async fn write_all(mut sink: futures_util::stream::SplitSink<WebSocket, Message>, mut out_rx: mpsc::Receiver<Message>) {
-    while let Some(msg) = out_rx.recv().await {
-        let closing = matches!(msg, Message::Close(_));
-        if sink.send(msg).await.is_err() || closing {
-            break;
-        }
-    }
-    let _ = sink.close().await;
 }
 
 fn text(v: Value) -> Message {
@@ -123,13 +116,15 @@ fn credential(payload: &Value, headers: &HeaderMap) -> Credential {
 struct Connection {
     state: AppState,
     protocol: Protocol,
-    out: mpsc::Sender<Message>,
+    out: Outbox,
     principal: Option<Principal>,
     /// The credential of `connection_init`, to check again when news of
     /// revocations was missed.
     credential: Credential,
     /// The client's address, for the failed-authentication limit.
     address: Option<IpAddr>,
+    /// The API key this socket holds, for the revocation watcher.
+    key_hold: Option<crate::auth::revocations::Held>,
     init_seen: bool,
     subs: HashMap<String, JoinHandle<()>>,
     done: mpsc::UnboundedSender<String>,
@@ -146,16 +141,27 @@ impl Connection {
         };
         let cfg = state.ws;
         let (sink, mut stream) = socket.split();
-        let (out, out_rx) = mpsc::channel::<Message>(cfg.outbox);
-        let writer = tokio::spawn(write_all(sink, out_rx));
+        let (out, queue) = Outbox::new(cfg.outbox_bytes, cfg.slow_consumer);
+        let writer = tokio::spawn(write_all(sink, queue, cfg.slow_consumer.min(cfg.keepalive)));
         let (done, mut done_rx) = mpsc::unbounded_channel::<String>();
         let mut shutdown = state.shutdown.subscribe();
         let _live = state.sockets.enter();
         let mut revoked = state.revocations.subscribe();
         let credential = Credential::default();
         let subs = HashMap::new();
-        let mut conn =
-            Connection { state, protocol, out, principal: None, credential, address, init_seen: false, subs, done };
+        let mut conn = Connection {
+            state,
+            protocol,
+            out,
+            principal: None,
+            credential,
+            address,
+            key_hold: None,
+            init_seen: false,
+            subs,
+            done,
+        };
+        let slow = conn.out.clone();
         let init_deadline = tokio::time::sleep(cfg.init_timeout);
         tokio::pin!(init_deadline);
         let mut ping = tokio::time::interval(cfg.keepalive);
@@ -178,6 +184,10 @@ impl Connection {
                 }
                 _ = until_expiry => Some(Some(close(4403, "Forbidden: the credential expired"))),
                 _ = shutdown.changed() => Some(Some(close(1001, "the server is shutting down"))),
+                _ = slow.slow() => {
+                    tracing::info!("closing a WebSocket whose client stopped reading");
+                    Some(Some(close(1008, "slow consumer")))
+                }
                 news = revoked.recv() => conn.revocation(news).await,
                 _ = ping.tick(), if conn.principal.is_some() => conn.keepalive(&mut awaiting_pong).await,
                 Some(id) = done_rx.recv() => {
@@ -232,11 +242,10 @@ impl Connection {
         };
         // A protocol-level ping as well: every WebSocket client answers it,
         // whatever its GraphQL subprotocol.
-        let sent = self.out.send(text(msg)).await.is_ok()
-            && self.out.send(Message::Ping(axum::body::Bytes::new())).await.is_ok();
-        if !sent {
-            return Some(None);
-        }
+        // Not waited for: a client that reads nothing is the slow-consumer
+        // rule's, and its pong will be missing anyway.
+        let _ = self.out.offer(text(msg));
+        let _ = self.out.offer(Message::Ping(axum::body::Bytes::new()));
         *awaiting_pong = true;
         None
     }
@@ -271,10 +280,14 @@ impl Connection {
             task.abort();
         }
         if let Some(msg) = stop {
-            let _ = self.out.send(msg).await;
+            let _ = self.out.offer(msg);
         }
         drop(self.out);
-        let _ = writer.await;
+        // A writer stuck on a client that reads nothing is not waited for.
+        let mut writer = writer;
+        if tokio::time::timeout(Duration::from_secs(1), &mut writer).await.is_err() {
+            writer.abort();
+        }
         if let Some(key) = counted {
             self.state.ws_credentials.release(&key);
         }
@@ -305,14 +318,18 @@ impl Connection {
                     return Some(self.refuse("Forbidden: too many sockets for this credential").await);
                 }
                 *counted = Some(key);
+                self.key_hold = principal.api_key_id.map(|id| self.state.revocations.hold(id));
                 self.principal = Some(principal);
-                let ack = self.out.send(text(json!({"type": "connection_ack"}))).await;
+                let ack = self.out.offer(text(json!({"type": "connection_ack"})));
                 if self.protocol == Protocol::Legacy {
-                    let _ = self.out.send(text(json!({"type": "ka"}))).await;
+                    let _ = self.out.offer(text(json!({"type": "ka"})));
                 }
                 ack.err().map(|_| None)
             }
-            (Protocol::Transport, "ping") => self.out.send(text(json!({"type": "pong"}))).await.err().map(|_| None),
+            (Protocol::Transport, "ping") => {
+                let _ = self.out.offer(text(json!({"type": "pong"})));
+                None
+            }
             (Protocol::Transport, "pong") => None,
             (Protocol::Transport, "subscribe") | (Protocol::Legacy, "start") => self.subscribe(&msg, headers).await,
             (Protocol::Transport, "complete") | (Protocol::Legacy, "stop") => {
@@ -320,7 +337,7 @@ impl Connection {
                 if let Some(task) = self.subs.remove(&id) {
                     task.abort();
                     if self.protocol == Protocol::Legacy {
-                        let _ = self.out.send(text(json!({"type": "complete", "id": id}))).await;
+                        let _ = self.out.offer(text(json!({"type": "complete", "id": id})));
                     }
                 }
                 None
@@ -335,7 +352,7 @@ impl Connection {
         match self.protocol {
             Protocol::Transport => Some(close(4403, &format!("Forbidden: {reason}"))),
             Protocol::Legacy => {
-                let _ = self.out.send(text(json!({"type": "connection_error", "payload": {"message": reason}}))).await;
+                let _ = self.out.offer(text(json!({"type": "connection_error", "payload": {"message": reason}})));
                 Some(close(4403, "Forbidden"))
             }
         }
@@ -390,7 +407,7 @@ impl Connection {
             });
             let e = serde_json::to_value(&e).unwrap_or(Value::Null);
             let payload = if self.protocol == Protocol::Legacy { json!({"errors": [e]}) } else { json!([e]) };
-            let _ = self.out.send(text(json!({"type": "error", "id": id, "payload": payload}))).await;
+            let _ = self.out.offer(text(json!({"type": "error", "id": id, "payload": payload})));
             return None;
         }
         let s = &self.state;

@@ -5,7 +5,7 @@ use crate::auth::Principal;
 use crate::domain::Role;
 use crate::error::{AppError, AppResult};
 use crate::service::{now, organizations};
-use chrono::{DateTime, Utc};
+
 use entity::{api_key, organization};
 use rand::RngCore;
 use sea_orm::{
@@ -101,10 +101,19 @@ pub async fn revoke<C: ConnectionTrait>(db: &C, id_or_prefix: &str) -> AppResult
     Ok(m.update(db).await?)
 }
 
-/// Keys revoked at or after `since`, with when.
-pub async fn revoked_since<C: ConnectionTrait>(db: &C, since: DateTime<Utc>) -> AppResult<Vec<(Uuid, DateTime<Utc>)>> {
-    let rows = api_key::Entity::find().filter(api_key::Column::RevokedAt.gte(since)).all(db).await?;
-    Ok(rows.into_iter().filter_map(|k| k.revoked_at.map(|at| (k.id, at))).collect())
+/// Which of `ids` are keys that exist and are not revoked (per 1,000 ids
+/// a statement).
+pub async fn valid_among<C: ConnectionTrait>(db: &C, ids: &[Uuid]) -> AppResult<std::collections::HashSet<Uuid>> {
+    let mut valid = std::collections::HashSet::new();
+    for chunk in ids.chunks(1000) {
+        let rows = api_key::Entity::find()
+            .filter(api_key::Column::Id.is_in(chunk.iter().copied()))
+            .filter(api_key::Column::RevokedAt.is_null())
+            .all(db)
+            .await?;
+        valid.extend(rows.into_iter().map(|k| k.id));
+    }
+    Ok(valid)
 }
 
 /// Whether `key` has the shape of one of our keys (anything else is

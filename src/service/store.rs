@@ -2,7 +2,7 @@
 //! policy, and transactions that publish their events only after commit.
 
 use crate::clock::Clock;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::events::{DomainEvent, EventBus};
 use sea_orm::{AccessMode, DatabaseConnection, DatabaseTransaction, DbBackend, IsolationLevel, TransactionTrait};
 use std::ops::Deref;
@@ -94,11 +94,20 @@ impl WriteTx {
     /// replicas), commits, then delivers them locally; never waits for
     /// Redis. Dropping a `WriteTx` without commit rolls back and publishes
     /// nothing.
+    ///
+    /// The commit and the local delivery run in a task of their own: a
+    /// request dropped (its client gone, its time limit passed) while the
+    /// commit is awaited must not skip delivering what did commit.
     pub async fn commit(self) -> AppResult<()> {
         crate::service::outbox::append(&self.tx, self.bus.outbox_payloads(&self.events)).await?;
-        self.tx.commit().await?;
-        self.bus.committed(self.events);
-        Ok(())
+        let WriteTx { tx, events, bus, _writer: writer, .. } = self;
+        let committing = crate::metrics::spawn_for_request(async move {
+            let _writer = writer;
+            tx.commit().await?;
+            bus.committed(events);
+            Ok::<(), AppError>(())
+        });
+        committing.await.map_err(|e| AppError::internal(format!("the commit task failed: {e}")))?
     }
 }
 

@@ -169,3 +169,31 @@ async fn events_redis_lost_go_again_when_postgres_was_down_as_it_came_back() {
         .await;
     assert_eq!(app.metric("gateway_events_requeue_pending").await, 0);
 }
+
+/// A write that would wait on a lock held elsewhere gives up within
+/// `DATABASE_LOCK_TIMEOUT_MS` (LIMIT_EXCEEDED, nothing changed) instead of
+/// holding its connection; a statement cannot outrun
+/// `DATABASE_STATEMENT_TIMEOUT_MS`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_and_lock_waits_have_time_limits_on_postgres() {
+    let flags = ["--database-lock-timeout-ms", "300", "--database-statement-timeout-ms", "1000"];
+    let Some(app) = TestApp::spawn_with(crate::helpers::Backend::Postgres, &flags).await else { return };
+    let account = app.account_id("acc-ana-main").await;
+    let asset = app.data("query($id: UUID!) { account(id: $id) { assets { id } } }", json!({"id": account})).await
+        ["account"]["assets"][0]["id"]
+        .clone();
+    // Another session holds the asset's row.
+    let other = Database::connect(&app.db_url).await.unwrap();
+    let holder = sea_orm::TransactionTrait::begin(&other).await.unwrap();
+    let lock = format!("SELECT id FROM assets WHERE id = '{}' FOR UPDATE", asset.as_str().unwrap());
+    holder.execute_unprepared(&lock).await.unwrap();
+    let input = json!({"idempotencyKey": "locked-1", "available": "1"});
+    let refused = app.gql(ADJUST, json!({"a": asset, "i": input})).await;
+    assert_eq!(first_code(&refused), "LIMIT_EXCEEDED", "{refused}");
+    assert!(!refused.to_string().contains("SELECT") && !refused.to_string().contains("lock_timeout"), "{refused}");
+    holder.rollback().await.unwrap();
+    let applied = app.gql(ADJUST, json!({"a": asset, "i": input})).await;
+    assert!(applied.get("errors").is_none(), "the retry with its key applies once the lock is gone: {applied}");
+    let slow = app.db.execute_unprepared("SELECT pg_sleep(5)").await;
+    assert!(slow.is_err(), "a statement past DATABASE_STATEMENT_TIMEOUT_MS is cancelled");
+}

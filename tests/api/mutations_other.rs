@@ -170,5 +170,77 @@ crate::backend_tests!(
     import_rows,
     ten_thousand_row_import,
     viewers_cannot_write,
-    events_follow_commits_only
+    events_follow_commits_only,
+    a_commit_is_delivered_even_if_its_request_is_dropped
 );
+
+/// Drops the inner future after it has been polled `polls` times (as a
+/// request cancelled at that point would be); `None` when it was dropped.
+struct DropAfter<F: std::future::Future> {
+    inner: Option<std::pin::Pin<Box<F>>>,
+    polls: usize,
+}
+
+impl<F: std::future::Future> std::future::Future for DropAfter<F> {
+    type Output = Option<F::Output>;
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        let this = &mut *self;
+        let Some(inner) = this.inner.as_mut() else { return std::task::Poll::Ready(None) };
+        if this.polls == 0 {
+            this.inner = None;
+            return std::task::Poll::Ready(None);
+        }
+        this.polls -= 1;
+        match inner.as_mut().poll(cx) {
+            std::task::Poll::Ready(v) => std::task::Poll::Ready(Some(v)),
+            std::task::Poll::Pending if this.polls == 0 => {
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+            std::task::Poll::Pending => std::task::Poll::Pending,
+        }
+    }
+}
+
+/// Whatever point a request is dropped at, a change that committed is
+/// delivered to this replica's subscribers: committed implies delivered.
+async fn a_commit_is_delivered_even_if_its_request_is_dropped(app: TestApp) {
+    use sea_orm::{ActiveModelTrait, EntityTrait, QuerySelect, Set};
+    let mut rx = app.store.events.subscribe();
+    let account = app.account_id("acc-mei-usdc").await;
+    let id = uuid::Uuid::parse_str(account.as_str().unwrap()).unwrap();
+    let org = accounts_gateway::service::organizations::ensure(&app.db, "demo").await.unwrap().id;
+    let postgres = app.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    let mut committed = 0;
+    for polls in 1..=40 {
+        let marker = format!("drop-{polls}");
+        let tx = app.store.begin().await.unwrap();
+        let row = entity::account::ActiveModel { id: Set(id), name: Set(marker.clone()), ..Default::default() };
+        row.update(&*tx).await.unwrap();
+        let mut tx = tx;
+        let at = chrono::DateTime::from_timestamp(1_000_000 + polls as i64, 0).unwrap();
+        tx.emit(DomainEvent::BalanceChanged { organization_id: org, account_id: id, asset_id: id, at });
+        DropAfter { inner: Some(Box::pin(tx.commit())), polls }.await;
+        // The next writer of the row waits for that transaction to end
+        // (SQLite: for the write slot; PostgreSQL: for the row).
+        let after = app.store.begin().await.unwrap();
+        if postgres {
+            entity::account::Entity::find_by_id(id).lock_exclusive().one(&*after).await.unwrap();
+        }
+        after.rollback().await.unwrap();
+        let name = entity::account::Entity::find_by_id(id).one(&app.db).await.unwrap().map(|a| a.name);
+        if name.as_deref() != Some(marker.as_str()) {
+            continue;
+        }
+        committed += 1;
+        let delivered = loop {
+            match next_event(&mut rx, Duration::from_secs(3)).await {
+                Some(e) if matches!(&*e, DomainEvent::BalanceChanged { at: seen, .. } if *seen == at) => break true,
+                Some(_) => continue,
+                None => break false,
+            }
+        };
+        assert!(delivered, "committed after {polls} polls but never delivered");
+    }
+    assert!(committed > 0, "some commits completed");
+}

@@ -176,3 +176,77 @@ async fn an_operation_over_a_socket_has_the_request_time_limit() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A client that stops reading is let go: once its queue has stayed full
+/// past `WS_SLOW_CONSUMER_MS` its socket, slot and subscriptions are
+/// released while it still reads nothing, and other subscribers keep
+/// getting every event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_let_go() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let flags = ["--ws-outbox-bytes", "16384", "--ws-slow-consumer-ms", "300", "--ws-keepalive-secs", "600"];
+    let app = TestApp::spawn_with(crate::helpers::Backend::Sqlite, &flags).await.unwrap();
+    let account = app.account_id("acc-ana-main").await;
+    let asset = app.data("query($id: UUID!) { account(id: $id) { assets { id } } }", json!({"id": account})).await
+        ["account"]["assets"][0]["id"]
+        .clone();
+    let heavy = "subscription($a: UUID) { balanceChanged(accountId: $a) { at balance { available }
+        account { name assets { journal(first: 50) { nodes { id at actor cause idempotencyKey } } } } } }";
+    // A tiny receive window, so the server's writes back up after a few KiB.
+    let addr: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
+    let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+    tcp.set_recv_buffer_size(2048).unwrap();
+    let stream = tcp.connect(addr).await.unwrap();
+    let mut req = format!("ws://{addr}/graphql").into_client_request().unwrap();
+    req.headers_mut().insert("Sec-WebSocket-Protocol", T.parse().unwrap());
+    let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+    let (socket, _) = tokio_tungstenite::client_async(req, stream).await.unwrap();
+    let mut stuck = Ws { socket };
+    stuck.send(json!({"type": "connection_init", "payload": {"x-api-key": app.key}})).await;
+    assert!(matches!(stuck.next(Duration::from_secs(5)).await, Got::Json(v) if v["type"] == "connection_ack"));
+    stuck.send(json!({"id": "s", "type": "subscribe", "payload": {"query": heavy, "variables": {"a": account}}})).await;
+    let mut reading = Ws::ready(&app.base, T, &app.key).await;
+    reading
+        .subscribe("r", "subscription($a: UUID) { balanceChanged(accountId: $a) { at } }", json!({"a": account}))
+        .await;
+    wait_until("both subscriptions to be live", Duration::from_secs(10), || async {
+        app.metric("gateway_ws_operations").await == 2
+    })
+    .await;
+    // From here the stuck client never reads again.
+    let mut sent = 0;
+    while app.metric("gateway_ws_sockets").await == 2 {
+        assert!(sent < 2_000, "the stuck socket was never let go");
+        let input = json!({"idempotencyKey": format!("slow-{sent}"), "available": "1"});
+        app.data(crate::mutations_assets::ADJUST, json!({"a": asset, "i": input})).await;
+        sent += 1;
+    }
+    assert_eq!(app.metric("gateway_ws_operations").await, 1, "its subscription went with it");
+    for _ in 0..sent {
+        assert!(matches!(reading.next(Duration::from_secs(10)).await, Got::Json(v) if v["type"] == "next"));
+    }
+    drop(stuck);
+}
+
+/// A key deleted outright, or revoked with a time far from this replica's
+/// clock, closes the sockets that hold it all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_keys_and_revocations_off_the_clock_close_their_sockets() {
+    let app = TestApp::spawn(crate::helpers::Backend::Sqlite).await.unwrap();
+    let (deleted, deleted_key) = api_keys::create(&app.db, "demo", Role::Viewer, "deleted-later").await.unwrap();
+    let (stamped, stamped_key) = api_keys::create(&app.db, "demo", Role::Viewer, "stamped-last-year").await.unwrap();
+    let mut one = Ws::ready(&app.base, T, &deleted_key).await;
+    let mut two = Ws::ready(&app.base, T, &stamped_key).await;
+    one.subscribe("1", STATUS_SUB, json!({})).await;
+    two.subscribe("1", STATUS_SUB, json!({})).await;
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    entity::api_key::Entity::delete_by_id(deleted.id).exec(&app.db).await.unwrap();
+    let last_year = chrono::Utc::now() - chrono::Duration::days(365);
+    let mut revoked: entity::api_key::ActiveModel = stamped.into();
+    revoked.revoked_at = Set(Some(last_year));
+    revoked.update(&app.db).await.unwrap();
+    for ws in [&mut one, &mut two] {
+        let (code, reason) = ws.close().await;
+        assert_eq!(code, 4403, "{reason}");
+    }
+}
