@@ -211,7 +211,10 @@ impl Application {
             settings.auth_failure_burst,
             settings.trusted_proxy_header.clone(),
         );
-        let mut auth = Authenticator::new(db.clone(), jwt_verifier(settings)?, dev_principal(settings, demo.id)?)
+        // Keys are read through a small pool of their own: authentication
+        // never waits behind request work, however busy the request pool.
+        let key_db = crate::db::connect(&settings.database_url, 2, &metrics, timeouts).await?;
+        let mut auth = Authenticator::new(key_db, jwt_verifier(settings)?, dev_principal(settings, demo.id)?)
             .with_failure_limit(failures);
         if settings.api_key_cache && db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             let keys = crate::auth::key_cache::KeyCache::new(metrics.clone());

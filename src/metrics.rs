@@ -2,10 +2,12 @@
 //! of each server's own, so that two servers in one process (as in the
 //! tests) never mix their figures; rendered at `/metrics`.
 //!
-//! Request metrics are labelled by operation name, bounded: the first
-//! [`MAX_OPERATIONS`] names seen get a label of their own, later ones count
-//! as `other`, unnamed operations as `anonymous`, documents that never
-//! parsed as `unknown`. SQL statements are counted per request through a
+//! Request metrics are labelled by operation name, bounded: each
+//! organization's first [`MAX_OPERATIONS_PER_ORGANIZATION`] names get a
+//! label of their own while fewer than [`MAX_OPERATIONS`] are known in all
+//! (so one tenant's many names cannot crowd out the others'), later ones
+//! count as `other`, unnamed operations as `anonymous`, documents that
+//! never parsed as `unknown`. SQL statements are counted per request through a
 //! task-local counter that the request's DataLoader tasks inherit.
 
 use prometheus::{
@@ -20,6 +22,18 @@ use std::time::Duration;
 
 /// How many distinct operation names get a label of their own.
 pub const MAX_OPERATIONS: usize = 200;
+/// How many of them one organization's names may take.
+pub const MAX_OPERATIONS_PER_ORGANIZATION: usize = 50;
+/// Organizations whose names are remembered; names of others are `other`.
+const MAX_LABELLED_ORGANIZATIONS: usize = 10_000;
+
+/// Operation names with a label of their own: all, and each
+/// organization's.
+#[derive(Default)]
+struct OperationLabels {
+    all: HashSet<String>,
+    by_organization: std::collections::HashMap<Option<uuid::Uuid>, HashSet<String>>,
+}
 
 tokio::task_local! {
     /// The SQL statements of the request this task works for.
@@ -32,7 +46,7 @@ pub struct Metrics(Arc<Inner>);
 
 struct Inner {
     registry: Registry,
-    operations: Mutex<HashSet<String>>,
+    operations: Mutex<OperationLabels>,
     db_statements: IntCounter,
     db_statement_errors: IntCounter,
     graphql_requests: IntCounter,
@@ -68,6 +82,8 @@ struct Inner {
 pub struct RequestRecord<'a> {
     /// The operation's name as the document gave it, if any.
     pub operation: Option<&'a str>,
+    /// The caller's organization, once authenticated.
+    pub organization: Option<uuid::Uuid>,
     /// `query`, `mutation`, `subscription`, or `unknown` when the document
     /// was refused before its type was known.
     pub kind: &'static str,
@@ -128,7 +144,7 @@ impl Default for Metrics {
             g
         };
         let inner = Inner {
-            operations: Mutex::new(HashSet::new()),
+            operations: Mutex::new(OperationLabels::default()),
             db_statements: c("gateway_db_statements_total", "SQL statements sent"),
             db_statement_errors: c("gateway_db_statement_errors_total", "SQL statements that failed"),
             graphql_requests: c("gateway_graphql_requests_total", "GraphQL requests executed"),
@@ -226,12 +242,19 @@ impl Metrics {
         let _ = REQUEST_STATEMENTS.try_with(|c| c.fetch_add(1, Ordering::Relaxed));
     }
 
-    /// The label of an operation name: itself while fewer than
-    /// [`MAX_OPERATIONS`] names are known, else `other`.
-    fn operation_label(&self, name: Option<&str>) -> String {
+    /// The label of an operation name of `organization`: itself while the
+    /// bounds allow, else `other`.
+    fn operation_label(&self, organization: Option<uuid::Uuid>, name: Option<&str>) -> String {
         let Some(name) = name else { return "anonymous".into() };
-        let mut known = self.0.operations.lock().unwrap_or_else(|p| p.into_inner());
-        if known.contains(name) || (known.len() < MAX_OPERATIONS && known.insert(name.to_owned())) {
+        let mut labels = self.0.operations.lock().unwrap_or_else(|p| p.into_inner());
+        let OperationLabels { all, by_organization } = &mut *labels;
+        if !by_organization.contains_key(&organization) && by_organization.len() >= MAX_LABELLED_ORGANIZATIONS {
+            return "other".into();
+        }
+        let own = by_organization.entry(organization).or_default();
+        let room = own.len() < MAX_OPERATIONS_PER_ORGANIZATION && (all.contains(name) || all.len() < MAX_OPERATIONS);
+        if own.contains(name) || (room && own.insert(name.to_owned())) {
+            all.insert(name.to_owned());
             name.to_owned()
         } else {
             "other".into()
@@ -248,7 +271,8 @@ impl Metrics {
         for code in r.codes {
             i.errors_by_code.with_label_values(&[code.as_str()]).inc();
         }
-        let operation = if r.kind == "unknown" { "unknown".into() } else { self.operation_label(r.operation) };
+        let operation =
+            if r.kind == "unknown" { "unknown".into() } else { self.operation_label(r.organization, r.operation) };
         let outcome = if r.codes.is_empty() { "ok" } else { "error" };
         i.request_seconds.with_label_values(&[operation.as_str(), r.kind, outcome]).observe(r.duration.as_secs_f64());
         i.statements_per_request.observe(r.statements as f64);

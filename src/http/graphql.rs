@@ -357,24 +357,25 @@ async fn answer(
     media: Media,
     is_get: bool,
     read: impl std::future::Future<Output = Result<Request, Answer>>,
-) -> (Answer, Option<OperationType>, Option<String>) {
+) -> (Answer, Option<OperationType>, Option<String>, Option<uuid::Uuid>) {
     // The credential first: a caller without one costs no reading or parsing.
     let principal = match authenticate(s, parts).await {
         Ok(p) => p,
-        Err(e) => return (unauthenticated(s, media, &e), None, None),
+        Err(e) => return (unauthenticated(s, media, &e), None, None, None),
     };
+    let organization = Some(principal.organization_id);
     let mut req = match read.await {
         Ok(req) => req,
-        Err(refusal) => return (refusal, None, None),
+        Err(refusal) => return (refusal, None, None, organization),
     };
     let Admitted { principal, kind, name, to_register } = match admit(s, &mut req, media, is_get, principal).await {
         Ok(admitted) => admitted,
-        Err(refusal) => return (refusal, None, None),
+        Err(refusal) => return (refusal, None, None, organization),
     };
     spans::admitted(&tracing::Span::current(), kind_label(kind), name.as_deref(), principal.organization_id);
     let _slot = match s.tenants.enter(principal.organization_id).await {
         Ok(slot) => slot,
-        Err(e) => return (too_many(media, &e, 1), kind, name),
+        Err(e) => return (too_many(media, &e, 1), kind, name, organization),
     };
     let query = req.query.clone();
     let answer = match run(s, req, principal, kind).await {
@@ -386,7 +387,7 @@ async fn answer(
         }
         Err(e) => refused(media, StatusCode::OK, &e, true),
     };
-    (answer, kind, name)
+    (answer, kind, name, organization)
 }
 
 /// Answers one request inside its span, then records it in the metrics.
@@ -400,12 +401,12 @@ async fn execute(
     let started = Instant::now();
     let span = spans::request(&parts.headers);
     let answering = answer(&s, parts, media, is_get, read).instrument(span.clone());
-    let ((answer, kind, name), statements) = crate::metrics::counting_statements(answering).await;
+    let ((answer, kind, name, organization), statements) = crate::metrics::counting_statements(answering).await;
     let duration = started.elapsed();
     spans::finished(&span, &answer.codes);
     let kind = kind_label(kind);
     let (operation, codes) = (name.as_deref(), answer.codes.as_slice());
-    s.metrics.request(crate::metrics::RequestRecord { operation, kind, codes, duration, statements });
+    s.metrics.request(crate::metrics::RequestRecord { operation, organization, kind, codes, duration, statements });
     tracing::info!(
         operation = operation.unwrap_or("-"),
         duration_ms = duration.as_secs_f64() * 1000.0,

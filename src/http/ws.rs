@@ -400,6 +400,7 @@ impl Connection {
         if let Some(e) = refusal {
             self.state.metrics.request(crate::metrics::RequestRecord {
                 operation: name.as_deref(),
+                organization: Some(principal.organization_id),
                 kind,
                 codes: &super::graphql::codes(std::slice::from_ref(&e)),
                 duration: std::time::Duration::ZERO,
@@ -438,6 +439,7 @@ impl Connection {
                     spans::finished(&span, &codes);
                     metrics.request(crate::metrics::RequestRecord {
                         operation: name.as_deref(),
+                        organization: Some(organization),
                         kind,
                         codes: &codes,
                         duration: started.elapsed(),

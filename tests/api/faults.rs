@@ -197,3 +197,67 @@ async fn statements_and_lock_waits_have_time_limits_on_postgres() {
     let slow = app.db.execute_unprepared("SELECT pg_sleep(5)").await;
     assert!(slow.is_err(), "a statement past DATABASE_STATEMENT_TIMEOUT_MS is cancelled");
 }
+
+/// A request pool taken up entirely (its one connection waits on a row
+/// lock held elsewhere) does not keep callers from being authenticated:
+/// keys are read through a pool of their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authentication_never_waits_behind_request_work_on_postgres() {
+    let flags = [
+        "--database-max-connections",
+        "1",
+        "--tenant-max-concurrent-requests",
+        "0",
+        "--api-key-cache",
+        "false",
+        "--database-lock-timeout-ms",
+        "0",
+    ];
+    let Some(app) = TestApp::spawn_with(crate::helpers::Backend::Postgres, &flags).await else { return };
+    let account = app.account_id("acc-ana-main").await;
+    let asset = app.data("query($id: UUID!) { account(id: $id) { assets { id } } }", json!({"id": account})).await
+        ["account"]["assets"][0]["id"]
+        .clone();
+    // Made now: the test's own helpers read through the request pool.
+    let (_, key) = accounts_gateway::service::api_keys::create(
+        &app.db,
+        "demo",
+        accounts_gateway::domain::Role::Viewer,
+        "while-busy",
+    )
+    .await
+    .unwrap();
+    let other = Database::connect(&app.db_url).await.unwrap();
+    let holder = sea_orm::TransactionTrait::begin(&other).await.unwrap();
+    let lock = format!("SELECT id FROM assets WHERE id = '{}' FOR UPDATE", asset.as_str().unwrap());
+    holder.execute_unprepared(&lock).await.unwrap();
+    let app = std::sync::Arc::new(app);
+    let blocked = {
+        let app = app.clone();
+        let input = json!({"idempotencyKey": "blocked", "available": "1"});
+        tokio::spawn(async move { app.gql(ADJUST, json!({"a": asset, "i": input})).await })
+    };
+    wait_until("the write to hold the only request connection", Duration::from_secs(10), || async {
+        let rows = other
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock'",
+            ))
+            .await
+            .unwrap_or_default();
+        !rows.is_empty()
+    })
+    .await;
+    let resp = reqwest::Client::new()
+        .post(format!("{}/graphql", app.base))
+        .header("x-api-key", key)
+        .json(&json!({"query": "{ viewer { role } }"}))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!((status, body["data"]["viewer"]["role"].clone()), (200, json!("VIEWER")), "{body}");
+    holder.rollback().await.unwrap();
+    assert!(blocked.await.unwrap().get("errors").is_none(), "the write goes through once the lock is gone");
+}

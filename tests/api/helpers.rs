@@ -126,8 +126,10 @@ impl TestApp {
 
     /// The gateway over the database at `url`, with extra flags.
     pub async fn spawn_on(url: &str, flags: &[&str]) -> TestApp {
-        let mut args =
-            vec!["accounts-gateway", "--bind", "127.0.0.1:0", "--database-url", url, "--database-max-connections", "8"];
+        let mut args = vec!["accounts-gateway", "--bind", "127.0.0.1:0", "--database-url", url];
+        if !flags.contains(&"--database-max-connections") {
+            args.extend_from_slice(&["--database-max-connections", "8"]);
+        }
         // A Redis key space of its own (REDIS_URL may come from the
         // environment), unless the test shares one on purpose.
         let prefix = format!("t{}:", Uuid::new_v4().simple());
