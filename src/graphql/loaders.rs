@@ -273,6 +273,25 @@ impl Loader<(String, chrono::DateTime<chrono::Utc>)> for QuoteAtLoader {
     }
 }
 
+/// The newest rows of each parent, by (parent, how many): one `read` per
+/// distinct count, for all the parents asking for it.
+async fn newest_per_limit<V, F, Fut>(keys: &[(Uuid, u64)], read: F) -> Result<HashMap<(Uuid, u64), Vec<V>>, AppError>
+where
+    F: Fn(Vec<Uuid>, u64) -> Fut,
+    Fut: std::future::Future<Output = Result<HashMap<Uuid, Vec<V>>, AppError>>,
+{
+    let mut by_limit: HashMap<u64, Vec<Uuid>> = HashMap::new();
+    for (parent, limit) in keys {
+        by_limit.entry(*limit).or_default().push(*parent);
+    }
+    let mut out = HashMap::new();
+    for (limit, parents) in by_limit {
+        let mut found = read(parents.clone(), limit).await?;
+        out.extend(parents.into_iter().map(|p| ((p, limit), found.remove(&p).unwrap_or_default())));
+    }
+    Ok(out)
+}
+
 /// The newest transfers of each account, by (account, how many).
 pub struct TransfersByAccount {
     scope: Arc<Scope>,
@@ -283,17 +302,11 @@ impl Loader<(Uuid, u64)> for TransfersByAccount {
     type Error = AppError;
 
     async fn load(&self, keys: &[(Uuid, u64)]) -> Result<HashMap<(Uuid, u64), Vec<transfer::Model>>, AppError> {
-        let mut by_limit: HashMap<u64, Vec<Uuid>> = HashMap::new();
-        for (account, limit) in keys {
-            by_limit.entry(*limit).or_default().push(*account);
-        }
-        let mut out = HashMap::new();
-        for (limit, accounts) in by_limit {
-            let found =
-                crate::service::transfers::newest_by_account(&self.scope.db, self.scope.org, &accounts, limit).await?;
-            out.extend(accounts.into_iter().map(|a| ((a, limit), found.get(&a).cloned().unwrap_or_default())));
-        }
-        Ok(out)
+        let scope = &self.scope;
+        newest_per_limit(keys, |accounts, limit| async move {
+            crate::service::transfers::newest_by_account(&scope.db, scope.org, &accounts, limit).await
+        })
+        .await
     }
 }
 
@@ -308,16 +321,11 @@ impl Loader<(Uuid, u64)> for JournalByAsset {
     type Error = AppError;
 
     async fn load(&self, keys: &[(Uuid, u64)]) -> Result<HashMap<(Uuid, u64), Self::Value>, AppError> {
-        let mut by_limit: HashMap<u64, Vec<Uuid>> = HashMap::new();
-        for (asset, limit) in keys {
-            by_limit.entry(*limit).or_default().push(*asset);
-        }
-        let mut out = HashMap::new();
-        for (limit, assets) in by_limit {
-            let found = journal::newest_by_asset(&self.scope.db, self.scope.org, &assets, limit).await?;
-            out.extend(assets.into_iter().map(|a| ((a, limit), found.get(&a).cloned().unwrap_or_default())));
-        }
-        Ok(out)
+        let scope = &self.scope;
+        newest_per_limit(keys, |assets, limit| async move {
+            journal::newest_by_asset(&scope.db, scope.org, &assets, limit).await
+        })
+        .await
     }
 }
 

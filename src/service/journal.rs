@@ -214,27 +214,13 @@ pub const MAX_POINTS: i64 = 1_000;
 /// in force then (`None`: the asset did not exist yet).
 pub type Point = (DateTime<Utc>, Option<balance_entry::Model>);
 
-/// `asset`'s balance at the end of each UTC `interval` bucket that starts
-/// in `[from, to)`; the last bucket's point is at `to` when the bucket ends
-/// after it, so no point lies after `to` (a window ending on a bucket
-/// boundary has no extra bucket). One statement: for each point, the row
-/// in force just before it is one backward step of the `(asset_id, at, id)`
-/// index, so the cost follows the number of points, not of rows.
-pub async fn history<C: ConnectionTrait>(
-    db: &C,
-    org: Uuid,
-    asset: Uuid,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-    interval: HistoryInterval,
-) -> AppResult<Vec<Point>> {
-    let mut charts = histories(db, org, &[asset], from, to, interval).await?;
-    Ok(charts.remove(&asset).unwrap_or_default())
-}
-
-/// [`history`] for each of `assets`, in two statements whatever their
-/// number: the history-start check, and one statement that finds each
-/// (asset, point)'s newest row before the point's end.
+/// Each of `assets`' balance at the end of each UTC `interval` bucket that
+/// starts in `[from, to)`; the last bucket's point is at `to` when the
+/// bucket ends after it, so no point lies after `to` (a window ending on a
+/// bucket boundary has no extra bucket). Two statements whatever the number
+/// of assets: the history-start check, and one that finds each (asset,
+/// point)'s row in force, one backward step of the `(asset_id, at, id)`
+/// index each, so the cost follows the number of points, not of rows.
 pub async fn histories<C: ConnectionTrait>(
     db: &C,
     org: Uuid,
