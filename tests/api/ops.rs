@@ -71,7 +71,14 @@ async fn every_setting_refuses_a_bad_value_without_a_panic() {
                 uuid::Uuid::new_v4().simple()
             );
             let flag = format!("--{long}");
-            let args = ["x", "--bind", "127.0.0.1:0", "--database-url", &url, "--no-seed", &flag, bad];
+            // A file setting may create its file (the card key): never in
+            // the working directory, which is the checkout.
+            let value = match long.ends_with("-file") && !bad.is_empty() {
+                true => std::env::temp_dir().join(format!("ag-bad-{}", uuid::Uuid::new_v4().simple())).join(bad),
+                false => std::path::PathBuf::from(bad),
+            };
+            let value = value.to_string_lossy();
+            let args = ["x", "--bind", "127.0.0.1:0", "--database-url", &url, "--no-seed", &flag, &value];
             let Ok(cli) = <accounts_gateway::config::Cli as clap::Parser>::try_parse_from(args) else { continue };
             let settings = cli.settings;
             let built =
