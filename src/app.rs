@@ -240,7 +240,7 @@ impl Application {
             crate::service::outbox::spawn_relay(background.clone(), store.clone(), stream.clone(), metrics.clone());
         }
         revocations.spawn_watcher(background.clone());
-        let schema = graphql::build(store.clone(), schema_options(settings));
+
         let listener = TcpListener::bind(&settings.bind).await.with_context(|| format!("binding {}", settings.bind))?;
         let metrics_listener = match &settings.metrics_bind {
             Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("binding METRICS_BIND {addr}"))?),
@@ -259,6 +259,8 @@ impl Application {
             Some(shared) => limiter.shared(shared),
             None => limiter,
         };
+        let charge = graphql::cost_charge::CostCharge::new(limiter.clone(), settings.rate_limit_cost_per_token);
+        let schema = graphql::build(store.clone(), schema_options(settings), charge);
         let origins = crate::http::origin::Origins {
             cors: crate::http::origin::parse("CORS_ORIGINS", &settings.cors_origins)?,
             websocket: crate::http::origin::parse("WS_ORIGINS", &settings.ws_origins)?,

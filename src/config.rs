@@ -327,6 +327,11 @@ pub struct Settings {
     /// Requests a credential may burst above the rate.
     #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 200, global = true)]
     pub rate_limit_burst: u32,
+    /// Complexity that costs one more request of the rate limit: a
+    /// document weighing 30,000 takes 1 + 30,000 / this (0: every request
+    /// costs one, whatever it weighs).
+    #[arg(long, env = "RATE_LIMIT_COST_PER_TOKEN", default_value_t = 5000, global = true)]
+    pub rate_limit_cost_per_token: usize,
     /// Failed authentications allowed per client address and minute,
     /// sustained (0: no limit); past them the address is answered 429.
     #[arg(long, env = "AUTH_FAILURES_PER_MINUTE", default_value_t = 60, global = true)]

@@ -115,13 +115,13 @@ impl RedisLayer {
         self.timed("redis MGET", conn.mget::<_, Vec<Option<String>>>(keys)).await
     }
 
-    /// Takes one token from the bucket `key` (`per_second` sustained,
-    /// `burst` at once), atomically on the Redis server and by its clock,
-    /// so every replica draws from one bucket. `None` when Redis could not
-    /// answer in time.
-    pub async fn take_token(&self, key: &str, per_second: f64, burst: f64) -> Option<bool> {
+    /// Takes `n` tokens (all or none) from the bucket `key` (`per_second`
+    /// sustained, `burst` at once), atomically on the Redis server and by
+    /// its clock, so every replica draws from one bucket. `None` when Redis
+    /// could not answer in time.
+    pub async fn take_tokens(&self, key: &str, n: f64, per_second: f64, burst: f64) -> Option<bool> {
         const BUCKET: &str = r"
-            local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+            local rate, burst, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
             local t = redis.call('TIME')
             local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
             local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
@@ -129,14 +129,14 @@ impl RedisLayer {
             local at = tonumber(b[2]) or now
             tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
             local ok = 0
-            if tokens >= 1 then tokens = tokens - 1; ok = 1 end
+            if tokens >= n then tokens = tokens - n; ok = 1 end
             redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
             redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 60)
             return ok";
         let mut conn = self.connection().await?;
         let script = redis::Script::new(BUCKET);
         let mut call = script.key(self.key(key));
-        call.arg(per_second).arg(burst);
+        call.arg(per_second).arg(burst).arg(n);
         let taken = self.timed("redis rate limit (limiting in memory)", call.invoke_async::<i64>(&mut conn)).await;
         taken.map(|ok| ok == 1)
     }

@@ -36,37 +36,58 @@ impl RateLimiter {
 
     /// Takes one token for `key`; false when the bucket is empty.
     pub async fn allow(&self, key: &str) -> bool {
+        self.take(key, 1.0).await
+    }
+
+    /// Takes `tokens` from `key`'s bucket, all or none; false (and none
+    /// taken) when it holds fewer.
+    pub async fn take(&self, key: &str, tokens: f64) -> bool {
         if self.per_second <= 0.0 {
             return true;
         }
         if let Some(redis) = &self.shared {
-            if let Some(ok) = redis.take_token(key, self.per_second, self.burst).await {
+            if let Some(ok) = redis.take_tokens(key, tokens, self.per_second, self.burst).await {
                 return ok;
             }
         }
-        self.allow_here(key)
+        self.refilled(key, tokens, true)
+    }
+
+    /// Whole seconds until a bucket refills `tokens` from empty: what a
+    /// refused caller is told to wait.
+    pub fn seconds_for(&self, tokens: f64) -> u64 {
+        if self.per_second <= 0.0 {
+            return 1;
+        }
+        // Float to integer: a bucket's few seconds, never near the bounds.
+        ((tokens / self.per_second).ceil() as u64).max(1)
+    }
+
+    /// Sustained tokens per second (0 when limiting is off).
+    pub fn per_second(&self) -> f64 {
+        self.per_second
+    }
+
+    /// Most tokens a bucket holds.
+    pub fn burst(&self) -> f64 {
+        self.burst
     }
 
     /// Takes one token from this replica's bucket for `key`, if any left.
     pub fn take_here(&self, key: &str) {
         if self.per_second > 0.0 {
-            self.allow_here(key);
+            self.refilled(key, 1.0, true);
         }
     }
 
     /// True when this replica's bucket for `key` holds a token (none taken).
     pub fn has_token(&self, key: &str) -> bool {
-        self.per_second <= 0.0 || self.refilled(key, false)
+        self.per_second <= 0.0 || self.refilled(key, 1.0, false)
     }
 
-    /// Takes one token from this replica's bucket for `key`.
-    fn allow_here(&self, key: &str) -> bool {
-        self.refilled(key, true)
-    }
-
-    /// Refills `key`'s bucket to now; whether it holds a token, taken when
-    /// `take`.
-    fn refilled(&self, key: &str, take: bool) -> bool {
+    /// Refills `key`'s bucket to now; whether it holds `tokens`, taken
+    /// when `take`.
+    fn refilled(&self, key: &str, tokens: f64, take: bool) -> bool {
         let bucket = self.buckets.get_with(key.to_owned(), || Arc::new(Mutex::new((self.burst, Instant::now()))));
         let mut b = match bucket.lock() {
             Ok(g) => g,
@@ -75,9 +96,9 @@ impl RateLimiter {
         let now = Instant::now();
         b.0 = (b.0 + now.duration_since(b.1).as_secs_f64() * self.per_second).min(self.burst);
         b.1 = now;
-        if b.0 >= 1.0 {
+        if b.0 >= tokens {
             if take {
-                b.0 -= 1.0;
+                b.0 -= tokens;
             }
             true
         } else {
@@ -93,10 +114,20 @@ mod tests {
         // One token a second: slow enough that no refill sneaks in between
         // the calls on a loaded machine.
         let l = super::RateLimiter::new(1, 3);
-        assert!(l.allow_here("a") && l.allow_here("a") && l.allow_here("a"));
-        assert!(!l.allow_here("a"), "burst spent");
-        assert!(l.allow_here("b"), "buckets are per credential");
+        let take = |key: &str| l.refilled(key, 1.0, true);
+        assert!(take("a") && take("a") && take("a"));
+        assert!(!take("a"), "burst spent");
+        assert!(take("b"), "buckets are per credential");
         std::thread::sleep(std::time::Duration::from_millis(1100));
-        assert!(l.allow_here("a"), "refilled");
+        assert!(take("a"), "refilled");
+    }
+
+    #[test]
+    fn a_costly_request_takes_all_its_tokens_or_none() {
+        let l = super::RateLimiter::new(1, 10);
+        assert!(!l.refilled("a", 11.0, true), "more than the bucket holds");
+        assert!(l.refilled("a", 8.0, true), "nothing was taken by the refusal");
+        assert!(!l.refilled("a", 3.0, true), "two left");
+        assert!(l.refilled("a", 2.0, true));
     }
 }

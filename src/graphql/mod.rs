@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod catalog_mutation;
 pub mod clients;
 pub mod connection;
+pub mod cost_charge;
 pub mod documents;
 pub mod fast;
 pub mod filters;
@@ -70,12 +71,16 @@ pub struct SchemaOptions {
     pub max_complexity: usize,
 }
 
-/// Builds the schema over `store`.
-pub fn build(store: Store, options: SchemaOptions) -> AppSchema {
+/// Builds the schema over `store`; `charge` spends each caller's rate
+/// budget by the weight of its documents.
+pub fn build(store: Store, options: SchemaOptions, charge: Option<cost_charge::CostCharge>) -> AppSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), SubscriptionRoot)
         .data(store)
         .limit_depth(options.max_depth)
         .limit_complexity(options.max_complexity);
+    if let Some(charge) = charge {
+        builder = builder.extension(charge);
+    }
     if !options.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }

@@ -296,7 +296,14 @@ fn rejected(resp: &Response) -> bool {
 /// The HTTP form of an executed request's response.
 fn render(media: Media, resp: Response, query: &str) -> Answer {
     if rejected(&resp) {
-        return request_error(media, resp.errors, query);
+        // A document its caller's rate budget could not pay for: 429.
+        let wait = resp.errors.iter().find_map(crate::graphql::cost_charge::retry_after);
+        let mut answer = request_error(media, resp.errors, query);
+        if let Some(secs) = wait {
+            *answer.response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            answer.response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        return answer;
     }
     let errors: Vec<ServerError> = resp.errors.into_iter().map(|e| with_code(e, query)).collect();
     // Serialised straight from the response tree: going through
