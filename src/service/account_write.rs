@@ -2,17 +2,15 @@
 //! in one transaction with its audit event.
 
 use crate::auth::Principal;
-use crate::domain::commands::{
-    AccountChanges, BankAccount, Checked, NewAccount, NewAccountType, StatusReason, SYSTEM_TYPE,
-};
-use crate::domain::{status, validate, AccountKind, AccountStatus, BalanceCause, Role, SystemRole};
+use crate::domain::commands::{AccountChanges, BankAccount, Checked, NewAccountType, StatusReason, SYSTEM_TYPE};
+use crate::domain::{status, validate, AccountKind, AccountStatus, Role, SystemRole};
 use crate::error::{AppError, AppResult};
 use crate::events::DomainEvent;
 use crate::service::audit::{self, Action, Change};
 use crate::service::store::{Store, WriteTx};
-use crate::service::{asset_write, catalog, idempotency, organizations, rows};
+use crate::service::{asset_write, catalog, organizations, rows};
 use chrono::{DateTime, Utc};
-use entity::{account, account_type, asset, client, project};
+use entity::{account, account_type, asset, client};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set,
     TryInsertResult,
@@ -23,7 +21,7 @@ use uuid::Uuid;
 pub const MAX_LEVELS: i32 = 5;
 
 /// A unique violation on `accounts`, on the command field of its column.
-fn conflict(err: sea_orm::DbErr) -> AppError {
+pub(crate) fn conflict(err: sea_orm::DbErr) -> AppError {
     AppError::from_unique(err, &[("alias", "alias"), ("external_id", "externalId")])
 }
 
@@ -81,120 +79,6 @@ async fn ensure_free<C: ConnectionTrait>(
     Ok(())
 }
 
-async fn owner<C: ConnectionTrait>(db: &C, org: Uuid, input: &NewAccount) -> AppResult<client::Model> {
-    let by_id = match input.owner_id {
-        Some(id) => Some(
-            client::Entity::find_by_id(id)
-                .filter(client::Column::OrganizationId.eq(org))
-                .one(db)
-                .await?
-                .ok_or_else(|| AppError::missing("ownerId", "client"))?,
-        ),
-        None => None,
-    };
-    let by_ext = match input.owner_external_id.as_deref() {
-        Some(ext) => Some(
-            client::Entity::find()
-                .filter(client::Column::OrganizationId.eq(org))
-                .filter(client::Column::ExternalId.eq(ext))
-                .one(db)
-                .await?
-                .ok_or_else(|| AppError::missing("ownerExternalId", "client"))?,
-        ),
-        None => None,
-    };
-    match (by_id, by_ext) {
-        (Some(a), Some(b)) if a.id != b.id => {
-            Err(AppError::invalid("ownerExternalId", "names another client than ownerId"))
-        }
-        (Some(a), _) | (None, Some(a)) => Ok(a),
-        (None, None) => Err(AppError::invalid("ownerId", "a client account needs an owner")),
-    }
-}
-
-/// The parent of a new sub-account of `owner`, locked FOR SHARE: a
-/// concurrent deleteAccount of the parent (FOR UPDATE) either waits for
-/// this child and sees it, or is seen here as deleted; never a live child
-/// under a deleted parent.
-async fn parent(tx: &WriteTx, org: Uuid, id: Uuid, owner: Uuid) -> AppResult<account::Model> {
-    let p = account::Entity::find_by_id(id)
-        .filter(account::Column::OrganizationId.eq(org))
-        .lock_shared()
-        .one(&**tx)
-        .await?
-        .ok_or_else(|| AppError::missing("parentId", "parent account"))?;
-    if p.deleted_at.is_some() {
-        return Err(AppError::not_allowed("the parent account is deleted"));
-    }
-    if p.owner_id != Some(owner) {
-        return Err(AppError::invalid("parentId", "the parent account belongs to another owner"));
-    }
-    if p.depth + 1 >= MAX_LEVELS {
-        return Err(AppError::invalid("parentId", format!("sub-accounts nest at most {MAX_LEVELS} levels")));
-    }
-    Ok(p)
-}
-
-/// The rows a new account refers to, found (and checked) in the database.
-async fn references(tx: &WriteTx, org: Uuid, cmd: &NewAccount) -> AppResult<rows::AccountRefs> {
-    let bank_account = match &cmd.custody_bank_account {
-        Some(b) => Some(bank_account(&**tx, org, b).await?),
-        None => None,
-    };
-    let type_id = type_by_code(&**tx, org, &cmd.account_type).await?.id;
-    let owner = owner(&**tx, org, cmd).await?;
-    let parent = match cmd.parent_id {
-        Some(pid) => Some(parent(tx, org, pid, owner.id).await?),
-        None => None,
-    };
-    if let Some(pid) = cmd.project_id {
-        let found = project::Entity::find_by_id(pid).filter(project::Column::OrganizationId.eq(org)).one(&**tx).await?;
-        if found.is_none() {
-            return Err(AppError::missing("projectId", "project"));
-        }
-    }
-    ensure_free(&**tx, org, cmd.alias.as_deref(), cmd.external_id.as_deref(), None).await?;
-    Ok(rows::AccountRefs {
-        type_id,
-        owner_id: owner.id,
-        parent: parent.map(|p| (p.id, p.depth)),
-        custody_bank_account: bank_account,
-    })
-}
-
-/// Creates an account (and its assets) inside `tx`; errors name the
-/// command's fields, and `cause` is what the assets' initial balances are
-/// recorded as in the journal.
-pub async fn create_in(
-    tx: &mut WriteTx,
-    who: &Principal,
-    cmd: &Checked<NewAccount>,
-    cause: BalanceCause,
-) -> AppResult<account::Model> {
-    let org = who.organization_id;
-    // The organization's row is locked first (the uid sequence), so two
-    // creates with one key queue here and the later one finds the record.
-    let uid = organizations::reserve_uids(&**tx, org, 1).await?;
-    if let Some(first) = idempotency::replayed(tx, org, cmd).await? {
-        return Ok(first);
-    }
-    let refs = references(tx, org, cmd).await?;
-    let owner = refs.owner_id;
-    let model = rows::client_account(org, uid, cmd, refs, tx.now());
-    if cmd.main {
-        take_main(tx, who, owner, None).await?;
-    }
-    let created = model.insert(&**tx).await.map_err(conflict)?;
-    let change = Change::created(Action::AccountCreated, created.id, Some(created.id), &created);
-    audit::record(tx, who, change).await?;
-    for (i, a) in cmd.assets.iter().enumerate() {
-        let added = asset_write::add_in(tx, who, &created, a, cause).await;
-        added.map_err(|e| e.within(&format!("assets.{i}"), &[]))?;
-    }
-    idempotency::remember(tx, org, cmd, &created).await?;
-    Ok(created)
-}
-
 /// A custody bank account as stored: its currency must be one the
 /// organization knows (an error names `custodyBankAccount.currency`).
 async fn bank_account<C: ConnectionTrait>(db: &C, org: Uuid, b: &BankAccount) -> AppResult<serde_json::Value> {
@@ -203,15 +87,20 @@ async fn bank_account<C: ConnectionTrait>(db: &C, org: Uuid, b: &BankAccount) ->
     Ok(b.to_json())
 }
 
-/// Takes the main flag from the owner's other live accounts, each change
-/// audited. Serialized on the owner's row, so two accounts made main at
-/// once still leave one.
-async fn take_main(tx: &WriteTx, who: &Principal, owner: Uuid, except: Option<Uuid>) -> AppResult<()> {
+/// Takes the main flag from the `owners`' other live accounts (all but
+/// `except`), each change audited. Serialized on the owners' rows, so two
+/// accounts made main at once still leave one.
+pub(crate) async fn take_main(tx: &WriteTx, who: &Principal, owners: &[Uuid], except: Option<Uuid>) -> AppResult<()> {
+    if owners.is_empty() {
+        return Ok(());
+    }
     let (org, db) = (who.organization_id, &**tx);
-    client::Entity::find_by_id(owner).filter(client::Column::OrganizationId.eq(org)).lock_exclusive().one(db).await?;
+    let owners = owners.to_vec();
+    let mine = client::Entity::find().filter(client::Column::OrganizationId.eq(org));
+    mine.filter(client::Column::Id.is_in(owners.clone())).lock_exclusive().all(db).await?;
     let mut q = account::Entity::find()
         .filter(account::Column::OrganizationId.eq(org))
-        .filter(account::Column::OwnerId.eq(owner))
+        .filter(account::Column::OwnerId.is_in(owners))
         .filter(account::Column::Main.eq(true))
         .filter(account::Column::DeletedAt.is_null());
     if let Some(id) = except {
@@ -227,15 +116,6 @@ async fn take_main(tx: &WriteTx, who: &Principal, owner: Uuid, except: Option<Uu
         audit::record(tx, who, change).await?;
     }
     Ok(())
-}
-
-/// `createAccount`.
-pub async fn create(store: &Store, who: &Principal, cmd: &Checked<NewAccount>) -> AppResult<account::Model> {
-    who.require(Role::Operator)?;
-    let mut tx = store.begin().await?;
-    let created = create_in(&mut tx, who, cmd, BalanceCause::Initial).await?;
-    tx.commit().await?;
-    Ok(created)
 }
 
 fn check_version(current: &account::Model, expected: Option<i32>) -> AppResult<()> {
@@ -295,7 +175,7 @@ async fn apply_changes(
     }
     if let Some(v) = ch.main {
         if let (true, false, Some(owner)) = (v, before.main, before.owner_id) {
-            take_main(tx, who, owner, Some(id)).await?;
+            take_main(tx, who, &[owner], Some(id)).await?;
         }
         m.main = Set(v);
     }

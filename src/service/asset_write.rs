@@ -74,6 +74,32 @@ pub async fn add_in(
         return Err(AppError::not_allowed("a deleted account cannot get assets"));
     }
     let cur = catalog::currency_by_code(&**tx, org, &cmd.currency, "currency").await?;
+    let row = new_row(org, account.id, &cur, cmd, tx.now())?;
+    let exists = asset::Entity::find()
+        .filter(asset::Column::AccountId.eq(account.id))
+        .filter(asset::Column::CurrencyId.eq(cur.id))
+        .one(&**tx)
+        .await?;
+    if exists.is_some() {
+        return Err(already_held(&cur));
+    }
+    Ok((insert_audited(tx, who, row, "currency", cause).await?, cur))
+}
+
+/// The CONFLICT of a second asset in `cur` on one account.
+pub fn already_held(cur: &currency::Model) -> AppError {
+    AppError::conflict("currency", format!("the account already has a {} asset", cur.code))
+}
+
+/// The row of a new (inactive) asset of `account_id` in `cur`, its amounts
+/// and address checked against the currency.
+pub fn new_row(
+    org: Uuid,
+    account_id: Uuid,
+    cur: &currency::Model,
+    cmd: &NewAsset,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<asset::ActiveModel> {
     let initial = validate::amount("initialBalance", cmd.initial_balance, cur.decimals, false)?;
     let credit = validate::amount("creditLimit", cmd.credit_limit, cur.decimals, false)?;
     let address = match cmd.address.as_deref() {
@@ -83,22 +109,14 @@ pub async fn add_in(
         Some(a) => Some(validate::text("address", a, 128)?),
         None => None,
     };
-    let exists = asset::Entity::find()
-        .filter(asset::Column::AccountId.eq(account.id))
-        .filter(asset::Column::CurrencyId.eq(cur.id))
-        .one(&**tx)
-        .await?;
-    if exists.is_some() {
-        return Err(AppError::conflict("currency", format!("the account already has a {} asset", cur.code)));
-    }
-    let mut row = rows::asset(org, account.id, cur.id, AssetStatus::Inactive, tx.now());
+    let mut row = rows::asset(org, account_id, cur.id, AssetStatus::Inactive, at);
     row.available = Set(Amount(initial));
     row.credit_limit = Set(Amount(credit));
     row.address = Set(address);
     row.external_id = Set(cmd.external_id.clone());
     row.bank = Set(cmd.bank.clone());
     row.platform = Set(cmd.platform.clone());
-    Ok((insert_audited(tx, who, row, "currency", cause).await?, cur))
+    Ok(row)
 }
 
 /// The zero-balance, active asset of a new system account.

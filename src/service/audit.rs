@@ -6,6 +6,7 @@ use crate::domain::paging::{CursorField, PageArgs, SortValue};
 use crate::error::{AppError, AppResult};
 use crate::service::paging::{fetch_page, PageResult, SortSpec};
 use crate::service::store::WriteTx;
+use chrono::{DateTime, Utc};
 use entity::audit_event;
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde::Serialize;
@@ -170,14 +171,18 @@ impl<'a, T: Serialize> Change<'a, T> {
     }
 }
 
-/// Writes one audit event inside `tx`, at its time.
-pub async fn record<T: Serialize>(tx: &WriteTx, who: &Principal, change: Change<'_, T>) -> AppResult<()> {
+/// The row of one audit event by `who` at `at`.
+pub fn event_row<T: Serialize>(
+    who: &Principal,
+    change: Change<'_, T>,
+    at: DateTime<Utc>,
+) -> AppResult<audit_event::ActiveModel> {
     // A snapshot that cannot be written is an error, never a silent null.
     let json = |v: Option<&T>| v.map(serde_json::to_value).transpose().map_err(AppError::internal);
-    audit_event::ActiveModel {
+    Ok(audit_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(who.organization_id),
-        at: Set(tx.now()),
+        at: Set(at),
         actor: Set(who.subject.clone()),
         action: Set(change.action.as_str().to_owned()),
         entity_type: Set(change.action.entity().as_str().to_owned()),
@@ -185,9 +190,12 @@ pub async fn record<T: Serialize>(tx: &WriteTx, who: &Principal, change: Change<
         account_id: Set(change.account_id),
         before: Set(json(change.before)?),
         after: Set(json(change.after)?),
-    }
-    .insert(&**tx)
-    .await?;
+    })
+}
+
+/// Writes one audit event inside `tx`, at its time.
+pub async fn record<T: Serialize>(tx: &WriteTx, who: &Principal, change: Change<'_, T>) -> AppResult<()> {
+    event_row(who, change, tx.now())?.insert(&**tx).await?;
     Ok(())
 }
 

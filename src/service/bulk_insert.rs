@@ -1,8 +1,9 @@
-//! Multi-row INSERTs for the bulk writers (seed and import): as many rows
-//! per statement as the bound-parameter limit allows.
+//! Multi-row INSERTs for the bulk writers (seed, import, batches of new
+//! accounts): as many rows per statement as the bound-parameter limit
+//! allows.
 
 use crate::error::AppResult;
-use entity::{account, asset, balance_entry, client, smart_card, wallet};
+use entity::{account, asset, audit_event, balance_entry, client, idempotency_record, smart_card, wallet};
 use sea_orm::{ConnectionTrait, EntityTrait, Insert};
 
 /// The rows of a bulk write, inserted in dependency order.
@@ -20,6 +21,10 @@ pub struct BulkRows {
     pub cards: Vec<smart_card::ActiveModel>,
     /// The assets' first journal rows.
     pub entries: Vec<balance_entry::ActiveModel>,
+    /// The audit events of what was written.
+    pub audit: Vec<audit_event::ActiveModel>,
+    /// The records of keyed creates.
+    pub keys: Vec<idempotency_record::ActiveModel>,
 }
 
 impl BulkRows {
@@ -31,6 +36,8 @@ impl BulkRows {
         self.wallets.append(&mut other.wallets);
         self.cards.append(&mut other.cards);
         self.entries.append(&mut other.entries);
+        self.audit.append(&mut other.audit);
+        self.keys.append(&mut other.keys);
     }
 
     /// Inserts every row, table by table, in as few statements as the
@@ -41,7 +48,10 @@ impl BulkRows {
         insert_chunks(db, self.assets).await?;
         insert_chunks(db, self.wallets).await?;
         insert_chunks(db, self.cards).await?;
-        insert_chunks(db, self.entries).await
+        insert_chunks(db, self.entries).await?;
+        insert_chunks(db, self.audit).await?;
+        insert_chunks(db, self.keys).await?;
+        Ok(())
     }
 }
 
@@ -57,8 +67,9 @@ fn chunk_rows(backend: sea_orm::DbBackend, columns: usize) -> usize {
     }
 }
 
-/// Inserts `rows` in as few statements as the parameter limit allows.
-async fn insert_chunks<C, A>(db: &C, rows: Vec<A>) -> AppResult<()>
+/// Inserts `rows` in as few statements as the parameter limit allows; the
+/// database's error as it is, for callers that name a violated key.
+pub async fn insert_chunks<C, A>(db: &C, rows: Vec<A>) -> Result<(), sea_orm::DbErr>
 where
     C: ConnectionTrait,
     A: sea_orm::ActiveModelTrait + Send,

@@ -1,12 +1,13 @@
 //! Bulk onboarding: every row validated; valid rows created and invalid
 //! ones reported by index. `atomic` makes it all or nothing.
+//! The rules are `account_create`'s, for the whole batch at once.
 
 use crate::auth::Principal;
 use crate::domain::commands::NewAccount;
 use crate::domain::{BalanceCause, Role};
 use crate::error::{AppError, AppResult};
-use crate::service::account_write::create_in;
-use crate::service::store::{Store, WriteTx};
+use crate::service::account_create::{create_many_in, Outcomes};
+use crate::service::store::Store;
 use entity::account;
 
 /// Most rows in one call.
@@ -44,52 +45,50 @@ fn row_error(index: usize, e: &AppError) -> RowError {
     RowError { index, code: e.code(), message: e.to_string(), field }
 }
 
-/// Checks and creates one row inside `tx`.
-async fn create_row(tx: &mut WriteTx, who: &Principal, row: NewAccount) -> AppResult<account::Model> {
-    create_in(tx, who, &row.check()?, BalanceCause::Import).await
-}
-
-/// `importAccounts`. Non-atomic: each row commits on its own. Atomic: one
-/// transaction, each row in a savepoint so every bad row is still reported;
-/// any error rolls everything back.
+/// `importAccounts`: every row checked in order (against the database and
+/// the rows before it) and the valid ones created in one transaction,
+/// written in multi-row inserts. `atomic`: any refused row writes nothing,
+/// and every refused row is still reported. Otherwise the valid rows are
+/// created and the refused ones reported.
 pub async fn import(store: &Store, who: &Principal, rows: Vec<NewAccount>, atomic: bool) -> AppResult<ImportReport> {
     who.require(Role::Operator)?;
     if rows.len() > MAX_ROWS {
         return Err(AppError::invalid("rows", format!("at most {MAX_ROWS} rows per call")));
     }
     let mut report = ImportReport::default();
-    if atomic {
-        let mut tx = store.begin().await?;
-        for (i, row) in rows.into_iter().enumerate() {
-            let mut sp = tx.savepoint().await?;
-            match create_row(&mut sp, who, row).await {
-                Ok(m) => {
-                    sp.release(&mut tx).await?;
-                    report.created.push(m);
-                }
-                Err(e) => {
-                    sp.rollback().await?;
-                    report.errors.push(row_error(i, &e));
-                }
-            }
-        }
-        if report.errors.is_empty() {
-            tx.commit().await?;
-        } else {
-            tx.rollback().await?;
-            report.created.clear();
-        }
-        return Ok(report);
-    }
+    // Rows that fail their own checks never reach the batch; the batch's
+    // outcomes are matched back to the rows' indexes.
+    let mut checked = Vec::with_capacity(rows.len());
+    let mut indexes = Vec::with_capacity(rows.len());
     for (i, row) in rows.into_iter().enumerate() {
-        let mut tx = store.begin().await?;
-        match create_row(&mut tx, who, row).await {
-            Ok(m) => {
-                tx.commit().await?;
-                report.created.push(m);
+        match row.check() {
+            Ok(cmd) => {
+                checked.push(cmd);
+                indexes.push(i);
             }
             Err(e) => report.errors.push(row_error(i, &e)),
         }
     }
+    let mut tx = store.begin().await?;
+    let outcomes = create_many_in(&mut tx, who, &checked, BalanceCause::Import, atomic).await?;
+    collect(&mut report, &indexes, outcomes);
+    report.errors.sort_by_key(|e| e.index);
+    if atomic && !report.errors.is_empty() {
+        // A row refused by its own checks leaves the batch whole: undone here.
+        tx.rollback().await?;
+        report.created.clear();
+    } else {
+        tx.commit().await?;
+    }
     Ok(report)
+}
+
+/// Files each outcome of the batch under its row's index.
+fn collect(report: &mut ImportReport, indexes: &[usize], outcomes: Outcomes) {
+    for (&i, outcome) in indexes.iter().zip(outcomes) {
+        match outcome {
+            Ok(m) => report.created.push(m),
+            Err(e) => report.errors.push(row_error(i, &e)),
+        }
+    }
 }

@@ -29,15 +29,14 @@ pub struct Entry<'a> {
     pub deltas: [Decimal; 3],
 }
 
-/// Records that `after` (the asset as it now stands) changed as `entry`
-/// says at `at`.
-pub async fn append<C: ConnectionTrait>(
-    db: &C,
+/// The journal row recording that `after` (the asset as it now stands)
+/// changed as `entry` says at `at`.
+pub fn entry_row(
     who: &Principal,
     after: &asset::Model,
     entry: Entry<'_>,
     at: DateTime<Utc>,
-) -> AppResult<()> {
+) -> balance_entry::ActiveModel {
     balance_entry::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(after.organization_id),
@@ -55,8 +54,18 @@ pub async fn append<C: ConnectionTrait>(
         credit_limit: Set(after.credit_limit),
         transfer_id: Set(entry.transfer_id),
     }
-    .insert(db)
-    .await?;
+}
+
+/// Records that `after` (the asset as it now stands) changed as `entry`
+/// says at `at`.
+pub async fn append<C: ConnectionTrait>(
+    db: &C,
+    who: &Principal,
+    after: &asset::Model,
+    entry: Entry<'_>,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    entry_row(who, after, entry, at).insert(db).await?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! The operations behind the schema. Every function takes the caller's
 //! organization and never reads another's rows; tests call these directly.
 
+pub mod account_create;
 pub mod account_filter;
 pub mod account_write;
 pub mod accounts;

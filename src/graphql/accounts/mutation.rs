@@ -7,7 +7,7 @@ use crate::domain::{AccountStatus, SystemRole};
 use crate::error::ToGql;
 use crate::graphql::inputs::{input_error, reason_command, CreateAccountInput, StatusReasonInput, UpdateAccountInput};
 use crate::graphql::req;
-use crate::service::{account_write, import};
+use crate::service::{account_create, account_write, import};
 use async_graphql::{Context, Object, Result, SimpleObject};
 use uuid::Uuid;
 
@@ -47,7 +47,7 @@ impl AccountMutation {
     async fn create_account(&self, ctx: &Context<'_>, input: CreateAccountInput) -> Result<Account> {
         let r = req(ctx)?;
         let cmd = NewAccount::from(input).check().map_err(input_error(&[])).gql()?;
-        Ok(Account(account_write::create(r.store, r.principal, &cmd).await.map_err(input_error(&[])).gql()?))
+        Ok(Account(account_create::create(r.store, r.principal, cmd).await.map_err(input_error(&[])).gql()?))
     }
 
     /// Changes the editable fields; the owner never changes. A mismatching
