@@ -121,11 +121,29 @@ fn limits(settings: &Settings) -> Limits {
     }
 }
 
+/// What a document's weight decides: its charge to the rate budget, its
+/// organization's share of work in flight, and whether it runs on a thread
+/// of its own.
+fn admission(settings: &Settings, limiter: &RateLimiter) -> graphql::cost_admission::CostAdmission {
+    use graphql::cost_admission::{AdmissionRules, CostAdmission, CostCharge};
+    let share = settings.tenant_max_concurrent_cost.unwrap_or(settings.max_complexity);
+    CostAdmission::new(AdmissionRules {
+        charge: CostCharge::new(limiter.clone(), settings.rate_limit_cost_per_token),
+        work: crate::tenant_slots::TenantSlots::weighing(
+            share,
+            Duration::from_millis(settings.tenant_queue_ms),
+            "of weight",
+        ),
+        heavy_from: settings.heavy_document_cost,
+        time_limit: Duration::from_millis(settings.request_timeout_ms),
+    })
+}
+
 /// Each organization's share of the pools.
-fn tenant_slots(settings: &Settings) -> crate::http::tenant_slots::TenantSlots {
+fn tenant_slots(settings: &Settings) -> crate::tenant_slots::TenantSlots {
     let half_the_pool = usize::try_from(settings.database_max_connections / 2).unwrap_or(1).max(1);
     let per_tenant = settings.tenant_max_concurrent_requests.unwrap_or(half_the_pool);
-    crate::http::tenant_slots::TenantSlots::new(per_tenant, Duration::from_millis(settings.tenant_queue_ms))
+    crate::tenant_slots::TenantSlots::new(per_tenant, Duration::from_millis(settings.tenant_queue_ms))
 }
 
 /// The WebSocket limits and timers.
@@ -259,8 +277,7 @@ impl Application {
             Some(shared) => limiter.shared(shared),
             None => limiter,
         };
-        let charge = graphql::cost_charge::CostCharge::new(limiter.clone(), settings.rate_limit_cost_per_token);
-        let schema = graphql::build(store.clone(), schema_options(settings), charge);
+        let schema = graphql::build(store.clone(), schema_options(settings), Some(admission(settings, &limiter)));
         let origins = crate::http::origin::Origins {
             cors: crate::http::origin::parse("CORS_ORIGINS", &settings.cors_origins)?,
             websocket: crate::http::origin::parse("WS_ORIGINS", &settings.ws_origins)?,

@@ -181,6 +181,16 @@ pub struct Settings {
     /// pools); unset, half of `DATABASE_MAX_CONNECTIONS`; 0, no cap.
     #[arg(long, env = "TENANT_MAX_CONCURRENT_REQUESTS", global = true)]
     pub tenant_max_concurrent_requests: Option<usize>,
+    /// Weight (query complexity) of the work one organization may have in
+    /// flight at once; unset, `MAX_COMPLEXITY` (its heaviest documents run
+    /// one at a time); 0, no cap.
+    #[arg(long, env = "TENANT_MAX_CONCURRENT_COST", global = true)]
+    pub tenant_max_concurrent_cost: Option<usize>,
+    /// Documents weighing more than this run on a thread of their own, so
+    /// that the cores are shared between them and everyone else's small
+    /// requests (0: none).
+    #[arg(long, env = "HEAVY_DOCUMENT_COST", default_value_t = 10_000, global = true)]
+    pub heavy_document_cost: usize,
     /// Milliseconds a request waits for its organization's turn before it
     /// is refused (LIMIT_EXCEEDED, HTTP 429).
     #[arg(long, env = "TENANT_QUEUE_MS", default_value_t = 10_000, global = true)]

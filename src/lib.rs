@@ -25,3 +25,4 @@ pub mod redis_conn; // one Redis server or a Redis Cluster behind one connection
 pub mod replica; // queries on a PostgreSQL streaming replica while it keeps up
 pub mod service; // the operations behind the schema, callable without HTTP
 pub mod telemetry; // tracing set-up
+pub mod tenant_slots; // each organization's share of requests and of work in flight

@@ -16,7 +16,7 @@
 //! as async-graphql would) when the schema has custom directives, which
 //! need async-graphql's own per-field path. Fields resolved here do not
 //! pass through schema extensions' per-field hooks: the one extension
-//! (`cost_charge`) hooks validation only, and one that wanted fields
+//! (`cost_admission`) hooks validation and execution only, and one that wanted fields
 //! would not see these.
 
 use async_graphql::indexmap::IndexMap;

@@ -12,7 +12,7 @@ pub mod catalog;
 pub mod catalog_mutation;
 pub mod clients;
 pub mod connection;
-pub mod cost_charge;
+pub mod cost_admission;
 pub mod documents;
 pub mod fast;
 pub mod filters;
@@ -71,15 +71,16 @@ pub struct SchemaOptions {
     pub max_complexity: usize,
 }
 
-/// Builds the schema over `store`; `charge` spends each caller's rate
-/// budget by the weight of its documents.
-pub fn build(store: Store, options: SchemaOptions, charge: Option<cost_charge::CostCharge>) -> AppSchema {
+/// Builds the schema over `store`; `admission` decides by each document's
+/// weight what it may take of the rate budget, the tenant's share and the
+/// runtime's threads.
+pub fn build(store: Store, options: SchemaOptions, admission: Option<cost_admission::CostAdmission>) -> AppSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), SubscriptionRoot)
         .data(store)
         .limit_depth(options.max_depth)
         .limit_complexity(options.max_complexity);
-    if let Some(charge) = charge {
-        builder = builder.extension(charge);
+    if let Some(admission) = admission {
+        builder = builder.extension(admission);
     }
     if !options.introspection {
         builder = builder.disable_introspection().disable_suggestions();

@@ -297,7 +297,7 @@ fn rejected(resp: &Response) -> bool {
 fn render(media: Media, resp: Response, query: &str) -> Answer {
     if rejected(&resp) {
         // A document its caller's rate budget could not pay for: 429.
-        let wait = resp.errors.iter().find_map(crate::graphql::cost_charge::retry_after);
+        let wait = resp.errors.iter().find_map(crate::graphql::cost_admission::retry_after);
         let mut answer = request_error(media, resp.errors, query);
         if let Some(secs) = wait {
             *answer.response.status_mut() = StatusCode::TOO_MANY_REQUESTS;

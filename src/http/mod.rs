@@ -7,7 +7,6 @@ pub mod health;
 pub mod origin;
 pub mod persisted;
 pub mod sockets;
-pub mod tenant_slots;
 pub mod ws;
 pub mod ws_outbox;
 
@@ -43,7 +42,7 @@ pub struct AppState {
     /// Requests per credential.
     pub limiter: RateLimiter,
     /// Requests running at once per organization.
-    pub tenants: tenant_slots::TenantSlots,
+    pub tenants: crate::tenant_slots::TenantSlots,
     /// The USD quote service.
     pub quotes: Quotes,
     /// DataLoader batching delay.

@@ -10,13 +10,13 @@
 //! credential's rate limit and in the metrics, pings and closes a peer that
 //! misses a pong, and closes with 1001 on shutdown.
 
-use super::tenant_slots::Slot;
 use super::ws_outbox::{write_all, Outbox};
 use super::AppState;
 use crate::auth::{Credential, Principal};
 use crate::graphql::limits::exceeded;
 use crate::graphql::loaders::Loaders;
 use crate::telemetry::spans;
+use crate::tenant_slots::Slot;
 use async_graphql::Request;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
@@ -473,7 +473,7 @@ impl Connection {
 /// organization's slot and the time limit for a query or mutation, and a
 /// panic guard for every answer.
 struct Guard {
-    tenants: super::tenant_slots::TenantSlots,
+    tenants: crate::tenant_slots::TenantSlots,
     organization: uuid::Uuid,
     timeout: Duration,
     /// A query or mutation (one answer), not a subscription.

@@ -351,3 +351,20 @@ async fn documents_spend_the_rate_budget_by_their_weight_in_redis() {
     let flags: Vec<&str> = redis.iter().map(String::as_str).collect();
     documents_spend_the_rate_budget_by_their_weight(&flags).await;
 }
+
+/// A document heavier than `HEAVY_DOCUMENT_COST` runs on a thread of its
+/// own (so the cores are shared between it and small requests) and
+/// answers exactly as it does on the runtime's workers, queries and
+/// mutations alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_heavy_document_answers_the_same_on_a_thread_of_its_own() {
+    let alone = TestApp::spawn_with(Backend::Sqlite, &["--heavy-document-cost", "1"]).await.unwrap();
+    let inline = TestApp::spawn_with(Backend::Sqlite, &["--heavy-document-cost", "0"]).await.unwrap();
+    let q = "{ accounts(first: 20, orderBy: {field: UID, direction: ASC}) { nodes { uid name status owner { name } assets { currency { code } balance { available } } } } }";
+    let (a, b) = (alone.data(q, json!({})).await, inline.data(q, json!({})).await);
+    assert_eq!(a, b);
+    assert!(a["accounts"]["nodes"].as_array().is_some_and(|n| n.len() >= 10), "the demo accounts: {a}");
+    let create = r#"mutation { createAccount(input: {name: "On its own", type: "PERSONAL", ownerExternalId: "cli-ana"}) { name status } }"#;
+    let made = alone.data(create, json!({})).await;
+    assert_eq!(made["createAccount"], json!({"name": "On its own", "status": "PENDING"}));
+}
