@@ -124,19 +124,15 @@ fn limits(settings: &Settings) -> Limits {
 /// What a document's weight decides: its charge to the rate budget, its
 /// organization's share of work in flight, and whether it runs on a thread
 /// of its own.
-fn admission(settings: &Settings, limiter: &RateLimiter) -> graphql::cost_admission::CostAdmission {
-    use graphql::cost_admission::{AdmissionRules, CostAdmission, CostCharge};
+fn admission(settings: &Settings, limiter: &RateLimiter) -> crate::http::admission::Admission {
     let share = settings.tenant_max_concurrent_cost.unwrap_or(settings.max_complexity);
-    CostAdmission::new(AdmissionRules {
-        charge: CostCharge::new(limiter.clone(), settings.rate_limit_cost_per_token),
-        work: crate::tenant_slots::TenantSlots::weighing(
-            share,
-            Duration::from_millis(settings.tenant_queue_ms),
-            "of weight",
-        ),
+    let wait = Duration::from_millis(settings.tenant_queue_ms);
+    crate::http::admission::Admission {
+        limiter: (limiter.per_second() > 0.0).then(|| limiter.clone()),
+        cost_per_token: settings.rate_limit_cost_per_token,
+        work: crate::tenant_slots::TenantSlots::weighing(share, wait, "of weight"),
         heavy_from: settings.heavy_document_cost,
-        time_limit: Duration::from_millis(settings.request_timeout_ms),
-    })
+    }
 }
 
 /// Each organization's share of the pools.
@@ -277,13 +273,15 @@ impl Application {
             Some(shared) => limiter.shared(shared),
             None => limiter,
         };
-        let schema = graphql::build(store.clone(), schema_options(settings), Some(admission(settings, &limiter)));
+        let schema = graphql::build(store.clone(), schema_options(settings));
+        let weights = graphql::weights(store.clone(), schema_options(settings));
         let origins = crate::http::origin::Origins {
             cors: crate::http::origin::parse("CORS_ORIGINS", &settings.cors_origins)?,
             websocket: crate::http::origin::parse("WS_ORIGINS", &settings.ws_origins)?,
             dev: settings.dev,
         };
         let reads = read_routing(settings, &db, &background, &metrics).await?;
+        let admission = admission(settings, &limiter);
         let state = AppState {
             schema,
             quotes,
@@ -294,6 +292,8 @@ impl Application {
             auth,
             limiter,
             tenants: tenant_slots(settings),
+            weights,
+            admission,
             loader_delay: settings.dataloader_delay(),
             graphiql: settings.graphiql,
             persisted: crate::http::persisted::PersistedQueries::new(settings.persisted_queries_bytes, persisted_redis),

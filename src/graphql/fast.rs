@@ -15,9 +15,8 @@
 //! registration, so nothing a client sees changes. It declines (resolving
 //! as async-graphql would) when the schema has custom directives, which
 //! need async-graphql's own per-field path. Fields resolved here do not
-//! pass through schema extensions' per-field hooks: the one extension
-//! (`cost_admission`) hooks validation and execution only, and one that wanted fields
-//! would not see these.
+//! pass through schema extensions: the schema has none on purpose (see
+//! `graphql::build`); one added later would not see these fields.
 
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::{Field, Selection, SelectionSet};

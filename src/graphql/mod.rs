@@ -12,7 +12,6 @@ pub mod catalog;
 pub mod catalog_mutation;
 pub mod clients;
 pub mod connection;
-pub mod cost_admission;
 pub mod documents;
 pub mod fast;
 pub mod filters;
@@ -24,6 +23,7 @@ pub mod subscriptions;
 pub mod transfers;
 pub mod valuation;
 pub mod viewer;
+pub mod weights;
 
 use crate::auth::Principal;
 use crate::error::AppError;
@@ -71,21 +71,26 @@ pub struct SchemaOptions {
     pub max_complexity: usize,
 }
 
-/// Builds the schema over `store`; `admission` decides by each document's
-/// weight what it may take of the rate budget, the tenant's share and the
-/// runtime's threads.
-pub fn build(store: Store, options: SchemaOptions, admission: Option<cost_admission::CostAdmission>) -> AppSchema {
+/// Builds the schema over `store`. It has no extension on purpose (see
+/// `graphql::weights`): documents are weighed on [`weights`]'s probe.
+pub fn build(store: Store, options: SchemaOptions) -> AppSchema {
+    builder(store, options).finish()
+}
+
+/// Weighs documents on a probe instance of the schema (see `weights`).
+pub fn weights(store: Store, options: SchemaOptions) -> weights::Weights {
+    weights::Weights::new(builder(store, options).extension(weights::probe()).finish())
+}
+
+fn builder(store: Store, options: SchemaOptions) -> async_graphql::SchemaBuilder<Query, Mutation, SubscriptionRoot> {
     let mut builder = Schema::build(Query::default(), Mutation::default(), SubscriptionRoot)
         .data(store)
         .limit_depth(options.max_depth)
         .limit_complexity(options.max_complexity);
-    if let Some(admission) = admission {
-        builder = builder.extension(admission);
-    }
     if !options.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }
-    builder.finish()
+    builder
 }
 
 /// The SDL of the schema, as committed in `schema.graphql`.

@@ -262,13 +262,26 @@ async fn admit(
     Ok(Admitted { principal, kind, name, to_register })
 }
 
-/// Runs an admitted request within its time limit. A panic in a resolver
-/// becomes this request's INTERNAL error, never a dropped connection.
+/// The answer to a document its weight kept out: 429 with `Retry-After`
+/// when waiting would let it in.
+fn refused_by_weight(s: &AppState, media: Media, refusal: &super::admission::Refusal) -> Answer {
+    s.metrics.rate_limited();
+    match refusal.retry_after {
+        Some(secs) => too_many(media, &refusal.error, secs),
+        // Never run, and no wait helps: a request error, like any limit.
+        None => request_error(media, vec![refusal.error.to_server_error()], ""),
+    }
+}
+
+/// Runs an admitted request within its time limit (on a thread of its own
+/// when `heavy`). A panic in a resolver becomes this request's INTERNAL
+/// error, never a dropped connection.
 async fn run(
     s: &AppState,
     req: Request,
     principal: Principal,
     kind: Option<OperationType>,
+    heavy: bool,
 ) -> Result<Response, crate::error::AppError> {
     // Queries may read a replica; a mutation reads its own writes.
     let db = match kind {
@@ -277,7 +290,8 @@ async fn run(
     };
     let loaders = Loaders::new(db.clone(), principal.organization_id, s.loader_delay, s.quotes.clone());
     let run = std::panic::AssertUnwindSafe(s.schema.execute(req.data(principal).data(loaders))).catch_unwind();
-    match tokio::time::timeout(s.request_timeout, run).await {
+    let timed = tokio::time::timeout(s.request_timeout, run);
+    match super::admission::run_on_own_thread_if(heavy, timed).await {
         Ok(Ok(resp)) => Ok(resp),
         Ok(Err(_)) => Err(crate::error::AppError::internal("a resolver panicked")),
         Err(_) => Err(crate::error::AppError::LimitExceeded(format!(
@@ -296,14 +310,7 @@ fn rejected(resp: &Response) -> bool {
 /// The HTTP form of an executed request's response.
 fn render(media: Media, resp: Response, query: &str) -> Answer {
     if rejected(&resp) {
-        // A document its caller's rate budget could not pay for: 429.
-        let wait = resp.errors.iter().find_map(crate::graphql::cost_admission::retry_after);
-        let mut answer = request_error(media, resp.errors, query);
-        if let Some(secs) = wait {
-            *answer.response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-            answer.response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        return answer;
+        return request_error(media, resp.errors, query);
     }
     let errors: Vec<ServerError> = resp.errors.into_iter().map(|e| with_code(e, query)).collect();
     // Serialised straight from the response tree: going through
@@ -384,8 +391,13 @@ async fn answer(
         Ok(slot) => slot,
         Err(e) => return (too_many(media, &e, 1), kind, name, organization),
     };
+    let weight = s.weights.weigh(&mut req).await;
+    let admitted = match s.admission.admit(&principal, weight).await {
+        Ok(admitted) => admitted,
+        Err(refusal) => return (refused_by_weight(s, media, &refusal), kind, name, organization),
+    };
     let query = req.query.clone();
-    let answer = match run(s, req, principal, kind).await {
+    let answer = match run(s, req, principal, kind, admitted.heavy).await {
         Ok(resp) => {
             if let Some(hash) = to_register.filter(|_| !rejected(&resp)) {
                 s.persisted.register(hash, &query).await;

@@ -1,5 +1,6 @@
 //! HTTP: the router and its handlers.
 
+pub mod admission;
 pub mod export;
 pub mod graphiql;
 pub mod graphql;
@@ -43,6 +44,10 @@ pub struct AppState {
     pub limiter: RateLimiter,
     /// Requests running at once per organization.
     pub tenants: crate::tenant_slots::TenantSlots,
+    /// Documents weighed before they run (`graphql::weights`).
+    pub weights: crate::graphql::weights::Weights,
+    /// What a document's weight decides (`admission`).
+    pub admission: admission::Admission,
     /// The USD quote service.
     pub quotes: Quotes,
     /// DataLoader batching delay.

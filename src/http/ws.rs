@@ -387,7 +387,7 @@ impl Connection {
         if !self.credential_still_valid(&principal).await {
             return Some(Some(close(4403, "Forbidden: the credential is no longer valid")));
         }
-        let refusal = if let Err(e) = parsed {
+        let mut refusal = if let Err(e) = parsed {
             Some(super::graphql::with_code(e, &request.query))
         } else if self.subs.len() >= self.state.ws.max_subscriptions {
             Some(exceeded(format!("at most {} subscriptions per socket", self.state.ws.max_subscriptions)))
@@ -397,6 +397,19 @@ impl Connection {
         } else {
             None
         };
+        // Weighed and charged as over HTTP; a query or mutation holds its
+        // share of its organization's work while it runs.
+        let mut share = None;
+        if refusal.is_none() {
+            let weight = self.state.weights.weigh(&mut request).await;
+            match self.state.admission.admit(&principal, weight).await {
+                Ok(admitted) => share = Some(admitted.share).filter(|_| kind != "subscription"),
+                Err(r) => {
+                    self.state.metrics.rate_limited();
+                    refusal = Some(r.error.to_server_error());
+                }
+            }
+        }
         if let Some(e) = refusal {
             self.state.metrics.request(crate::metrics::RequestRecord {
                 operation: name.as_deref(),
@@ -427,7 +440,7 @@ impl Connection {
         let guard = Guard { tenants: s.tenants.clone(), organization, timeout: s.ws.operation_timeout, single };
         let started = std::time::Instant::now();
         let task = tokio::spawn(async move {
-            let _live = live;
+            let (_live, _share) = (live, share);
             let (mut next, _slot) = guard.first(&mut responses).instrument(span.clone()).await;
             // Taken, and so ended, with the first answer.
             let mut setup = Some(span);

@@ -293,9 +293,15 @@ async fn every_list_is_weighed_by_what_it_can_return() {
     assert!(ran.get("errors").is_none(), "{ran}");
 }
 
-/// Sends `query` over POST with the app's key: status, `Retry-After`, body.
-async fn post_status(app: &TestApp, query: &str) -> (u16, Option<String>, serde_json::Value) {
-    let resp = app.http.post(format!("{}/graphql", app.base)).json(&json!({"query": query})).send().await.unwrap();
+/// Sends `query` with `variables` over POST with the app's key: status,
+/// `Retry-After`, body.
+async fn post_status(
+    app: &TestApp,
+    query: &str,
+    variables: serde_json::Value,
+) -> (u16, Option<String>, serde_json::Value) {
+    let body = json!({"query": query, "variables": variables});
+    let resp = app.http.post(format!("{}/graphql", app.base)).json(&body).send().await.unwrap();
     let retry = resp.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
     (resp.status().as_u16(), retry, resp.json().await.unwrap())
 }
@@ -303,38 +309,36 @@ async fn post_status(app: &TestApp, query: &str) -> (u16, Option<String>, serde_
 /// A document spends its caller's rate budget by its weight: at 10 of
 /// weight per token, a page of 200 ids (weight 400) costs 41 requests, so
 /// a burst of 100 pays for two and refuses the third (429 with
-/// Retry-After, nothing taken, so a cheap request still passes), and a
-/// page of 500 costs more than the whole burst: refused, with no wait
-/// that would help. The same over WebSocket; with Redis, the shared
-/// bucket charges the same.
+/// Retry-After, nothing taken, so a cheap request still passes), and the
+/// same document asking for 500 (its weight remembered by the value of
+/// `$n`, not by the text alone) costs more than the whole burst: refused,
+/// with no wait that would help. The same over WebSocket; with Redis, the
+/// shared bucket charges the same.
 async fn documents_spend_the_rate_budget_by_their_weight(extra: &[&str]) {
     let mut flags =
         vec!["--rate-limit-per-second", "1", "--rate-limit-burst", "100", "--rate-limit-cost-per-token", "10"];
     flags.extend_from_slice(extra);
     let app = TestApp::spawn_with(Backend::Sqlite, &flags).await.unwrap();
-    let page = "{ accounts(first: 200) { nodes { id } } }";
+    let page = "query($n: Int) { accounts(first: $n) { nodes { id } } }";
     for i in 0..2 {
-        let (status, _, body) = post_status(&app, page).await;
+        let (status, _, body) = post_status(&app, page, json!({"n": 200})).await;
         assert_eq!((status, body.get("errors")), (200, None), "page {i} fits the burst: {body}");
     }
-    let (status, retry, body) = post_status(&app, page).await;
+    let (status, retry, body) = post_status(&app, page, json!({"n": 200})).await;
     assert_eq!((status, first_code(&body).as_str()), (429, "LIMIT_EXCEEDED"), "{body}");
     assert!(retry.is_some_and(|r| r.parse::<u64>().is_ok_and(|s| s >= 1)), "with a wait to retry after");
-    let (status, _, body) = post_status(&app, "{ viewer { role } }").await;
+    let (status, _, body) = post_status(&app, "{ viewer { role } }", json!({})).await;
     assert_eq!((status, body.get("errors")), (200, None), "the refusal took nothing: {body}");
-    let (status, retry, body) = post_status(&app, "{ accounts(first: 500) { nodes { id } } }").await;
+    let (status, retry, body) = post_status(&app, page, json!({"n": 500})).await;
     assert_eq!(first_code(&body), "LIMIT_EXCEEDED", "{body}");
     assert!(status != 429 && retry.is_none(), "no wait would make it pass: {status}");
     assert!(body.to_string().contains("whole burst"), "{body}");
     let mut ws = crate::ws_client::Ws::ready(&app.base, "graphql-transport-ws", &app.key).await;
-    ws.subscribe("page", page, json!({})).await;
+    ws.subscribe("page", page, json!({"n": 200})).await;
     match ws.next(std::time::Duration::from_secs(10)).await {
         crate::ws_client::Got::Json(v) => {
-            assert_eq!(
-                (v["type"].as_str(), v["payload"][0]["extensions"]["code"].as_str()),
-                (Some("error"), Some("LIMIT_EXCEEDED")),
-                "{v}"
-            )
+            let code = v["payload"][0]["extensions"]["code"].as_str();
+            assert_eq!((v["type"].as_str(), code), (Some("error"), Some("LIMIT_EXCEEDED")), "{v}");
         }
         other => panic!("{other:?}"),
     }
