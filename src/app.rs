@@ -35,6 +35,8 @@ pub struct Application {
     initial_admin_key: Option<String>,
     /// How long requests in flight may take once shutdown begins.
     grace: Duration,
+    /// How long the server keeps accepting, not ready, once shutdown begins.
+    drain: Duration,
 }
 
 /// What start-up found or made in the database.
@@ -309,7 +311,8 @@ impl Application {
             revocations,
         };
         let grace = Duration::from_secs(settings.shutdown_grace_secs);
-        Ok(Application { listener, metrics_listener, state, initial_admin_key, grace })
+        let drain = Duration::from_secs(settings.shutdown_drain_secs);
+        Ok(Application { listener, metrics_listener, state, initial_admin_key, grace, drain })
     }
 
     /// The admin API key made for a new database, if this start made one.
@@ -356,15 +359,18 @@ impl Application {
         let closing = self.state.shutdown.clone();
         let mut draining = closing.subscribe();
         let sockets = self.state.sockets.clone();
+        let (grace, drain) = (self.grace, self.drain);
         let signal = async move {
             stop.await;
-            // From here /readyz answers 503 and WebSockets close with 1001.
+            // From here /readyz answers 503 and WebSockets close with 1001;
+            // new connections are still taken for `drain`, so that a load
+            // balancer sees the 503 before the listener closes.
             let _ = closing.send(true);
+            tokio::time::sleep(drain).await;
         };
-        let grace = self.grace;
         let deadline = async move {
             let _ = draining.wait_for(|d| *d).await;
-            tokio::time::sleep(grace).await;
+            tokio::time::sleep(drain + grace).await;
         };
         let metrics_apart = self.metrics_listener.is_some();
         if let Some(listener) = self.metrics_listener {

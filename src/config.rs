@@ -331,6 +331,11 @@ pub struct Settings {
     /// finish once the server stops accepting; what still runs then is cut.
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 20, global = true)]
     pub shutdown_grace_secs: u64,
+    /// On SIGTERM or Ctrl-C: how long the server keeps accepting, with
+    /// `/readyz` answering 503, before it stops, so that a load balancer
+    /// sees it leave (0: stop accepting at once).
+    #[arg(long, env = "SHUTDOWN_DRAIN_SECS", default_value_t = 0, global = true)]
+    pub shutdown_drain_secs: u64,
     /// Requests per second per credential (0 turns limiting off).
     #[arg(long, env = "RATE_LIMIT_PER_SECOND", default_value_t = 50, global = true)]
     pub rate_limit_per_second: u32,

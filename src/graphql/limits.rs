@@ -99,7 +99,10 @@ impl Limits {
     /// is refused before it is parsed, one nested past the parser's limit
     /// or over the alias and root-field limits after.
     pub fn parse(&self, query: &str) -> ServerResult<ExecutableDocument> {
-        if query.len() > self.max_query_length {
+        // Characters, as the setting says (a byte count would refuse a
+        // shorter text in a script of multi-byte letters); bytes bound
+        // characters from above, so only a long text is counted.
+        if query.len() > self.max_query_length && query.chars().count() > self.max_query_length {
             return Err(exceeded(format!("the query is longer than {} characters", self.max_query_length)));
         }
         let doc = match async_graphql::parser::parse_query(query) {
@@ -134,5 +137,20 @@ impl Limits {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Limits;
+
+    #[test]
+    fn the_length_limit_counts_characters_not_bytes() {
+        let limits = Limits { max_query_length: 100, max_aliases: 10, max_root_fields: 10 };
+        // 93 characters, 233 bytes: within the limit.
+        let within = format!("{{ viewer {{ role }} }} #{}", "€".repeat(70));
+        assert!(limits.parse(&within).is_ok(), "{} characters", within.chars().count());
+        let past = format!("{{ viewer {{ role }} }} #{}", "€".repeat(80));
+        assert!(limits.parse(&past).is_err(), "{} characters", past.chars().count());
     }
 }

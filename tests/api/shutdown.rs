@@ -24,10 +24,14 @@ struct Running {
 }
 
 async fn start(server: &QuoteServer, grace: &str) -> Running {
+    start_with(server, grace, &[]).await
+}
+
+async fn start_with(server: &QuoteServer, grace: &str, extra: &[&str]) -> Running {
     let db = std::env::temp_dir().join(format!("ag-test-{}.db", uuid::Uuid::new_v4().simple()));
     let url = format!("sqlite://{}?mode=rwc", db.display());
     let prefix = format!("t{}:", uuid::Uuid::new_v4().simple());
-    let cli = Cli::parse_from([
+    let mut args = vec![
         "accounts-gateway",
         "--bind",
         "127.0.0.1:0",
@@ -47,7 +51,9 @@ async fn start(server: &QuoteServer, grace: &str) -> Running {
         "600000",
         "--shutdown-grace-secs",
         grace,
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let cli = Cli::parse_from(args);
     let app = Application::build_with_clock(&cli.settings, test_clock()).await.expect("gateway starts");
     let base = format!("http://127.0.0.1:{}", app.port());
     let mut headers = reqwest::header::HeaderMap::new();
@@ -103,4 +109,37 @@ async fn what_runs_past_the_grace_period_is_cut() {
     r.done.await.unwrap().unwrap();
     assert!(!request.is_finished(), "the server did not wait for the request past its grace period");
     request.abort();
+}
+
+/// With `--shutdown-drain-secs`, a stopping server keeps taking new
+/// connections for that long, answering `/readyz` with 503 (so a load
+/// balancer sees it leave) and still serving requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draining_server_says_so_on_readyz_and_still_serves() {
+    let server = QuoteServer::start().await;
+    let r = start_with(&server, "600", &["--shutdown-drain-secs", "600"]).await;
+    // A fresh connection for every request: what a load balancer's probe is.
+    let fresh = || reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("client");
+    let ready =
+        |http: reqwest::Client, url: String| async move { http.get(url).send().await.map(|r| r.status().as_u16()) };
+    let readyz = format!("{}/readyz", r.base);
+    assert_eq!(ready(fresh(), readyz.clone()).await.ok(), Some(200));
+    let _ = r.stop.send(());
+    wait_until("/readyz answers 503 on a new connection", Duration::from_secs(30), || {
+        let (http, url) = (fresh(), readyz.clone());
+        async move { ready(http, url).await.ok() == Some(503) }
+    })
+    .await;
+    let answer: Value = r
+        .http
+        .post(format!("{}/graphql", r.base))
+        .json(&json!({"query": "{ viewer { role } }"}))
+        .send()
+        .await
+        .expect("still accepting")
+        .json()
+        .await
+        .expect("an answer");
+    assert_eq!(answer["data"]["viewer"]["role"], "ADMIN", "{answer}");
+    r.done.abort();
 }
