@@ -192,12 +192,29 @@ def wrk(url, body, headers, concurrency, seconds, work):
     lines = ['wrk.method = "POST"', 'wrk.headers["Content-Type"] = "application/json"']
     lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
     lines.append(f"wrk.body = [==[{body}]==]")
+    # A 200 with GraphQL errors is a failure too: each thread counts them.
+    lines += [
+        "local threads = {}",
+        "function setup(thread) table.insert(threads, thread) end",
+        "function init(args) errors = 0 end",
+        "function response(status, headers, body)",
+        "  if string.find(body, '\"errors\"', 1, true) then errors = errors + 1 end",
+        "end",
+        "function done(summary, latency, requests)",
+        "  local n = 0",
+        "  for _, t in ipairs(threads) do n = n + t:get('errors') end",
+        "  io.write(string.format('GraphQL errors: %d\\n', n))",
+        "end",
+    ]
     script.write_text("\n".join(lines) + "\n")
     out = run(["wrk", "-t", str(min(concurrency, 2)), "-c", str(concurrency), "-d", f"{seconds}s", "--latency",
                "-s", str(script), url])
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if bad:
         sys.exit(f"{url}: {bad.group(1)} failed responses under load\n{out}")
+    errors = re.search(r"GraphQL errors: (\d+)", out)
+    if not errors or int(errors.group(1)) > 0:
+        sys.exit(f"{url}: answers with GraphQL errors under load\n{out}")
 
     def latency(p):
         m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
