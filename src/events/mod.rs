@@ -6,6 +6,7 @@
 
 use crate::domain::AccountStatus;
 use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -50,7 +51,25 @@ pub enum DomainEvent {
         asset_id: Uuid,
         /// When.
         at: DateTime<Utc>,
+        /// The balance right after this change (what its journal row
+        /// says). Absent from events written before it was carried: those
+        /// read the balance when delivered.
+        #[serde(default)]
+        balance: Option<BalanceAfter>,
     },
+}
+
+/// An asset's amounts right after a change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BalanceAfter {
+    /// Spendable now.
+    pub available: Decimal,
+    /// Held.
+    pub on_hold: Decimal,
+    /// Incoming, not settled.
+    pub future: Decimal,
+    /// The credit line.
+    pub credit_limit: Decimal,
 }
 
 impl DomainEvent {

@@ -95,6 +95,9 @@ pub struct BalanceEvent {
     account_id: Uuid,
     asset_id: Uuid,
     at: DateTime<Utc>,
+    /// The balance the change left; `None` for an event written before
+    /// events carried it.
+    after: Option<crate::events::BalanceAfter>,
 }
 
 impl BalanceEvent {
@@ -117,9 +120,16 @@ impl BalanceEvent {
     async fn asset(&self, ctx: &Context<'_>) -> Result<Asset> {
         self.load_asset(ctx).await
     }
-    /// The asset's balance now.
+    /// The asset's balance right after this change (each event of a burst
+    /// its own), at the currency's scale.
     async fn balance(&self, ctx: &Context<'_>) -> Result<AssetBalance> {
-        self.load_asset(ctx).await?.balance_now().gql()
+        let asset = self.load_asset(ctx).await?;
+        match self.after {
+            Some(b) => {
+                AssetBalance::of(b.available, b.on_hold, b.future, b.credit_limit, asset.currency.decimals).gql()
+            }
+            None => asset.balance_now().gql(),
+        }
     }
     /// When it committed.
     async fn at(&self) -> DateTime<Utc> {
@@ -193,10 +203,10 @@ impl SubscriptionRoot {
         account_id: Option<Uuid>,
     ) -> Result<impl Stream<Item = Result<BalanceEvent>>> {
         subscribe(ctx, move |e| match e {
-            DomainEvent::BalanceChanged { account_id: a, asset_id, at, .. }
+            DomainEvent::BalanceChanged { account_id: a, asset_id, at, balance, .. }
                 if account_id.is_none_or(|want| want == *a) =>
             {
-                Some(BalanceEvent { account_id: *a, asset_id: *asset_id, at: *at })
+                Some(BalanceEvent { account_id: *a, asset_id: *asset_id, at: *at, after: *balance })
             }
             _ => None,
         })

@@ -86,6 +86,23 @@ pub async fn add_in(
     Ok((insert_audited(tx, who, row, "currency", cause).await?, cur))
 }
 
+/// The event of a change to `after`'s balance, carrying the balance it
+/// left (the same amounts its journal row records).
+pub fn balance_changed(after: &asset::Model, at: chrono::DateTime<chrono::Utc>) -> DomainEvent {
+    DomainEvent::BalanceChanged {
+        organization_id: after.organization_id,
+        account_id: after.account_id,
+        asset_id: after.id,
+        at,
+        balance: Some(crate::events::BalanceAfter {
+            available: after.available.0,
+            on_hold: after.on_hold.0,
+            future: after.future.0,
+            credit_limit: after.credit_limit.0,
+        }),
+    }
+}
+
 /// The CONFLICT of a second asset in `cur` on one account.
 pub fn already_held(cur: &currency::Model) -> AppError {
     AppError::conflict("currency", format!("the account already has a {} asset", cur.code))
@@ -336,7 +353,7 @@ pub async fn adjust(
     m.updated_at = Set(at);
     let after = m.update(&*tx).await?;
     record_adjustment(&tx, who, cmd, hash, deltas, (&before, &after)).await?;
-    tx.emit(DomainEvent::BalanceChanged { organization_id: org, account_id: after.account_id, asset_id: id, at });
+    tx.emit(balance_changed(&after, at));
     tx.commit().await?;
     Ok((after, cur))
 }

@@ -13,8 +13,7 @@ use crate::domain::commands::{Checked, NewTransfer};
 use crate::domain::movement::{self, Direction};
 use crate::domain::{validate, BalanceCause, Role, SystemRole};
 use crate::error::{AppError, AppResult};
-use crate::events::DomainEvent;
-use crate::service::asset_write::{holder, live_account, lock_row};
+use crate::service::asset_write::{self, holder, live_account, lock_row};
 use crate::service::audit::{self, Action, Change};
 use crate::service::store::{Store, WriteTx};
 use crate::service::{journal, rows};
@@ -197,12 +196,7 @@ pub async fn transfer(store: &Store, who: &Principal, cmd: &Checked<NewTransfer>
         .await?;
     let touched = [Some(&sent), Some(&received), paid.as_ref().map(|(_, a)| a)];
     for side in touched.into_iter().flatten() {
-        tx.emit(DomainEvent::BalanceChanged {
-            organization_id: org,
-            account_id: side.account_id,
-            asset_id: side.id,
-            at,
-        });
+        tx.emit(asset_write::balance_changed(side, at));
     }
     tx.commit().await?;
     Ok(created)

@@ -291,7 +291,7 @@ async fn a_commit_is_delivered_even_if_its_request_is_dropped(app: TestApp) {
         row.update(&*tx).await.unwrap();
         let mut tx = tx;
         let at = chrono::DateTime::from_timestamp(1_000_000 + polls as i64, 0).unwrap();
-        tx.emit(DomainEvent::BalanceChanged { organization_id: org, account_id: id, asset_id: id, at });
+        tx.emit(DomainEvent::BalanceChanged { organization_id: org, account_id: id, asset_id: id, at, balance: None });
         DropAfter { inner: Some(Box::pin(tx.commit())), polls }.await;
         // The next writer of the row waits for that transaction to end
         // (SQLite: for the write slot; PostgreSQL: for the row).

@@ -77,6 +77,27 @@ async fn balance_events(app: TestApp) {
     assert!(matches!(ws.next(QUIET).await, Got::Nothing), "a replay publishes nothing");
 }
 
+/// Each event carries the balance its own change left (its journal row's),
+/// not the balance when it is delivered: five changes made before the
+/// subscriber reads anything still arrive as five different balances, in
+/// commit order.
+async fn each_balance_event_carries_its_own_balance(app: TestApp) {
+    let asset = crate::mutations_assets::active_asset(&app, "acc-john-crypto", "USD", "0").await;
+    let mut ws = Ws::ready(&app.base, T, &app.key).await;
+    let q = "subscription($a: UUID) { balanceChanged(accountId: $a) { balance { available } } }";
+    ws.subscribe("b", q, json!({"a": app.account_id("acc-john-crypto").await})).await;
+    app.wait_subscribers(1).await;
+    for i in 0..5 {
+        let input = json!({"idempotencyKey": format!("burst-{i}"), "available": "1.00"});
+        app.data(crate::mutations_assets::ADJUST, json!({"a": asset, "i": input})).await;
+    }
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        seen.push(ws.event().await["data"]["balanceChanged"]["balance"]["available"].clone());
+    }
+    assert_eq!(seen, [json!("1.00"), json!("2.00"), json!("3.00"), json!("4.00"), json!("5.00")]);
+}
+
 async fn other_organizations_never_hear(app: TestApp) {
     let (_, other) = api_keys::create(&app.db, "other", Role::Admin, "o").await.unwrap();
     let mei = app.account_id("acc-mei-usdc").await;
@@ -90,7 +111,12 @@ async fn other_organizations_never_hear(app: TestApp) {
     assert!(matches!(spy_all.next(QUIET).await, Got::Nothing));
 }
 
-crate::backend_tests!(status_events_filters_and_rollbacks, balance_events, other_organizations_never_hear);
+crate::backend_tests!(
+    status_events_filters_and_rollbacks,
+    balance_events,
+    each_balance_event_carries_its_own_balance,
+    other_organizations_never_hear
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_codes() {
