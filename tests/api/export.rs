@@ -73,7 +73,33 @@ async fn csv_export_is_filtered_like_accounts(app: TestApp) {
     assert!(lines[1].contains(r#""{""segment"":""retail"""#), "{}", lines[1]);
 }
 
-crate::backend_tests!(jsonl_export_matches_the_api, csv_export_is_filtered_like_accounts);
+/// An organization's export holds its own accounts only: another
+/// organization's key gets its own (here: none), and the control, the
+/// demo organization's key, gets the demo accounts.
+async fn an_export_holds_the_callers_organization_only(app: TestApp) {
+    let (_, other) =
+        accounts_gateway::service::api_keys::create(&app.db, "other", accounts_gateway::domain::Role::Admin, "o")
+            .await
+            .expect("a key of another organization");
+    let theirs = reqwest::Client::new()
+        .get(format!("{}/export/accounts", app.base))
+        .query(&[("format", "jsonl")])
+        .header("x-api-key", other)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(theirs.status(), 200);
+    let theirs = theirs.text().await.expect("body");
+    let ours = get(&app, &[("format", "jsonl")]).await.text().await.expect("body");
+    assert!(ours.contains("acc-john-crypto"), "the control: the demo organization sees its accounts");
+    assert!(theirs.trim().is_empty(), "another organization sees none of them: {theirs}");
+}
+
+crate::backend_tests!(
+    jsonl_export_matches_the_api,
+    csv_export_is_filtered_like_accounts,
+    an_export_holds_the_callers_organization_only
+);
 
 #[tokio::test]
 async fn export_needs_a_credential_and_good_parameters() {

@@ -145,6 +145,13 @@ async fn persisted_documents_pass_every_check() {
     assert_eq!(first_code(&sent), "LIMIT_EXCEEDED", "{sent}");
     let by_hash = post(&app, json!({"extensions": persisted(deep)})).await;
     assert_eq!(first_code(&by_hash), "PERSISTED_QUERY_NOT_FOUND", "{by_hash}");
+    // The control: a document that passed every check is kept, and found
+    // by its hash alone (so NOT_FOUND above means "refused", not "never
+    // stores anything").
+    let fine = "{ viewer { role } }";
+    assert!(post(&app, json!({"extensions": persisted(fine), "query": fine})).await.get("errors").is_none());
+    let found = post(&app, json!({"extensions": persisted(fine)})).await;
+    assert_eq!(found["data"]["viewer"]["role"], "ADMIN", "{found}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
