@@ -5,7 +5,9 @@ credential, against a gateway on SQLite. Prints how long until every
 answer arrived, their statuses, and the gateway's resident memory before
 and at its peak (VmHWM), for each binary given, one after the other in one
 run. Usage: bench/flood.py BIN [BIN...]   (stdlib only)."""
-import os, socket, subprocess, sys, tempfile, threading, time, urllib.request
+import os, socket, subprocess, sys, tempfile, threading, time
+
+from ready import wait_ready
 
 PARALLEL = int(os.environ.get("PARALLEL", "20"))
 BODY = b'{"query":"{__typename}","variables":{"v":[' + b",".join([b"0"] * 2_500_000) + b"]}}"
@@ -52,12 +54,7 @@ def run(binary):
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_ready(port)
         # Start-up (migrations, the demo seed) has its own peak: reset it.
         with open(f"/proc/{server.pid}/clear_refs", "w") as f:
             f.write("5")

@@ -7,6 +7,8 @@ bench/import_accounts.py BIN [BIN...]   (ROWS=10000, REQUEST_TIMEOUT_MS as
 the gateway's default unless set; stdlib only)."""
 import json, os, subprocess, sys, time, urllib.request
 
+from ready import wait_ready
+
 ROWS = int(os.environ.get("ROWS", "10000"))
 BASE = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test").rsplit("/", 1)[0]
 
@@ -24,12 +26,7 @@ def run(binary, n):
                              env=env, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
         server = subprocess.Popen([binary, "--bind", f"127.0.0.1:{port}"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_ready(port)
         rows = [{"name": f"imported {i}", "type": "PERSONAL", "ownerExternalId": "cli-ana", "externalId": f"imp-{i}",
                  "assets": [{"currency": "USD", "initialBalance": "10.00"}]} for i in range(ROWS)]
         query = "mutation($r: [CreateAccountInput!]!) { importAccounts(rows: $r, atomic: true) { created failed } }"

@@ -7,7 +7,7 @@ use crate::ws_client::{Got, Ws};
 use accounts_gateway::domain::{AccountStatus, Role};
 use accounts_gateway::events::DomainEvent;
 use accounts_gateway::service::api_keys;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 const T: &str = "graphql-transport-ws";
@@ -60,12 +60,19 @@ async fn status_events_filters_and_rollbacks(app: TestApp) {
     assert_eq!(by_account.event().await["data"]["accountStatusChanged"]["status"], "ACTIVE");
 }
 
-async fn balance_events(app: TestApp) {
-    let asset = crate::mutations_assets::active_asset(&app, "acc-john-crypto", "USD", "0").await;
+/// John's active USD asset (at 0), and a socket listening to `query`
+/// (a `balanceChanged` subscription on `$a`) for John's account.
+async fn listening_to_johns_balance(app: &TestApp, query: &str) -> (Value, Ws) {
+    let asset = crate::mutations_assets::active_asset(app, "acc-john-crypto", "USD", "0").await;
     let mut ws = Ws::ready(&app.base, T, &app.key).await;
-    let q = "subscription($a: UUID) { balanceChanged(accountId: $a) { at account { name } asset { currency { code } } balance { available total } } }";
-    ws.subscribe("b", q, json!({"a": app.account_id("acc-john-crypto").await})).await;
+    ws.subscribe("b", query, json!({"a": app.account_id("acc-john-crypto").await})).await;
     app.wait_subscribers(1).await;
+    (asset, ws)
+}
+
+async fn balance_events(app: TestApp) {
+    let q = "subscription($a: UUID) { balanceChanged(accountId: $a) { at account { name } asset { currency { code } } balance { available total } } }";
+    let (asset, mut ws) = listening_to_johns_balance(&app, q).await;
     app.data(crate::mutations_assets::ADJUST, json!({"a": asset, "i": {"idempotencyKey": "s1", "available": "12.34"}}))
         .await;
     let e = ws.event().await["data"]["balanceChanged"].clone();
@@ -82,11 +89,8 @@ async fn balance_events(app: TestApp) {
 /// subscriber reads anything still arrive as five different balances, in
 /// commit order.
 async fn each_balance_event_carries_its_own_balance(app: TestApp) {
-    let asset = crate::mutations_assets::active_asset(&app, "acc-john-crypto", "USD", "0").await;
-    let mut ws = Ws::ready(&app.base, T, &app.key).await;
     let q = "subscription($a: UUID) { balanceChanged(accountId: $a) { balance { available } } }";
-    ws.subscribe("b", q, json!({"a": app.account_id("acc-john-crypto").await})).await;
-    app.wait_subscribers(1).await;
+    let (asset, mut ws) = listening_to_johns_balance(&app, q).await;
     for i in 0..5 {
         let input = json!({"idempotencyKey": format!("burst-{i}"), "available": "1.00"});
         app.data(crate::mutations_assets::ADJUST, json!({"a": asset, "i": input})).await;
