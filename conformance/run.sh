@@ -21,4 +21,5 @@ cd "$here"
 npm ci --no-audit --no-fund --silent
 URL="http://127.0.0.1:$port/graphql" KEY="$key" node http-audit.mjs
 URL="http://127.0.0.1:$port/graphql" KEY="$key" node ws-client.mjs
+URL="http://127.0.0.1:$port/graphql" KEY="$key" node resume.mjs
 URL="http://127.0.0.1:$port/graphql" KEY="$key" node apollo-apq.mjs

@@ -2,17 +2,7 @@
 // the event must arrive with its nested account.
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-
-const url = process.env.URL ?? 'http://127.0.0.1:8080/graphql';
-const key = process.env.KEY ?? '';
-const post = async (query, variables = {}) => {
-  const r = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-api-key': key },
-    body: JSON.stringify({ query, variables }),
-  });
-  return r.json();
-};
+import { key, post, url } from './gateway.mjs';
 
 const found = await post('{ accountByExternalId(externalId: "acc-mei-usdc") { id status } }');
 const account = found.data.accountByExternalId;

@@ -256,6 +256,8 @@ impl Application {
             crate::service::outbox::spawn_relay(background.clone(), store.clone(), stream.clone(), metrics.clone());
         }
         revocations.spawn_watcher(background.clone());
+        let retention = Duration::from_secs(settings.events_retention_secs);
+        crate::service::event_log::spawn_upkeep(background.clone(), store.clone(), retention);
 
         let listener = TcpListener::bind(&settings.bind).await.with_context(|| format!("binding {}", settings.bind))?;
         let metrics_listener = match &settings.metrics_bind {

@@ -336,6 +336,10 @@ pub struct Settings {
     /// sees it leave (0: stop accepting at once).
     #[arg(long, env = "SHUTDOWN_DRAIN_SECS", default_value_t = 0, global = true)]
     pub shutdown_drain_secs: u64,
+    /// How long `accountEvents` can replay after a cursor: events older
+    /// than this (by commit time) leave the log.
+    #[arg(long, env = "EVENTS_RETENTION_SECS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(60..), global = true)]
+    pub events_retention_secs: u64,
     /// Requests per second per credential (0 turns limiting off).
     #[arg(long, env = "RATE_LIMIT_PER_SECOND", default_value_t = 50, global = true)]
     pub rate_limit_per_second: u32,

@@ -47,6 +47,9 @@ pub enum AppError {
     /// message is the one Apollo's clients look for.
     #[error("PersistedQueryNotFound")]
     PersistedQueryNotFound,
+    /// An `accountEvents` cursor older than the retained history.
+    #[error("{0}")]
+    EventsExpired(String),
     /// Anything else; the text is for logs only.
     #[error("internal error")]
     Internal(String),
@@ -154,6 +157,7 @@ impl AppError {
             AppError::LimitExceeded(_) => "LIMIT_EXCEEDED",
             AppError::Unavailable(_) => "UNAVAILABLE",
             AppError::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            AppError::EventsExpired(_) => "EVENTS_EXPIRED",
             AppError::Internal(_) => "INTERNAL",
         }
     }

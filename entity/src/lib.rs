@@ -6,6 +6,7 @@
 //! meaning, so a new enum value never needs a database type migration.
 
 pub mod account;
+pub mod account_event;
 pub mod account_type;
 pub mod amount;
 pub mod api_key;

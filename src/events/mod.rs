@@ -56,7 +56,68 @@ pub enum DomainEvent {
         /// read the balance when delivered.
         #[serde(default)]
         balance: Option<BalanceAfter>,
+        /// The transfer that moved it, when one did.
+        #[serde(default)]
+        transfer_id: Option<Uuid>,
+        /// Who made the change (absent from events written before it was
+        /// carried).
+        #[serde(default)]
+        actor: Option<String>,
     },
+    /// Anything else that happened to an account or what it holds.
+    AccountChanged {
+        /// Tenant.
+        organization_id: Uuid,
+        /// The account.
+        account_id: Uuid,
+        /// What happened.
+        kind: ChangeKind,
+        /// The asset, wallet or card it happened to (by `kind`).
+        subject_id: Option<Uuid>,
+        /// Who made the change.
+        actor: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+}
+
+/// The changes [`DomainEvent::AccountChanged`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ChangeKind {
+    /// The account was created.
+    Created,
+    /// Its editable fields changed.
+    Updated,
+    /// An asset was added (`subject_id`).
+    AssetAdded,
+    /// An asset's status changed (`subject_id`).
+    AssetStatusChanged,
+    /// A wallet was added (`subject_id`).
+    WalletAdded,
+    /// A wallet was activated or deactivated (`subject_id`).
+    WalletChanged,
+    /// A smart card was issued (`subject_id`).
+    CardIssued,
+    /// A smart card was activated or deactivated (`subject_id`).
+    CardChanged,
+}
+
+/// A committed event with its place in its organization's stream: 1, 2,
+/// 3, ... in commit order, with no hole (0 for an event sent without being
+/// logged, which only the older subscriptions see).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sequenced {
+    /// The event's number in its organization's stream.
+    pub seq: i64,
+    /// The event.
+    pub event: DomainEvent,
+}
+
+impl std::ops::Deref for Sequenced {
+    type Target = DomainEvent;
+    fn deref(&self) -> &DomainEvent {
+        &self.event
+    }
 }
 
 /// An asset's amounts right after a change.
@@ -77,7 +138,26 @@ impl DomainEvent {
     pub fn organization_id(&self) -> Uuid {
         match self {
             DomainEvent::AccountStatusChanged { organization_id, .. }
-            | DomainEvent::BalanceChanged { organization_id, .. } => *organization_id,
+            | DomainEvent::BalanceChanged { organization_id, .. }
+            | DomainEvent::AccountChanged { organization_id, .. } => *organization_id,
+        }
+    }
+
+    /// The account it happened to.
+    pub fn account_id(&self) -> Uuid {
+        match self {
+            DomainEvent::AccountStatusChanged { account_id, .. }
+            | DomainEvent::BalanceChanged { account_id, .. }
+            | DomainEvent::AccountChanged { account_id, .. } => *account_id,
+        }
+    }
+
+    /// When it committed.
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            DomainEvent::AccountStatusChanged { at, .. }
+            | DomainEvent::BalanceChanged { at, .. }
+            | DomainEvent::AccountChanged { at, .. } => *at,
         }
     }
 }
@@ -88,6 +168,10 @@ impl DomainEvent {
 pub struct Envelope {
     /// The replica that committed the event.
     pub origin: Uuid,
+    /// Its number in its organization's stream (0 in envelopes written
+    /// before events were numbered).
+    #[serde(default)]
+    pub seq: i64,
     /// The event.
     pub event: DomainEvent,
 }
@@ -100,7 +184,7 @@ pub struct Envelope {
 /// Redis.
 #[derive(Clone)]
 pub struct EventBus {
-    local: broadcast::Sender<Arc<DomainEvent>>,
+    local: broadcast::Sender<Arc<Sequenced>>,
     /// This replica's id, stamped on what it relays.
     replica: Uuid,
     stream: Option<Arc<redis_stream::RedisStream>>,
@@ -150,14 +234,14 @@ impl EventBus {
 
     /// The outbox rows for `events`, or none when events stay in this
     /// process (no Redis: a single replica).
-    pub fn outbox_payloads(&self, events: &[DomainEvent]) -> Vec<String> {
+    pub fn outbox_payloads(&self, events: &[Sequenced]) -> Vec<String> {
         if self.stream.is_none() {
             return Vec::new();
         }
         events
             .iter()
-            .filter_map(|event| {
-                let envelope = Envelope { origin: self.replica, event: event.clone() };
+            .filter_map(|e| {
+                let envelope = Envelope { origin: self.replica, seq: e.seq, event: e.event.clone() };
                 match serde_json::to_string(&envelope) {
                     Ok(text) => Some(text),
                     Err(e) => {
@@ -172,7 +256,7 @@ impl EventBus {
 
     /// Delivers committed events to this replica's subscribers and wakes
     /// the relay. Never waits.
-    pub fn committed(&self, events: Vec<DomainEvent>) {
+    pub fn committed(&self, events: Vec<Sequenced>) {
         let relayed = self.stream.is_some() && !events.is_empty();
         self.metrics.events_published(events.len());
         for e in events {
@@ -189,7 +273,7 @@ impl EventBus {
     }
 
     /// A new subscription to every event from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<DomainEvent>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Sequenced>> {
         self.local.subscribe()
     }
 

@@ -6,7 +6,7 @@
 //! meanwhile (pub/sub would drop it). When Redis itself restarted (its
 //! epoch changed, see [`epoch`]) the new stream is read from its start.
 
-use super::{DomainEvent, Envelope};
+use super::{Envelope, Sequenced};
 use crate::metrics::Metrics;
 use crate::redis_conn::{RedisConn, RedisTarget};
 use std::sync::Arc;
@@ -103,7 +103,7 @@ impl RedisStream {
     }
 
     /// Starts the task that delivers other replicas' events to `local`.
-    pub fn spawn_reader(&self, replica: Uuid, local: broadcast::Sender<Arc<DomainEvent>>) {
+    pub fn spawn_reader(&self, replica: Uuid, local: broadcast::Sender<Arc<Sequenced>>) {
         let reader = Reader {
             target: self.target.clone(),
             key: self.key.clone(),
@@ -121,7 +121,7 @@ struct Reader {
     target: RedisTarget,
     key: String,
     replica: Uuid,
-    local: broadcast::Sender<Arc<DomainEvent>>,
+    local: broadcast::Sender<Arc<Sequenced>>,
     metrics: Metrics,
     restarts: tokio::sync::watch::Sender<u64>,
     /// Outbox ids delivered lately: an entry relayed again after a Redis
@@ -256,7 +256,7 @@ impl Reader {
         match serde_json::from_str::<Envelope>(text) {
             Ok(envelope) if envelope.origin != self.replica => {
                 self.metrics.event_received();
-                let _ = self.local.send(Arc::new(envelope.event));
+                let _ = self.local.send(Arc::new(Sequenced { seq: envelope.seq, event: envelope.event }));
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "ignoring a malformed event from redis"),

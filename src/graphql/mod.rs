@@ -3,6 +3,7 @@
 //! Objects wrap entity models (they never derive from them, so a column
 //! rename cannot change the API). Nested fields go through [`loaders`].
 
+pub mod account_events;
 pub mod accounts;
 pub mod aggregate;
 pub mod asset_mutation;

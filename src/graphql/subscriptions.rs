@@ -5,7 +5,8 @@
 
 use crate::domain::AccountStatus;
 use crate::error::{AppError, ToGql};
-use crate::events::DomainEvent;
+use crate::events::{DomainEvent, Sequenced};
+use crate::graphql::account_events::{self, AccountEvent, AccountEventKind, EventFilter};
 use crate::graphql::accounts::{Account, StatusReason};
 use crate::graphql::assets::{Asset, AssetBalance};
 use crate::graphql::{load_err, req};
@@ -19,18 +20,19 @@ use uuid::Uuid;
 /// The events of one subscriber: ends at its credential's expiry, and with
 /// one error when it lags behind.
 fn events(
-    rx: broadcast::Receiver<Arc<DomainEvent>>,
+    rx: broadcast::Receiver<Arc<Sequenced>>,
     org: Uuid,
     expires_at: Option<DateTime<Utc>>,
+    clock: crate::clock::Clock,
     metrics: crate::metrics::Metrics,
-) -> impl Stream<Item = Result<Arc<DomainEvent>, String>> + Send {
+) -> impl Stream<Item = Result<Arc<Sequenced>, String>> + Send {
     stream::unfold(Some(rx), move |rx| {
-        let metrics = metrics.clone();
+        let (metrics, clock) = (metrics.clone(), clock.clone());
         async move {
             let mut rx = rx?;
             loop {
                 match rx.recv().await {
-                    Ok(_) if expires_at.is_some_and(|t| Utc::now() >= t) => return None,
+                    Ok(_) if expires_at.is_some_and(|t| clock.now() >= t) => return None,
                     Ok(e) if e.organization_id() == org => return Some((Ok(e), Some(rx))),
                     Ok(_) => continue,
                     Err(RecvError::Lagged(n)) => {
@@ -150,10 +152,11 @@ where
     let r = req(ctx)?;
     let rx = r.store.events.subscribe();
     let metrics = r.store.events.metrics().clone();
-    let stream = events(rx, r.principal.organization_id, r.principal.expires_at, metrics).filter_map(move |e| {
+    let (org, clock) = (r.principal.organization_id, r.store.clock.clone());
+    let stream = events(rx, org, r.principal.expires_at, clock, metrics).filter_map(move |e| {
         let item = match e {
             Err(m) => Some(Err(lagged(m))),
-            Ok(e) => pick(&e).map(Ok),
+            Ok(e) => pick(&e.event).map(Ok),
         };
         async move { item }
     });
@@ -162,6 +165,23 @@ where
 
 #[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
+    /// Every committed change to the accounts the viewer can see, in
+    /// commit order per account. With `after`, the events committed after
+    /// that cursor are sent first (from retained history), then live ones,
+    /// with no gap and no duplicate; a cursor older than the retention is
+    /// an EVENTS_EXPIRED error (read the state again, then subscribe
+    /// without `after`).
+    async fn account_events(
+        &self,
+        ctx: &Context<'_>,
+        account_id: Option<Uuid>,
+        owner_id: Option<Uuid>,
+        kinds: Option<Vec<AccountEventKind>>,
+        after: Option<String>,
+    ) -> Result<impl Stream<Item = Result<AccountEvent>>> {
+        account_events::stream(ctx, EventFilter { account_id, owner_id, kinds }, after).await
+    }
+
     /// Fires after a status change commits. With no argument: every account the viewer can see.
     async fn account_status_changed(
         &self,

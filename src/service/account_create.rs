@@ -367,6 +367,7 @@ async fn write(tx: &WriteTx, who: &Principal, plan: Plan<'_>) -> AppResult<()> {
     let accounts: Vec<account::ActiveModel> = plan.made.into_iter().map(Into::into).collect();
     insert_chunks(&**tx, accounts).await.map_err(account_write::conflict)?;
     let mut rows = plan.rows;
+    rows.audit.iter().filter_map(audit::account_event).for_each(|e| tx.emit(e));
     let keys = std::mem::take(&mut rows.keys);
     rows.insert(&**tx).await?;
     insert_chunks(&**tx, keys).await.map_err(|e| AppError::from_unique(e, &[("key", "idempotencyKey")]))?;

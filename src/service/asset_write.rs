@@ -86,14 +86,22 @@ pub async fn add_in(
     Ok((insert_audited(tx, who, row, "currency", cause).await?, cur))
 }
 
-/// The event of a change to `after`'s balance, carrying the balance it
-/// left (the same amounts its journal row records).
-pub fn balance_changed(after: &asset::Model, at: chrono::DateTime<chrono::Utc>) -> DomainEvent {
+/// The event of `who`'s change to `after`'s balance (by `transfer`, when
+/// one moved it), carrying the balance it left (the same amounts its
+/// journal row records).
+pub fn balance_changed(
+    who: &Principal,
+    after: &asset::Model,
+    transfer: Option<Uuid>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> DomainEvent {
     DomainEvent::BalanceChanged {
         organization_id: after.organization_id,
         account_id: after.account_id,
         asset_id: after.id,
         at,
+        transfer_id: transfer,
+        actor: Some(who.subject.clone()),
         balance: Some(crate::events::BalanceAfter {
             available: after.available.0,
             on_hold: after.on_hold.0,
@@ -328,7 +336,7 @@ pub async fn adjust(
 ) -> AppResult<(asset::Model, currency::Model)> {
     who.require(Role::Operator)?;
     let org = who.organization_id;
-    let mut tx = store.begin().await?;
+    let tx = store.begin().await?;
     // Lock the asset first: concurrent calls with one key then queue here
     // and the later one finds the first one's record.
     let (before, cur) = lock(&*tx, org, id, "assetId").await?;
@@ -353,7 +361,7 @@ pub async fn adjust(
     m.updated_at = Set(at);
     let after = m.update(&*tx).await?;
     record_adjustment(&tx, who, cmd, hash, deltas, (&before, &after)).await?;
-    tx.emit(balance_changed(&after, at));
+    tx.emit(balance_changed(who, &after, None, at));
     tx.commit().await?;
     Ok((after, cur))
 }

@@ -4,6 +4,7 @@ use crate::auth::Principal;
 use crate::domain::filter::AuditCondition;
 use crate::domain::paging::{CursorField, PageArgs, SortValue};
 use crate::error::{AppError, AppResult};
+use crate::events::{ChangeKind, DomainEvent};
 use crate::service::paging::{fetch_page, PageResult, SortSpec};
 use crate::service::store::WriteTx;
 use chrono::{DateTime, Utc};
@@ -193,10 +194,51 @@ pub fn event_row<T: Serialize>(
     })
 }
 
-/// Writes one audit event inside `tx`, at its time.
+/// Writes one audit event inside `tx`, at its time, and queues the
+/// account event it makes.
 pub async fn record<T: Serialize>(tx: &WriteTx, who: &Principal, change: Change<'_, T>) -> AppResult<()> {
-    event_row(who, change, tx.now())?.insert(&**tx).await?;
+    let row = event_row(who, change, tx.now())?;
+    if let Some(event) = account_event(&row) {
+        tx.emit(event);
+    }
+    row.insert(&**tx).await?;
     Ok(())
+}
+
+/// The account stream's kind of an audited action. Status changes,
+/// deletions, balance adjustments and transfers have none here: they queue
+/// richer events of their own, with the state they left.
+fn change_kind(action: &str) -> Option<ChangeKind> {
+    use Action as A;
+    const KINDS: [(Action, ChangeKind); 10] = [
+        (A::AccountCreated, ChangeKind::Created),
+        (A::AccountUpdated, ChangeKind::Updated),
+        (A::AssetAdded, ChangeKind::AssetAdded),
+        (A::AssetStatusChanged, ChangeKind::AssetStatusChanged),
+        (A::WalletAdded, ChangeKind::WalletAdded),
+        (A::WalletActivated, ChangeKind::WalletChanged),
+        (A::WalletDeactivated, ChangeKind::WalletChanged),
+        (A::SmartCardIssued, ChangeKind::CardIssued),
+        (A::SmartCardActivated, ChangeKind::CardChanged),
+        (A::SmartCardDeactivated, ChangeKind::CardChanged),
+    ];
+    KINDS.into_iter().find(|(a, _)| a.as_str() == action).map(|(_, kind)| kind)
+}
+
+/// The account event an audit row makes, if its change is one the account
+/// stream reports in these terms (see [`change_kind`]).
+pub fn account_event(row: &audit_event::ActiveModel) -> Option<DomainEvent> {
+    let kind = change_kind(row.action.try_as_ref()?)?;
+    let account_id = (*row.account_id.try_as_ref()?)?;
+    let entity_id = *row.entity_id.try_as_ref()?;
+    Some(DomainEvent::AccountChanged {
+        organization_id: *row.organization_id.try_as_ref()?,
+        account_id,
+        kind,
+        subject_id: (entity_id != account_id).then_some(entity_id),
+        actor: row.actor.try_as_ref()?.clone(),
+        at: *row.at.try_as_ref()?,
+    })
 }
 
 /// One page of audit events, newest first; `account` limits it to one

@@ -16,6 +16,8 @@ pub mod catalog;
 pub mod catalog_write;
 pub mod client_write;
 pub mod clients;
+pub mod event_feed;
+pub mod event_log;
 pub mod export;
 pub mod idempotency;
 pub mod import;

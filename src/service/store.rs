@@ -39,7 +39,9 @@ pub struct Store {
 /// An open write transaction; events wait in it until commit.
 pub struct WriteTx {
     tx: DatabaseTransaction,
-    events: Vec<DomainEvent>,
+    /// Behind a lock so that helpers holding `&WriteTx` (the audit trail)
+    /// can queue events too.
+    events: std::sync::Mutex<Vec<DomainEvent>>,
     bus: EventBus,
     clock: Clock,
     _writer: Option<OwnedMutexGuard<()>>,
@@ -62,8 +64,14 @@ impl WriteTx {
     }
 
     /// Queues an event for after commit.
-    pub fn emit(&mut self, event: DomainEvent) {
-        self.events.push(event);
+    pub fn emit(&self, event: DomainEvent) {
+        self.queued().push(event);
+    }
+
+    /// The queued events (a panic elsewhere while the lock was held leaves
+    /// the list as it was: still the events to publish).
+    fn queued(&self) -> std::sync::MutexGuard<'_, Vec<DomainEvent>> {
+        self.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A savepoint inside this transaction; release it into this one or
@@ -71,7 +79,7 @@ impl WriteTx {
     pub async fn savepoint(&self) -> AppResult<WriteTx> {
         Ok(WriteTx {
             tx: self.tx.begin().await?,
-            events: Vec::new(),
+            events: Default::default(),
             bus: self.bus.clone(),
             clock: self.clock.clone(),
             _writer: None,
@@ -80,8 +88,9 @@ impl WriteTx {
 
     /// Keeps a savepoint's work (and its events) in `parent`.
     pub async fn release(self, parent: &mut WriteTx) -> AppResult<()> {
+        let events = std::mem::take(&mut *self.queued());
         self.tx.commit().await?;
-        parent.events.extend(self.events);
+        parent.queued().extend(events);
         Ok(())
     }
 
@@ -90,17 +99,23 @@ impl WriteTx {
         Ok(self.tx.rollback().await?)
     }
 
-    /// Writes the queued events to the outbox (when they travel to other
-    /// replicas), commits, then delivers them locally; never waits for
-    /// Redis. Dropping a `WriteTx` without commit rolls back and publishes
-    /// nothing.
+    /// Numbers the queued events into the account event log and writes
+    /// them to the outbox (when they travel to other replicas), commits,
+    /// then delivers them locally; never waits for Redis. Dropping a
+    /// `WriteTx` without commit rolls back and publishes nothing.
+    ///
+    /// The log's sequence row is locked by its last statements, so one
+    /// organization's event-writing commits queue there for only as long
+    /// as a commit takes, and its events are numbered in commit order.
     ///
     /// The commit and the local delivery run in a task of their own: a
     /// request dropped (its client gone, its time limit passed) while the
     /// commit is awaited must not skip delivering what did commit.
     pub async fn commit(self) -> AppResult<()> {
-        crate::service::outbox::append(&self.tx, self.bus.outbox_payloads(&self.events)).await?;
         let WriteTx { tx, events, bus, _writer: writer, .. } = self;
+        let events = events.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let events = crate::service::event_log::append(&tx, events).await?;
+        crate::service::outbox::append(&tx, bus.outbox_payloads(&events)).await?;
         let committing = crate::metrics::spawn_for_request(async move {
             let _writer = writer;
             tx.commit().await?;
@@ -135,6 +150,12 @@ impl Store {
             }
             _ => self.db.begin().await?,
         };
-        Ok(WriteTx { tx, events: Vec::new(), bus: self.events.clone(), clock: self.clock.clone(), _writer: writer })
+        Ok(WriteTx {
+            tx,
+            events: Default::default(),
+            bus: self.events.clone(),
+            clock: self.clock.clone(),
+            _writer: writer,
+        })
     }
 }

@@ -130,7 +130,7 @@ async fn save(tx: &WriteTx, before: &asset::Model, after: &asset::Model) -> AppR
 pub async fn transfer(store: &Store, who: &Principal, cmd: &Checked<NewTransfer>) -> AppResult<transfer::Model> {
     who.require(Role::Operator)?;
     let org = who.organization_id;
-    let mut tx = store.begin().await?;
+    let tx = store.begin().await?;
     let from = peek(&tx, org, cmd.from_asset_id, "fromAssetId").await?;
     let to = peek(&tx, org, cmd.to_asset_id, "toAssetId").await?;
     if from.currency_id != to.currency_id {
@@ -196,7 +196,7 @@ pub async fn transfer(store: &Store, who: &Principal, cmd: &Checked<NewTransfer>
         .await?;
     let touched = [Some(&sent), Some(&received), paid.as_ref().map(|(_, a)| a)];
     for side in touched.into_iter().flatten() {
-        tx.emit(asset_write::balance_changed(side, at));
+        tx.emit(asset_write::balance_changed(who, side, Some(id), at));
     }
     tx.commit().await?;
     Ok(created)

@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod account_events;
 mod accounts_filter;
 mod accounts_nested;
 mod accounts_paging;

@@ -3,7 +3,7 @@
 use crate::helpers::TestApp;
 use accounts_gateway::auth::Principal;
 use accounts_gateway::domain::Role;
-use accounts_gateway::events::DomainEvent;
+use accounts_gateway::events::{DomainEvent, Sequenced};
 use accounts_gateway::service::client_write;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -197,9 +197,9 @@ async fn viewers_cannot_write(app: TestApp) {
 
 /// The next event within `wait`, if any.
 async fn next_event(
-    rx: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<DomainEvent>>,
+    rx: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<Sequenced>>,
     wait: Duration,
-) -> Option<std::sync::Arc<DomainEvent>> {
+) -> Option<std::sync::Arc<Sequenced>> {
     tokio::time::timeout(wait, rx.recv()).await.ok().and_then(Result::ok)
 }
 
@@ -210,7 +210,7 @@ async fn events_follow_commits_only(app: TestApp) {
     app.data(q, json!({"id": mei, "s": "ACTIVE"})).await;
     // With REDIS_URL the event travels through Redis, so allow it a moment.
     let e = next_event(&mut rx, Duration::from_secs(3)).await.expect("an event after commit");
-    match &*e {
+    match &e.event {
         DomainEvent::AccountStatusChanged { account_id, previous, status, actor, .. } => {
             assert_eq!(account_id.to_string(), mei.as_str().unwrap());
             assert_eq!((previous.as_str(), status.as_str()), ("PENDING", "ACTIVE"));
@@ -230,7 +230,7 @@ async fn events_follow_commits_only(app: TestApp) {
         .await;
     let mut balance_events = 0;
     while let Some(e) = next_event(&mut rx, Duration::from_millis(600)).await {
-        balance_events += usize::from(matches!(*e, DomainEvent::BalanceChanged { .. }));
+        balance_events += usize::from(matches!(e.event, DomainEvent::BalanceChanged { .. }));
     }
     assert_eq!(balance_events, 1, "a replay publishes nothing");
 }
@@ -289,9 +289,17 @@ async fn a_commit_is_delivered_even_if_its_request_is_dropped(app: TestApp) {
         let tx = app.store.begin().await.unwrap();
         let row = entity::account::ActiveModel { id: Set(id), name: Set(marker.clone()), ..Default::default() };
         row.update(&*tx).await.unwrap();
-        let mut tx = tx;
         let at = chrono::DateTime::from_timestamp(1_000_000 + polls as i64, 0).unwrap();
-        tx.emit(DomainEvent::BalanceChanged { organization_id: org, account_id: id, asset_id: id, at, balance: None });
+        let (balance, transfer_id, actor) = (None, None, None);
+        tx.emit(DomainEvent::BalanceChanged {
+            organization_id: org,
+            account_id: id,
+            asset_id: id,
+            at,
+            balance,
+            transfer_id,
+            actor,
+        });
         DropAfter { inner: Some(Box::pin(tx.commit())), polls }.await;
         // The next writer of the row waits for that transaction to end
         // (SQLite: for the write slot; PostgreSQL: for the row).
@@ -307,7 +315,9 @@ async fn a_commit_is_delivered_even_if_its_request_is_dropped(app: TestApp) {
         committed += 1;
         let delivered = loop {
             match next_event(&mut rx, Duration::from_secs(3)).await {
-                Some(e) if matches!(&*e, DomainEvent::BalanceChanged { at: seen, .. } if *seen == at) => break true,
+                Some(e) if matches!(&e.event, DomainEvent::BalanceChanged { at: seen, .. } if *seen == at) => {
+                    break true
+                }
                 Some(_) => continue,
                 None => break false,
             }

@@ -5,7 +5,7 @@
 use crate::helpers::{redis_flags, strs, Backend, TestApp};
 use crate::ws_client::{Got, Ws};
 use accounts_gateway::domain::{AccountStatus, Role};
-use accounts_gateway::events::DomainEvent;
+use accounts_gateway::events::{DomainEvent, Sequenced};
 use accounts_gateway::service::api_keys;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -292,7 +292,7 @@ async fn a_lagging_subscriber_is_ended_with_a_reason() {
     app.wait_subscribers(1).await;
     let org = accounts_gateway::service::organizations::ensure(&app.db, "demo").await.unwrap().id;
     let account = uuid::Uuid::parse_str(app.account_id("acc-ana-main").await.as_str().unwrap()).unwrap();
-    let burst: Vec<DomainEvent> = (0..10_000)
+    let burst: Vec<Sequenced> = (0..10_000)
         .map(|_| DomainEvent::AccountStatusChanged {
             organization_id: org,
             account_id: account,
@@ -304,6 +304,7 @@ async fn a_lagging_subscriber_is_ended_with_a_reason() {
             actor: "burst".into(),
             at: chrono::Utc::now(),
         })
+        .map(|event| Sequenced { seq: 0, event })
         .collect();
     app.store.events.committed(burst);
     // Delivery is synchronous at commit now, so the subscriber may fall
