@@ -1,16 +1,18 @@
 //! Which currency lives on which network (many to many).
 use sea_orm::entity::prelude::*;
 
-/// One row of `currency_networks`.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-#[sea_orm(table_name = "currency_networks")]
-pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub currency_id: Uuid,
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub network_id: Uuid,
-    pub organization_id: Uuid,
+crate::positional! {
+    /// One row of `currency_networks`.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    #[sea_orm(table_name = "currency_networks")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub currency_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub network_id: Uuid,
+        pub organization_id: Uuid,
+    }
 }
 
 /// The network side is joined when listing a currency's networks.

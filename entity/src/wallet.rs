@@ -1,19 +1,21 @@
 //! Wallets: on-chain addresses of an asset on one network.
 use sea_orm::entity::prelude::*;
 
-/// One row of `wallets`.
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-#[sea_orm(table_name = "wallets")]
-pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
-    pub organization_id: Uuid,
-    pub asset_id: Uuid,
-    pub network_id: Uuid,
-    pub address: String,
-    pub active: bool,
-    pub created_at: DateTimeUtc,
+crate::positional! {
+    /// One row of `wallets`.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    #[sea_orm(table_name = "wallets")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub organization_id: Uuid,
+        pub asset_id: Uuid,
+        pub network_id: Uuid,
+        pub address: String,
+        pub active: bool,
+        pub created_at: DateTimeUtc,
+    }
 }
 
 /// A wallet lives on one network, forever, and holds one asset.

@@ -17,6 +17,7 @@ mod m20261207_000001_transfers;
 mod m20261207_000002_address_families;
 mod m20261207_000003_history_start;
 mod m20261208_000001_account_events;
+mod m20261208_000002_wallet_account;
 
 /// The channel PostgreSQL notifies when an API key is updated or deleted.
 pub use m20261206_000001_api_key_changes::CHANNEL as API_KEYS_CHANGED;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000002_address_families::Migration),
             Box::new(m20261207_000003_history_start::Migration),
             Box::new(m20261208_000001_account_events::Migration),
+            Box::new(m20261208_000002_wallet_account::Migration),
         ]
     }
 }

@@ -49,6 +49,7 @@ impl From<CreateAccountInput> for NewAccount {
             parent_id: i.parent_id,
             project_id: i.project_id,
             product_id: i.product_id,
+            wallet_account_id: i.wallet_account_id,
             status: i.status.unwrap_or(AccountStatus::Pending),
             allow_sending: i.allow_sending.unwrap_or(true),
             allow_receiving: i.allow_receiving.unwrap_or(true),
@@ -71,6 +72,7 @@ impl From<UpdateAccountInput> for AccountChanges {
             account_type: i.account_type,
             external_id: patch(i.external_id, |v| v),
             product_id: patch(i.product_id, |v| v),
+            wallet_account_id: patch(i.wallet_account_id, |v| v),
             allow_sending: i.allow_sending,
             allow_receiving: i.allow_receiving,
             main: i.main,
@@ -195,6 +197,9 @@ pub struct CreateAccountInput {
     pub project_id: Option<Uuid>,
     /// Product reference.
     pub product_id: Option<String>,
+    /// Seed 004's wallet account reference: an account of the same
+    /// organization (NOT_FOUND when it names none).
+    pub wallet_account_id: Option<Uuid>,
     /// New accounts are not active unless asked.
     #[graphql(default_with = "Some(AccountStatus::Pending)")]
     pub status: Option<AccountStatus>,
@@ -238,6 +243,9 @@ pub struct UpdateAccountInput {
     pub external_id: MaybeUndefined<String>,
     /// New product; null clears it.
     pub product_id: MaybeUndefined<String>,
+    /// New wallet account (an account of the organization, NOT_FOUND
+    /// otherwise); null clears it.
+    pub wallet_account_id: MaybeUndefined<Uuid>,
     /// Whether the account may send.
     pub allow_sending: Option<bool>,
     /// Whether the account may receive.

@@ -43,6 +43,8 @@ struct Known {
     owners_by_ext: HashMap<String, client::Model>,
     parents: HashMap<Uuid, account::Model>,
     projects: HashSet<Uuid>,
+    /// Live accounts named as wallet accounts.
+    wallet_accounts: HashSet<Uuid>,
     aliases: HashSet<String>,
     external_ids: HashSet<String>,
     currencies: HashMap<String, currency::Model>,
@@ -99,6 +101,8 @@ impl Known {
             let found = q.filter(account::Column::Id.is_in(parents)).lock_shared().all(db).await?;
             known.parents = found.into_iter().map(|a| (a.id, a)).collect();
         }
+        let wallets = distinct(cmds, |c| c.wallet_account_id.into_iter().collect());
+        known.wallet_accounts = account_write::live_accounts(db, org, wallets).await?.into_iter().collect();
         let projects = distinct(cmds, |c| c.project_id.into_iter().collect());
         if !projects.is_empty() {
             let q = project::Entity::find().select_only().column(project::Column::Id);
@@ -188,6 +192,9 @@ impl Known {
         let parent = cmd.parent_id.map(|id| self.parent(id, owner_id)).transpose()?;
         if cmd.project_id.is_some_and(|id| !self.projects.contains(&id)) {
             return Err(AppError::missing("projectId", "project"));
+        }
+        if cmd.wallet_account_id.is_some_and(|id| !self.wallet_accounts.contains(&id)) {
+            return Err(AppError::missing("walletAccountId", "account"));
         }
         if cmd.alias.as_ref().is_some_and(|a| self.aliases.contains(a)) {
             return Err(AppError::conflict("alias", "this alias is already in use"));

@@ -128,6 +128,17 @@ fn check_version(current: &account::Model, expected: Option<i32>) -> AppResult<(
     }
 }
 
+/// Which of `ids` are live (not deleted) accounts of `org`: what a wallet
+/// account reference may name.
+pub(crate) async fn live_accounts<C: ConnectionTrait>(db: &C, org: Uuid, ids: Vec<Uuid>) -> AppResult<Vec<Uuid>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = account::Entity::find().select_only().column(account::Column::Id);
+    let q = q.filter(account::Column::OrganizationId.eq(org)).filter(account::Column::DeletedAt.is_null());
+    Ok(q.filter(account::Column::Id.is_in(ids)).into_tuple::<Uuid>().all(db).await?)
+}
+
 /// Applies `ch` to the row `m` of `before`: the lookups (type, bank
 /// currency, uniqueness) and the main flag's move happen here.
 async fn apply_changes(
@@ -153,6 +164,14 @@ async fn apply_changes(
     }
     if let Some(p) = ch.product_id.change() {
         m.product_id = Set(p.cloned());
+    }
+    if let Some(w) = ch.wallet_account_id.change() {
+        let id = w.copied();
+        if id.is_some_and(|id| id != before.id) && live_accounts(&**tx, org, id.into_iter().collect()).await?.is_empty()
+        {
+            return Err(AppError::missing("walletAccountId", "account"));
+        }
+        m.wallet_account_id = Set(id);
     }
     if let Some(code) = &ch.account_type {
         if AccountKind::parse(&before.kind)? == AccountKind::System {

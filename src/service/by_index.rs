@@ -173,41 +173,24 @@ pub trait ByIndex: Sized {
 }
 
 macro_rules! by_index {
-    ($($table:ident { $($field:ident),+ $(,)? })+) => {$(
+    ($($table:ident),+ $(,)?) => {$(
         impl ByIndex for entity::$table::Model {
-            const FIELDS: &'static [&'static str] = &[$(stringify!($field)),+];
+            const FIELDS: &'static [&'static str] = entity::$table::Model::FIELDS;
 
             fn decode(row: Row<'_>, at: usize) -> Result<Self, DbErr> {
-                // Struct fields are evaluated in the order written.
-                let mut next = at..;
-                Ok(Self { $($field: row.get(next.next().unwrap_or_default())?),+ })
+                entity::$table::Model::from_positions(&row, at)
             }
         }
     )+};
 }
 
-by_index! {
-    account { id, organization_id, uid, account_number, name, alias, type_id, kind, system_role, system_key, status,
-        status_reason_code, status_reason_description, status_changed_at, external_id, project_id, owner_id, parent_id,
-        depth, product_id, allow_sending, allow_receiving, main, accounting, custody, custody_bank_account, metadata,
-        version, created_at, updated_at, deleted_at }
-    account_type { id, organization_id, code, name, category, created_at }
-    asset { id, organization_id, account_id, currency_id, status, available, on_hold, future, credit_limit, address,
-        external_id, bank, platform, version, created_at, updated_at, history_starts_at }
-    audit_event { id, organization_id, at, actor, action, entity_type, entity_id, account_id, before, after }
-    balance_entry { id, organization_id, asset_id, at, actor, cause, idempotency_key, delta_available, delta_on_hold,
-        delta_future, available, on_hold, future, credit_limit, transfer_id }
-    client { id, organization_id, external_id, name, email, kind, created_at, updated_at }
-    currency { id, organization_id, code, name, symbol, currency_type, decimals, created_at }
-    currency_network { currency_id, network_id, organization_id }
-    network { id, organization_id, code, name, address_pattern, created_at, address_family }
-    project { id, organization_id, name, created_at }
-    smart_card { id, organization_id, account_id, name, last4, fingerprint, expiration_date, active, created_at,
-        deactivation_reason_code, deactivation_reason_description, deactivated_at }
-    transfer { id, organization_id, idempotency_key, request_hash, from_asset_id, to_asset_id, from_account_id,
-        to_account_id, currency_id, amount, fee, fee_asset_id, reason, metadata, actor, at }
-    wallet { id, organization_id, asset_id, network_id, address, active, created_at }
+impl<T: Field> entity::Get<T> for Row<'_> {
+    fn get_at(&self, at: usize) -> Result<T, DbErr> {
+        T::get(self, at)
+    }
 }
+
+crate::by_index_tables!(by_index);
 
 /// Calls `$then!` with every table whose rows decode by position, so that
 /// the tests of each (column order here, equality with SeaORM's decoding in
@@ -229,7 +212,7 @@ macro_rules! by_index_tables {
             smart_card,
             transfer,
             wallet
-        )
+        );
     };
 }
 

@@ -50,6 +50,7 @@ pub fn account(
         parent_id: Set(None),
         depth: Set(0),
         product_id: Set(None),
+        wallet_account_id: Set(None),
         allow_sending: Set(true),
         allow_receiving: Set(true),
         main: Set(false),
@@ -92,6 +93,7 @@ pub fn client_account(
     row.parent_id = Set(refs.parent.map(|(id, _)| id));
     row.depth = Set(refs.parent.map_or(0, |(_, depth)| depth + 1));
     row.product_id = Set(cmd.product_id.clone());
+    row.wallet_account_id = Set(cmd.wallet_account_id);
     row.allow_sending = Set(cmd.allow_sending);
     row.allow_receiving = Set(cmd.allow_receiving);
     row.main = Set(cmd.main);

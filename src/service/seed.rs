@@ -85,22 +85,8 @@ impl AccountSpec {
             name: name.into(),
             account_type: type_code.to_owned(),
             owner_id: owner,
-            owner_external_id: None,
-            alias: None,
-            external_id: None,
-            parent_id: None,
-            project_id: None,
-            product_id: None,
             status: AccountStatus::Active,
-            allow_sending: true,
-            allow_receiving: true,
-            main: false,
-            accounting: false,
-            custody: None,
-            custody_bank_account: None,
-            metadata: serde_json::json!({}),
-            assets: Vec::new(),
-            idempotency_key: None,
+            ..NewAccount::default()
         };
         AccountSpec { cmd, parent: None, system_role: None, created_at }
     }

@@ -227,7 +227,51 @@ async fn system_account_get_or_create(app: TestApp) {
     assert_eq!((code.as_str(), field.as_str()), ("VALIDATION_FAILED", "currency"));
 }
 
+/// Seed 004's `walletAccountId`: set on create and update, cleared with
+/// null, NOT_FOUND when it names no live account of the organization
+/// (another tenant's, a deleted one, none), and a refusal changes nothing.
+async fn wallet_account_reference(app: TestApp) {
+    let ana = app.client_id("cli-ana").await;
+    let wallet = app.account_id("acc-mei-usdc").await;
+    let q = "mutation($i: CreateAccountInput!) { createAccount(input: $i) { id walletAccountId } }";
+    let made =
+        app.data(q, json!({"i": {"name": "W", "type": "PERSONAL", "ownerId": ana, "walletAccountId": wallet}})).await;
+    assert_eq!(made["createAccount"]["walletAccountId"], wallet);
+    let id = made["createAccount"]["id"].clone();
+    let key = app.store.card_key.clone();
+    accounts_gateway::service::seed::seed(&app.db, "other", 0, &key, app.clock.now()).await.unwrap();
+    let theirs = {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let org = accounts_gateway::service::organizations::ensure(&app.db, "other").await.unwrap().id;
+        let q = entity::account::Entity::find().filter(entity::account::Column::OrganizationId.eq(org));
+        q.one(&app.db).await.unwrap().unwrap().id.to_string()
+    };
+    let gone = app.data(q, json!({"i": {"name": "gone", "type": "PERSONAL", "ownerId": ana}})).await["createAccount"]
+        ["id"]
+        .clone();
+    app.data("mutation($id: UUID!) { deleteAccount(id: $id) { id } }", json!({"id": gone})).await;
+    let before = count(&app).await;
+    for bad in [json!("0190b1c2-0000-7000-8000-000000000000"), json!(theirs), gone.clone()] {
+        let (code, field) =
+            app.error(q, json!({"i": {"name": "W", "type": "PERSONAL", "ownerId": ana, "walletAccountId": bad}})).await;
+        assert_eq!((code.as_str(), field.as_str()), ("NOT_FOUND", "input.walletAccountId"), "{bad}");
+        let (code, field) = app.error(UPDATE, json!({"id": id, "i": {"walletAccountId": bad}})).await;
+        assert_eq!((code.as_str(), field.as_str()), ("NOT_FOUND", "input.walletAccountId"), "{bad}");
+    }
+    assert_eq!(count(&app).await, before, "refusals change nothing");
+    let read = "query($id: UUID!) { account(id: $id) { walletAccountId version } }";
+    assert_eq!(app.data(read, json!({"id": id})).await["account"], json!({"walletAccountId": wallet, "version": 1}));
+    let other = app.account_id("acc-ana-main").await;
+    app.data(UPDATE, json!({"id": id, "i": {"walletAccountId": other}})).await;
+    assert_eq!(app.data(read, json!({"id": id})).await["account"]["walletAccountId"], other);
+    app.data(UPDATE, json!({"id": id, "i": {"name": "kept"}})).await;
+    assert_eq!(app.data(read, json!({"id": id})).await["account"]["walletAccountId"], other, "absent stays");
+    app.data(UPDATE, json!({"id": id, "i": {"walletAccountId": null}})).await;
+    assert_eq!(app.data(read, json!({"id": id})).await["account"]["walletAccountId"], Value::Null, "null clears");
+}
+
 crate::backend_tests!(
+    wallet_account_reference,
     create_account_rules,
     update_account_rules,
     status_machine,

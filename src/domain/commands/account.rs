@@ -10,6 +10,8 @@ use uuid::Uuid;
 pub const SYSTEM_TYPE: &str = "SYSTEM";
 
 /// A client account to create (`createAccount`, an import row, a seed).
+/// Its default is the input's: pending, allowed to send and receive,
+/// nothing optional set.
 #[derive(Clone, Debug)]
 pub struct NewAccount {
     /// 1 to 100 characters.
@@ -30,6 +32,8 @@ pub struct NewAccount {
     pub project_id: Option<Uuid>,
     /// Product reference.
     pub product_id: Option<String>,
+    /// The wallet account (seed 004): an account of the organization.
+    pub wallet_account_id: Option<Uuid>,
     /// Initial status; never DELETED.
     pub status: AccountStatus,
     /// Whether the account may send.
@@ -51,6 +55,33 @@ pub struct NewAccount {
     /// A retried create with the same key and input returns the first
     /// account; the same key with another input is CONFLICT.
     pub idempotency_key: Option<String>,
+}
+
+impl Default for NewAccount {
+    fn default() -> Self {
+        NewAccount {
+            name: String::new(),
+            account_type: String::new(),
+            owner_id: None,
+            owner_external_id: None,
+            alias: None,
+            external_id: None,
+            parent_id: None,
+            project_id: None,
+            product_id: None,
+            wallet_account_id: None,
+            status: AccountStatus::Pending,
+            allow_sending: true,
+            allow_receiving: true,
+            main: false,
+            accounting: false,
+            custody: None,
+            custody_bank_account: None,
+            metadata: serde_json::json!({}),
+            assets: Vec::new(),
+            idempotency_key: None,
+        }
+    }
 }
 
 /// A client account type code: upper-cased, and not the reserved SYSTEM.
@@ -112,6 +143,8 @@ pub struct AccountChanges {
     pub external_id: Patch<String>,
     /// New product, or cleared.
     pub product_id: Patch<String>,
+    /// New wallet account, or cleared.
+    pub wallet_account_id: Patch<Uuid>,
     /// Whether the account may send.
     pub allow_sending: Option<bool>,
     /// Whether the account may receive.

@@ -220,6 +220,11 @@ impl Account {
     async fn product_id(&self) -> Option<&str> {
         self.0.product_id.as_deref()
     }
+    /// Seed 004's wallet account reference: an account of the same
+    /// organization (NOT_FOUND on input when it names none).
+    async fn wallet_account_id(&self) -> Option<Uuid> {
+        self.0.wallet_account_id
+    }
     /// Whether the account may send funds.
     async fn allow_sending(&self) -> bool {
         self.0.allow_sending

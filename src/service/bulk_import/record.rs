@@ -191,12 +191,9 @@ fn client(v: &Value, status: AccountStatus) -> AppResult<Holder> {
     let account = NewAccount {
         name: text(v, "name").unwrap_or_default(),
         account_type: text(v, "type").unwrap_or_default(),
-        owner_id: None,
         owner_external_id: owner.external_id.clone(),
         alias: text(v, "alias"),
         external_id: text(v, "externalId"),
-        parent_id: None,
-        project_id: None,
         product_id: text(v, "productId"),
         status,
         allow_sending: flag(v, "allowSending", true)?,
@@ -206,8 +203,7 @@ fn client(v: &Value, status: AccountStatus) -> AppResult<Holder> {
         custody: text(v, "custody"),
         custody_bank_account: bank_account(v),
         metadata,
-        assets: Vec::new(),
-        idempotency_key: None,
+        ..NewAccount::default()
     }
     .check()?;
     Ok(Holder::Client { account: Box::new(account), owner, parent: parent(v) })
