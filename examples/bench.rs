@@ -40,7 +40,10 @@ enum Mode {
         #[arg(long)]
         balance: bool,
     },
-    /// Many idle subscribers, then status changes fanned out to all.
+    /// Many idle subscribers, then status changes fanned out to all: in
+    /// `rounds` (one account, each change awaited by every subscriber), or
+    /// at `rate` changes a second for `seconds`, spread over `accounts`
+    /// (subscribers split evenly among them).
     Subscribers {
         #[arg(long, default_value_t = 10_000)]
         count: usize,
@@ -49,6 +52,15 @@ enum Mode {
         /// The server's pid, to read its memory.
         #[arg(long)]
         server_pid: Option<u32>,
+        /// Accounts the subscribers are spread over.
+        #[arg(long, default_value_t = 1)]
+        accounts: usize,
+        /// Status changes a second (0: the `rounds` mode).
+        #[arg(long, default_value_t = 0)]
+        rate: u64,
+        /// How long the `rate` mode changes statuses.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
     },
     /// Money movement on the demo organization's USD assets: transfers of
     /// 0.01 between random pairs, or every one from one asset to the
@@ -232,7 +244,23 @@ async fn money(args: &Args, kind: MoneyKind, concurrency: usize, seconds: u64, a
     );
 }
 
-async fn subscribers(args: &Args, count: usize, rounds: usize, pid: Option<u32>) {
+/// The `subscribers` mode's load.
+struct Load {
+    count: usize,
+    rounds: usize,
+    accounts: usize,
+    rate: u64,
+    seconds: u64,
+}
+
+const SET_STATUS: &str =
+    "mutation($id: UUID!, $s: AccountStatus!) { setAccountStatus(id: $id, status: $s) { status } }";
+
+/// A delivery: when it arrived, and the commit time the event carries.
+type Delivery = (Instant, chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>);
+
+async fn subscribers(args: &Args, load: Load, pid: Option<u32>) {
+    let Load { count, accounts, .. } = load;
     let http = reqwest::Client::new();
     let gql = |q: &str, v: Value| {
         let req = http
@@ -241,17 +269,19 @@ async fn subscribers(args: &Args, count: usize, rounds: usize, pid: Option<u32>)
             .json(&json!({"query": q, "variables": v}));
         async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
     };
-    let acc =
-        gql("{ accounts(first: 1, filter: {status: [ACTIVE, INACTIVE]}) { nodes { id status } } }", json!({})).await;
-    let id = acc["data"]["accounts"]["nodes"][0]["id"].as_str().unwrap().to_owned();
+    let q = "query($n: Int) { accounts(first: $n, filter: {status: [ACTIVE, INACTIVE]}) { nodes { id status } } }";
+    let found = gql(q, json!({"n": accounts})).await;
+    let nodes = found["data"]["accounts"]["nodes"].as_array().unwrap().clone();
+    assert_eq!(nodes.len(), accounts, "the database has {} accounts to change, not {accounts}", nodes.len());
+    let ids: Vec<String> = nodes.iter().map(|n| n["id"].as_str().unwrap().to_owned()).collect();
     let before = pid.map(rss_kib).unwrap_or(0);
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Delivery>();
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let ws_url = args.url.replacen("http://", "ws://", 1) + "/graphql";
     let opened = Instant::now();
     for i in 0..count {
         let (tx, ready_tx, ws_url, key, id) =
-            (tx.clone(), ready_tx.clone(), ws_url.clone(), args.key.clone(), id.clone());
+            (tx.clone(), ready_tx.clone(), ws_url.clone(), args.key.clone(), ids[i % accounts].clone());
         tokio::spawn(async move {
             let mut req = ws_url.into_client_request().unwrap();
             req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
@@ -268,7 +298,10 @@ async fn subscribers(args: &Args, count: usize, rounds: usize, pid: Option<u32>)
             while let Some(Ok(msg)) = ws.next().await {
                 if let Message::Text(t) = msg {
                     if t.contains("\"next\"") {
-                        tx.send(Instant::now()).unwrap();
+                        let v: Value = serde_json::from_str(&t).unwrap();
+                        let at = v["payload"]["data"]["accountStatusChanged"]["at"].as_str().unwrap_or_default();
+                        let at = chrono::DateTime::parse_from_rfc3339(at).map(|t| t.to_utc()).unwrap_or_default();
+                        tx.send((Instant::now(), chrono::Utc::now(), at)).unwrap();
                     } else if t.contains("\"ping\"") {
                         let _ = ws.send(Message::Text(json!({"type": "pong"}).to_string().into())).await;
                     }
@@ -293,22 +326,47 @@ async fn subscribers(args: &Args, count: usize, rounds: usize, pid: Option<u32>)
             (after.saturating_sub(before)) as f64 / count as f64
         );
     }
+    let mut lat = if load.rate == 0 {
+        rounds(&gql, &nodes[0], count, load.rounds, &mut rx).await
+    } else {
+        at_rate(&gql, &ids, count, &load, &mut rx).await
+    };
+    lat.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "latency over {} deliveries: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        lat.len(),
+        pct(&lat, 0.5),
+        pct(&lat, 0.99),
+        lat.last().copied().unwrap_or(0.0)
+    );
+}
+
+/// One account's status changed `rounds` times, each awaited by every
+/// subscriber: latency from the mutation sent to each delivery.
+async fn rounds<F, Fut>(
+    gql: &F,
+    account: &Value,
+    count: usize,
+    rounds: usize,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Delivery>,
+) -> Vec<f64>
+where
+    F: Fn(&str, Value) -> Fut,
+    Fut: std::future::Future<Output = Value>,
+{
     let mut lat = Vec::new();
-    let mut status = acc["data"]["accounts"]["nodes"][0]["status"].as_str().unwrap().to_owned();
+    let id = account["id"].as_str().unwrap();
+    let mut status = account["status"].as_str().unwrap().to_owned();
     for round in 0..rounds {
         status = if status == "ACTIVE" { "INACTIVE".into() } else { "ACTIVE".into() };
         let sent = Instant::now();
-        let r = gql(
-            "mutation($id: UUID!, $s: AccountStatus!) { setAccountStatus(id: $id, status: $s) { status } }",
-            json!({"id": id, "s": status}),
-        )
-        .await;
+        let r = gql(SET_STATUS, json!({"id": id, "s": status})).await;
         assert!(r.get("errors").is_none(), "{r}");
         let committed = Instant::now();
         let mut got = 0;
         while got < count {
             match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
-                Ok(Some(at)) => {
+                Ok(Some((at, _, _))) => {
                     lat.push(at.saturating_duration_since(sent).as_secs_f64() * 1000.0);
                     got += 1;
                 }
@@ -320,14 +378,56 @@ async fn subscribers(args: &Args, count: usize, rounds: usize, pid: Option<u32>)
             (committed - sent).as_secs_f64() * 1000.0
         );
     }
-    lat.sort_by(|a, b| a.total_cmp(b));
-    println!(
-        "mutation sent -> delivery over {} deliveries: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        lat.len(),
-        pct(&lat, 0.5),
-        pct(&lat, 0.99),
-        lat.last().copied().unwrap_or(0.0)
-    );
+    println!("(latency: mutation sent -> delivered)");
+    lat
+}
+
+/// Status changes at `load.rate` a second for `load.seconds`, each account
+/// in turn (every account starts ACTIVE): latency from each event's commit
+/// time to its delivery, and every delivery counted.
+async fn at_rate<F, Fut>(
+    gql: &F,
+    ids: &[String],
+    count: usize,
+    load: &Load,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Delivery>,
+) -> Vec<f64>
+where
+    F: Fn(&str, Value) -> Fut,
+    Fut: std::future::Future<Output = Value>,
+{
+    for id in ids {
+        let r = gql(SET_STATUS, json!({"id": id, "s": "ACTIVE"})).await;
+        assert!(r.get("errors").is_none() || r.to_string().contains("NOT_ALLOWED"), "{r}");
+    }
+    while tokio::time::timeout(Duration::from_secs(2), rx.recv()).await.is_ok_and(|d| d.is_some()) {}
+    let changes = (load.rate * load.seconds) as usize;
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / load.rate as f64));
+    let started = Instant::now();
+    let mut sent = futures_util::stream::FuturesUnordered::new();
+    for j in 0..changes {
+        tick.tick().await;
+        let status = if (j / ids.len()).is_multiple_of(2) { "INACTIVE" } else { "ACTIVE" };
+        sent.push(gql(SET_STATUS, json!({"id": ids[j % ids.len()], "s": status})));
+        while let Some(r) = futures_util::FutureExt::now_or_never(sent.next()).flatten() {
+            assert!(r.get("errors").is_none(), "{r}");
+        }
+    }
+    while let Some(r) = sent.next().await {
+        assert!(r.get("errors").is_none(), "{r}");
+    }
+    let took = started.elapsed().as_secs_f64();
+    println!("{changes} changes sent in {took:.1} s ({:.0}/s)", changes as f64 / took);
+    let expected = changes * (count / ids.len());
+    let mut lat = Vec::with_capacity(expected);
+    while lat.len() < expected {
+        match tokio::time::timeout(Duration::from_secs(10), rx.recv()).await {
+            Ok(Some((_, received, at))) => lat.push((received - at).num_microseconds().unwrap_or(0) as f64 / 1000.0),
+            _ => break,
+        }
+    }
+    println!("{} of {expected} deliveries (latency: event committed -> delivered)", lat.len());
+    lat
 }
 
 #[tokio::main]
@@ -337,7 +437,10 @@ async fn main() {
         Mode::Page { concurrency, seconds, first, balance } => {
             page(&args, *concurrency, *seconds, *first, *balance).await
         }
-        Mode::Subscribers { count, rounds, server_pid } => subscribers(&args, *count, *rounds, *server_pid).await,
+        Mode::Subscribers { count, rounds, server_pid, accounts, rate, seconds } => {
+            let load = Load { count: *count, rounds: *rounds, accounts: *accounts, rate: *rate, seconds: *seconds };
+            subscribers(&args, load, *server_pid).await
+        }
         Mode::Money { kind, concurrency, seconds, accounts } => {
             money(&args, *kind, *concurrency, *seconds, *accounts).await
         }

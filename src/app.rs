@@ -310,6 +310,7 @@ impl Application {
             sockets: SocketCounter::default(),
             ws_credentials: CredentialSockets::default(),
             ws_operations: SocketCounter::default(),
+            fanout: Default::default(),
             revocations,
         };
         let grace = Duration::from_secs(settings.shutdown_grace_secs);

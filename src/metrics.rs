@@ -72,6 +72,7 @@ struct Inner {
     ws_sockets: IntGauge,
     ws_operations: IntGauge,
     event_subscribers: IntGauge,
+    shared_executions: IntGauge,
     replica_usable: IntGauge,
     replica_lag_ms: IntGauge,
     events_requeue_pending: IntGauge,
@@ -173,6 +174,10 @@ impl Default for Metrics {
             ws_sockets: g("gateway_ws_sockets", "open WebSockets"),
             ws_operations: g("gateway_ws_operations", "live operations (subscriptions) over WebSocket"),
             event_subscribers: g("gateway_event_subscribers", "subscriptions listening for events on this replica"),
+            shared_executions: g(
+                "gateway_ws_shared_executions",
+                "subscription executions on this replica, each shared by its subscribers",
+            ),
             replica_usable: g("gateway_db_replica_usable", "1 while queries read from the PostgreSQL replica"),
             events_requeue_pending: g(
                 "gateway_events_requeue_pending",
@@ -380,12 +385,13 @@ impl Metrics {
         self.0.replica_lag_ms.set(ms);
     }
 
-    /// What is live now: open WebSockets, operations over them, and
-    /// subscriptions listening for events.
-    pub fn set_live(&self, sockets: i64, operations: i64, subscribers: i64) {
+    /// What is live now: open WebSockets, operations over them,
+    /// subscriptions listening for events, and the executions they share.
+    pub fn set_live(&self, sockets: i64, operations: i64, subscribers: i64, executions: i64) {
         self.0.ws_sockets.set(sockets);
         self.0.ws_operations.set(operations);
         self.0.event_subscribers.set(subscribers);
+        self.0.shared_executions.set(executions);
     }
 
     /// The Prometheus exposition text.

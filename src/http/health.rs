@@ -32,7 +32,12 @@ pub async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
 /// The metrics, with the gauges read now.
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     let live = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
-    s.metrics.set_live(live(s.sockets.live()), live(s.ws_operations.live()), live(s.store.events.subscribers()));
+    s.metrics.set_live(
+        live(s.sockets.live()),
+        live(s.ws_operations.live()),
+        live(s.store.events.subscribers() + s.fanout.shared_listeners()),
+        live(s.fanout.executions()),
+    );
     let (size, idle) = crate::db::pool_state(&s.db);
     s.metrics.set_pool(size - idle, idle);
     let (open, idle) = s.reads.pool_state();

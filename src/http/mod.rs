@@ -9,6 +9,7 @@ pub mod origin;
 pub mod persisted;
 pub mod sockets;
 pub mod ws;
+pub mod ws_fanout;
 pub mod ws_outbox;
 
 use crate::auth::rate_limit::RateLimiter;
@@ -75,6 +76,8 @@ pub struct AppState {
     pub ws_credentials: sockets::CredentialSockets,
     /// Live subscriptions (and single-result operations) over WebSocket.
     pub ws_operations: sockets::SocketCounter,
+    /// Subscription executions shared by their subscribers.
+    pub fanout: ws_fanout::Hub,
     /// Revoked API keys, for the sockets that presented them.
     pub revocations: crate::auth::revocations::Revocations,
 }

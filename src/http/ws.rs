@@ -10,6 +10,7 @@
 //! credential's rate limit and in the metrics, pings and closes a peer that
 //! misses a pong, and closes with 1001 on shutdown.
 
+use super::ws_fanout::{deliver, Delivery, Key};
 use super::ws_outbox::{write_all, Outbox};
 use super::AppState;
 use crate::auth::{Credential, Principal};
@@ -430,15 +431,46 @@ impl Connection {
         let span = spans::request(headers);
         spans::admitted(&span, kind, name.as_deref(), principal.organization_id);
         let organization = principal.organization_id;
-        let loaders =
-            Loaders::new(s.reads.primary().clone(), organization, s.loader_delay, s.quotes.clone()).without_cache();
+        let loaders = move || {
+            Loaders::new(s.reads.primary().clone(), organization, s.loader_delay, s.quotes.clone()).without_cache()
+        };
+        let record = {
+            let (metrics, started, name) = (s.metrics.clone(), std::time::Instant::now(), name.clone());
+            move |codes: &[String]| {
+                metrics.request(crate::metrics::RequestRecord {
+                    operation: name.as_deref(),
+                    organization: Some(organization),
+                    kind,
+                    codes,
+                    duration: started.elapsed(),
+                    statements: 0,
+                })
+            }
+        };
+        if let Some(key) = Some(&principal).filter(|_| kind == "subscription").and_then(|p| Key::of(&request, p)) {
+            // Expiry and revocation are the socket's to enforce, per member.
+            let shared = Principal { expires_at: None, ..principal };
+            let member = s.fanout.join(key, || s.schema.execute_stream(request.data(shared).data(loaders())));
+            let (out, done, live) = (self.out.clone(), self.done.clone(), s.ws_operations.enter());
+            let (next_type, legacy) = (self.protocol.data(), self.protocol == Protocol::Legacy);
+            let delivery = Delivery { out, done, id: id.clone(), next_type, legacy };
+            let task = tokio::spawn(async move {
+                let _live = live;
+                deliver(member, delivery, |codes| {
+                    spans::finished(&span, codes);
+                    record(codes);
+                })
+                .await
+            });
+            self.subs.insert(id, task);
+            return None;
+        }
         let query = request.query.clone();
-        let mut responses = s.schema.execute_stream(request.data(principal).data(loaders));
+        let mut responses = s.schema.execute_stream(request.data(principal).data(loaders()));
         let (out, done, protocol, sub_id) = (self.out.clone(), self.done.clone(), self.protocol, id.clone());
-        let (metrics, live) = (s.metrics.clone(), s.ws_operations.enter());
+        let live = s.ws_operations.enter();
         let single = kind != "subscription";
         let guard = Guard { tenants: s.tenants.clone(), organization, timeout: s.ws.operation_timeout, single };
-        let started = std::time::Instant::now();
         let task = tokio::spawn(async move {
             let (_live, _share) = (live, share);
             let (mut next, _slot) = guard.first(&mut responses).instrument(span.clone()).await;
@@ -450,14 +482,7 @@ impl Connection {
                 if let Some(span) = setup.take() {
                     let codes = super::graphql::codes(&resp.errors);
                     spans::finished(&span, &codes);
-                    metrics.request(crate::metrics::RequestRecord {
-                        operation: name.as_deref(),
-                        organization: Some(organization),
-                        kind,
-                        codes: &codes,
-                        duration: started.elapsed(),
-                        statements: 0,
-                    });
+                    record(&codes);
                 }
                 // A request refused before execution is an `error` message.
                 let refused = first && resp.data == async_graphql::Value::Null && !resp.errors.is_empty();
@@ -493,7 +518,7 @@ struct Guard {
     single: bool,
 }
 
-type Responses = std::pin::Pin<Box<dyn futures_util::Stream<Item = async_graphql::Response> + Send>>;
+use super::ws_fanout::Responses;
 
 impl Guard {
     /// The first answer (a subscription's first event may take its time),
@@ -532,6 +557,6 @@ impl Guard {
 }
 
 /// An answer carrying one error and no data.
-fn refusal(e: &crate::error::AppError) -> async_graphql::Response {
+pub(super) fn refusal(e: &crate::error::AppError) -> async_graphql::Response {
     async_graphql::Response::from_errors(vec![e.to_server_error()])
 }

@@ -15,6 +15,7 @@ mod card_key;
 mod decoding;
 mod errors;
 mod export;
+mod fanout;
 mod faults;
 mod graphiql_browser;
 mod history;

@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 use std::time::Duration;
 
 const T: &str = "graphql-transport-ws";
-const STATUS_SUB: &str = "subscription($a: UUID, $o: UUID) { accountStatusChanged(accountId: $a, ownerId: $o) { previousStatus status actor reason { code description } at account { id name status version owner { name } } } }";
-const SET: &str = "mutation($id: UUID!, $s: AccountStatus!, $r: StatusReasonInput) { setAccountStatus(id: $id, status: $s, reason: $r) { status } }";
+pub const STATUS_SUB: &str = "subscription($a: UUID, $o: UUID) { accountStatusChanged(accountId: $a, ownerId: $o) { previousStatus status actor reason { code description } at account { id name status version owner { name } } } }";
+pub const SET: &str = "mutation($id: UUID!, $s: AccountStatus!, $r: StatusReasonInput) { setAccountStatus(id: $id, status: $s, reason: $r) { status } }";
 const QUIET: Duration = Duration::from_millis(400);
 
 async fn status_events_filters_and_rollbacks(app: TestApp) {
