@@ -144,8 +144,13 @@ pub async fn upkeep(db: &DatabaseConnection, now: DateTime<Utc>, retention: Dura
     let now_ms = now.timestamp_millis();
     let cutoff = now_ms.saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
     if db.get_database_backend() != DbBackend::Postgres {
-        let sql = "DELETE FROM account_events WHERE at_ms < ?";
-        db.execute_raw(Statement::from_sql_and_values(DbBackend::Sqlite, sql, [cutoff.into()])).await?;
+        // Looked for first: a DELETE takes SQLite's write lock even when
+        // nothing matches.
+        let old = "SELECT 1 AS old FROM account_events WHERE at_ms < ? LIMIT 1";
+        if db.query_one_raw(Statement::from_sql_and_values(DbBackend::Sqlite, old, [cutoff.into()])).await?.is_some() {
+            let sql = "DELETE FROM account_events WHERE at_ms < ?";
+            db.execute_raw(Statement::from_sql_and_values(DbBackend::Sqlite, sql, [cutoff.into()])).await?;
+        }
         return Ok(());
     }
     let this_hour = now_ms.div_euclid(HOUR_MS);

@@ -238,14 +238,22 @@ async fn wallet_account_reference(app: TestApp) {
         app.data(q, json!({"i": {"name": "W", "type": "PERSONAL", "ownerId": ana, "walletAccountId": wallet}})).await;
     assert_eq!(made["createAccount"]["walletAccountId"], wallet);
     let id = made["createAccount"]["id"].clone();
-    let key = app.store.card_key.clone();
-    accounts_gateway::service::seed::seed(&app.db, "other", 0, &key, app.clock.now()).await.unwrap();
-    let theirs = {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        let org = accounts_gateway::service::organizations::ensure(&app.db, "other").await.unwrap().id;
-        let q = entity::account::Entity::find().filter(entity::account::Column::OrganizationId.eq(org));
-        q.one(&app.db).await.unwrap().unwrap().id.to_string()
+    // Another tenant's account, made through the API with its own key.
+    let (_, other) =
+        accounts_gateway::service::api_keys::create(&app.db, "other", accounts_gateway::domain::Role::Admin, "o")
+            .await
+            .unwrap();
+    let as_other = |query: &'static str, vars: Value| {
+        let req = app.http.post(format!("{}/graphql", app.base)).header("x-api-key", &other);
+        async move {
+            req.json(&json!({"query": query, "variables": vars})).send().await.unwrap().json::<Value>().await.unwrap()
+        }
     };
+    as_other("mutation { createAccountType(input: {code: \"PERSONAL\", name: \"P\"}) { code } }", json!({})).await;
+    let owner = as_other("mutation { createClient(input: {name: \"T\"}) { id } }", json!({})).await;
+    let owner = owner["data"]["createClient"]["id"].clone();
+    let theirs = as_other(q, json!({"i": {"name": "T", "type": "PERSONAL", "ownerId": owner}})).await;
+    let theirs = theirs["data"]["createAccount"]["id"].as_str().expect("the other tenant's account").to_owned();
     let gone = app.data(q, json!({"i": {"name": "gone", "type": "PERSONAL", "ownerId": ana}})).await["createAccount"]
         ["id"]
         .clone();

@@ -99,8 +99,10 @@ async fn upgrade_keeps_history_honest(backend: Backend) {
     entity::currency::Entity::insert(cur_row).exec_without_returning(&db).await.unwrap();
     let mut accounts = Vec::new();
     for uid in [1, 2] {
-        let row =
+        let mut row =
             rows::account(org, uid, format!("Old {uid}"), ty_id, AccountKind::Client, AccountStatus::Active, t(7, 9));
+        // A column of a later migration than this database's.
+        row.wallet_account_id = sea_orm::ActiveValue::NotSet;
         accounts.push(*row.id.as_ref());
         entity::account::Entity::insert(row).exec_without_returning(&db).await.unwrap();
     }
