@@ -44,13 +44,17 @@ impl Feed {
     /// A cursor past the last event is VALIDATION_FAILED; one whose next
     /// event is no longer retained is EVENTS_EXPIRED.
     pub async fn open(store: &Store, org: Uuid, after: Option<i64>) -> AppResult<Feed> {
+        // From now on: the last number before listening. What commits
+        // between this read and the listening is found in the log below.
+        let last = match after {
+            Some(c) => c,
+            None => event_log::last_seq(&store.db, org).await?,
+        };
         let live = store.events.subscribe();
         let newest = event_log::last_seq(&store.db, org).await?;
-        let last = match after {
-            Some(c) if c > newest || c < 0 => return Err(AppError::invalid("after", "no event has this cursor")),
-            Some(c) => c,
-            None => newest,
-        };
+        if last > newest || last < 0 {
+            return Err(AppError::invalid("after", "no event has this cursor"));
+        }
         let mut feed = Feed {
             db: store.db.clone(),
             org,

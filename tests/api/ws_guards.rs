@@ -205,14 +205,15 @@ async fn a_client_that_stops_reading_is_let_go() {
     stuck.send(json!({"type": "connection_init", "payload": {"x-api-key": app.key}})).await;
     assert!(matches!(stuck.next(Duration::from_secs(5)).await, Got::Json(v) if v["type"] == "connection_ack"));
     stuck.send(json!({"id": "s", "type": "subscribe", "payload": {"query": heavy, "variables": {"a": account}}})).await;
+    // The reader shares the stuck one's execution: the stuck member must
+    // not hold it back either.
     let mut reading = Ws::ready(&app.base, T, &app.key).await;
-    reading
-        .subscribe("r", "subscription($a: UUID) { balanceChanged(accountId: $a) { at } }", json!({"a": account}))
-        .await;
+    reading.subscribe("r", heavy, json!({"a": account})).await;
     wait_until("both subscriptions to be live", Duration::from_secs(10), || async {
         app.metric("gateway_ws_operations").await == 2
     })
     .await;
+    assert_eq!(app.metric("gateway_ws_shared_executions").await, 1, "one execution for both");
     // From here the stuck client never reads again.
     let mut sent = 0;
     while app.metric("gateway_ws_sockets").await == 2 {
